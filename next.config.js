@@ -1,0 +1,12 @@
+/** @type {import('next').NextConfig} */
+const nextConfig = {
+  // Pages and API routes are served by Labbook's own HTTP server (src/server/http), which
+  // knows each request's real remote address; see scripts/start.ts.
+  poweredByHeader: false,
+  reactStrictMode: true,
+  // The Prisma client (wasm query compiler) and pg stay plain Node modules on the server.
+  serverExternalPackages: ["pg", "@prisma/adapter-pg"],
+  devIndicators: false,
+};
+
+export default nextConfig;

@@ -1,0 +1,40 @@
+// Builds the dashboard when no build exists or a source file is newer than it.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { PROJECT_ROOT } from "../src/server/db/migrate";
+
+const BUILD_MARKER = path.join(PROJECT_ROOT, ".next", "BUILD_ID");
+const INPUTS = [
+  "src",
+  "public",
+  "next.config.js",
+  "postcss.config.mjs",
+  "package-lock.json",
+  "tsconfig.json",
+];
+
+function newestMtime(entry: string): number {
+  if (!existsSync(entry)) return 0;
+  const stat = statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const child of readdirSync(entry)) newest = Math.max(newest, newestMtime(path.join(entry, child)));
+  return newest;
+}
+
+export function buildIfNeeded(): void {
+  const built = existsSync(BUILD_MARKER) ? statSync(BUILD_MARKER).mtimeMs : 0;
+  const newest = Math.max(...INPUTS.map((input) => newestMtime(path.join(PROJECT_ROOT, input))));
+  if (built >= newest) return;
+  console.log(
+    built ? "Sources changed since the last build; rebuilding the dashboard…" : "Building the dashboard…",
+  );
+  execFileSync(path.join(PROJECT_ROOT, "node_modules", ".bin", "next"), ["build"], {
+    cwd: PROJECT_ROOT,
+    stdio: "inherit",
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) buildIfNeeded();

@@ -1,0 +1,32 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import type { ReactNode } from "react";
+import { TRPCReactProvider } from "@/lib/trpc";
+import "./globals.css";
+
+export const metadata: Metadata = {
+  title: "Labbook",
+  description: "Experiment tracking for image classifiers",
+};
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>
+        <header className="border-b border-slate-200 bg-white">
+          <nav className="mx-auto flex max-w-7xl items-center gap-6 px-6 py-3">
+            <Link href="/experiments" className="text-lg font-semibold tracking-tight text-indigo-700">
+              Labbook
+            </Link>
+            <Link href="/experiments" className="text-sm text-slate-600 hover:text-slate-900">
+              Experiments
+            </Link>
+          </nav>
+        </header>
+        <main className="mx-auto max-w-7xl px-6 py-8">
+          <TRPCReactProvider>{children}</TRPCReactProvider>
+        </main>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,129 @@
+"use client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useState } from "react";
+import { formatAgo, formatPercent } from "@/lib/format";
+import { useTRPC } from "@/lib/trpc";
+import { RUN_STATUSES } from "@/shared/run-status";
+import { StatusBadge } from "./status-badge";
+
+export function ExperimentList() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [includeArchived, setIncludeArchived] = useState(false);
+  const [search, setSearch] = useState("");
+  const list = useQuery(
+    trpc.experiment.list.queryOptions({ includeArchived, search: search || undefined, limit: 100 }),
+  );
+  const archive = useMutation(
+    trpc.experiment.archive.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.experiment.list.queryKey() }),
+    }),
+  );
+
+  return (
+    <section>
+      <div className="mb-6 flex flex-wrap items-center gap-4">
+        <h1 className="text-2xl font-semibold">Experiments</h1>
+        <input
+          type="search"
+          placeholder="Search by name"
+          aria-label="Search experiments"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+          className="rounded border border-slate-300 px-3 py-1.5 text-sm"
+        />
+        <label className="flex items-center gap-2 text-sm text-slate-600">
+          <input
+            type="checkbox"
+            checked={includeArchived}
+            onChange={(e) => setIncludeArchived(e.target.checked)}
+          />
+          Show archived
+        </label>
+        <Link
+          href="/experiments/new"
+          className="ml-auto rounded bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700"
+        >
+          New experiment
+        </Link>
+      </div>
+
+      {list.error && <p className="rounded bg-red-50 p-3 text-sm text-red-700">{list.error.message}</p>}
+      {list.data && list.data.items.length === 0 && (
+        <div className="rounded border border-dashed border-slate-300 bg-white p-10 text-center text-slate-600">
+          No experiments yet.{" "}
+          <Link href="/experiments/new" className="text-indigo-700 underline">
+            Create one
+          </Link>{" "}
+          to queue training runs.
+        </div>
+      )}
+      {list.data && list.data.items.length > 0 && (
+        <table
+          className="w-full overflow-hidden rounded border border-slate-200 bg-white text-sm"
+          data-testid="experiments-table"
+        >
+          <thead className="bg-slate-100 text-left text-xs uppercase tracking-wide text-slate-600">
+            <tr>
+              <th className="px-4 py-2">Name</th>
+              <th className="px-4 py-2">Runs</th>
+              <th className="px-4 py-2 text-right">Best val acc</th>
+              <th className="px-4 py-2 text-right">Best test acc</th>
+              <th className="px-4 py-2">Last activity</th>
+              <th className="px-4 py-2" />
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.items.map((experiment) => (
+              <tr key={experiment.id} className="border-t border-slate-100 align-top">
+                <td className="px-4 py-3">
+                  <Link
+                    href={`/experiments/${experiment.id}`}
+                    className="font-medium text-indigo-700 hover:underline"
+                  >
+                    {experiment.name}
+                  </Link>
+                  {experiment.archivedAt && <span className="ml-2 text-xs text-slate-500">(archived)</span>}
+                  {experiment.description && (
+                    <p className="mt-1 line-clamp-2 max-w-md text-xs text-slate-500">
+                      {experiment.description}
+                    </p>
+                  )}
+                </td>
+                <td className="px-4 py-3">
+                  <span className="mr-2 font-medium" data-testid="run-count">
+                    {experiment.totalRuns}
+                  </span>
+                  <span className="inline-flex flex-wrap gap-1">
+                    {RUN_STATUSES.filter((s) => experiment.runCounts[s] > 0).map((s) => (
+                      <StatusBadge key={s} status={s} count={experiment.runCounts[s]} />
+                    ))}
+                  </span>
+                </td>
+                <td className="px-4 py-3 text-right tabular-nums">
+                  {formatPercent(experiment.bestValAccuracy)}
+                </td>
+                <td className="px-4 py-3 text-right tabular-nums">
+                  {formatPercent(experiment.bestTestAccuracy)}
+                </td>
+                <td className="px-4 py-3 text-slate-600">{formatAgo(experiment.lastActivityAt)}</td>
+                <td className="px-4 py-3 text-right">
+                  <button
+                    type="button"
+                    className="text-xs text-slate-500 hover:text-slate-900"
+                    disabled={archive.isPending}
+                    onClick={() => archive.mutate({ id: experiment.id, archived: !experiment.archivedAt })}
+                  >
+                    {experiment.archivedAt ? "Unarchive" : "Archive"}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {archive.error && <p className="mt-3 text-sm text-red-700">{archive.error.message}</p>}
+    </section>
+  );
+}

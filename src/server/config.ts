@@ -1,0 +1,22 @@
+// Environment configuration for the server process, validated once at start.
+import { z } from "zod";
+
+const envSchema = z.object({
+  LABBOOK_HOST: z.string().min(1).default("127.0.0.1"),
+  LABBOOK_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LABBOOK_TRUST_PROXY: z
+    .enum(["0", "1", "true", "false"])
+    .default("0")
+    .transform((v) => v === "1" || v === "true"),
+});
+
+export type ServerConfig = z.output<typeof envSchema>;
+
+export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`Invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+  return result.data;
+}

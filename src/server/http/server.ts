@@ -1,0 +1,32 @@
+// Labbook's HTTP server: Next.js (dashboard and API routes) behind a plain Node server that
+// records each client's real address for the API's token rule.
+import { createServer, type Server } from "node:http";
+import next from "next";
+import { PROJECT_ROOT } from "@/server/db/migrate";
+import { clientAddress, REMOTE_ADDRESS_HEADER } from "./remote-address";
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  dev: boolean;
+  /** Take the client address from X-Forwarded-For (behind a reverse proxy you run). */
+  trustProxy: boolean;
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<Server> {
+  const app = next({ dev: options.dev, dir: PROJECT_ROOT, hostname: options.host, port: options.port });
+  const handle = app.getRequestHandler();
+  await app.prepare();
+  const server = createServer((req, res) => {
+    req.headers[REMOTE_ADDRESS_HEADER] = clientAddress(req, options.trustProxy);
+    handle(req, res).catch((error: unknown) => {
+      console.error("request failed:", error);
+      if (!res.headersSent) res.writeHead(500).end("Internal Server Error");
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  return server;
+}

@@ -1,0 +1,79 @@
+// Experiments: create (with the runs to queue), list with run counts, rename, archive.
+import { TRPCError } from "@trpc/server";
+import type { z } from "zod";
+import type { Prisma } from "@/generated/prisma/client";
+import type { Db } from "@/server/db/client";
+import type { experimentCreateSchema, experimentListSchema } from "@/shared/experiments";
+import { RUN_STATUSES, type RunStatus } from "@/shared/run-status";
+import { queueRuns } from "./runs";
+
+export async function createExperiment(db: Db, input: z.output<typeof experimentCreateSchema>) {
+  return db.$transaction(async (tx) => {
+    const experiment = await tx.experiment.create({
+      data: { name: input.name, description: input.description },
+    });
+    const runs = input.runs.length ? await queueRuns(tx, experiment.id, input.runs) : [];
+    return { ...experiment, runIds: runs.map((run) => run.id) };
+  });
+}
+
+export async function listExperiments(db: Db, input: z.output<typeof experimentListSchema>) {
+  const where: Prisma.ExperimentWhereInput = {
+    ...(input.includeArchived ? {} : { archivedAt: null }),
+    ...(input.search ? { name: { contains: input.search, mode: "insensitive" } } : {}),
+  };
+  const experiments = await db.experiment.findMany({
+    where,
+    orderBy: { id: "desc" },
+    take: input.limit + 1,
+    ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+  });
+  const page = experiments.slice(0, input.limit);
+  const ids = page.map((e) => e.id);
+  const [byStatus, summaries] = await Promise.all([
+    db.run.groupBy({
+      by: ["experimentId", "status"],
+      where: { experimentId: { in: ids }, deletedAt: null },
+      _count: { _all: true },
+    }),
+    db.run.groupBy({
+      by: ["experimentId"],
+      where: { experimentId: { in: ids }, deletedAt: null },
+      _max: { bestValAccuracy: true, testAccuracy: true, updatedAt: true },
+    }),
+  ]);
+  const items = page.map((experiment) => {
+    const runCounts = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>;
+    for (const row of byStatus)
+      if (row.experimentId === experiment.id) runCounts[row.status] = row._count._all;
+    const summary = summaries.find((row) => row.experimentId === experiment.id)?._max;
+    const lastRunActivity = summary?.updatedAt ?? null;
+    return {
+      ...experiment,
+      runCounts,
+      totalRuns: Object.values(runCounts).reduce((a, b) => a + b, 0),
+      bestValAccuracy: summary?.bestValAccuracy ?? null,
+      bestTestAccuracy: summary?.testAccuracy ?? null,
+      lastActivityAt:
+        lastRunActivity && lastRunActivity > experiment.updatedAt ? lastRunActivity : experiment.updatedAt,
+    };
+  });
+  const last = page.at(-1);
+  return { items, nextCursor: experiments.length > input.limit && last ? last.id : null };
+}
+
+export async function getExperiment(db: Db, id: number) {
+  const experiment = await db.experiment.findUnique({ where: { id } });
+  if (!experiment) throw new TRPCError({ code: "NOT_FOUND", message: `experiment ${id} does not exist` });
+  return experiment;
+}
+
+export async function renameExperiment(db: Db, id: number, name: string) {
+  await getExperiment(db, id);
+  return db.experiment.update({ where: { id }, data: { name } });
+}
+
+export async function setExperimentArchived(db: Db, id: number, archived: boolean) {
+  await getExperiment(db, id);
+  return db.experiment.update({ where: { id }, data: { archivedAt: archived ? new Date() : null } });
+}

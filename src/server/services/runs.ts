@@ -1,0 +1,170 @@
+// Queueing and listing runs.
+import { createHash } from "node:crypto";
+import { TRPCError } from "@trpc/server";
+import type { z } from "zod";
+import type { Prisma } from "@/generated/prisma/client";
+import type { Db } from "@/server/db/client";
+import type { runListSchema, runSpecSchema } from "@/shared/experiments";
+import type { Hyperparams } from "@/shared/hyperparams";
+
+type Tx = Prisma.TransactionClient | Db;
+type RunSpec = z.output<typeof runSpecSchema>;
+type RunListQuery = z.output<typeof runListSchema>;
+
+/** Runs whose configs differ only in seed share a group (for mean ± CI across seeds). */
+export function groupKeyOf(config: Hyperparams): string {
+  const { seed: _seed, ...rest } = config;
+  // zod emits keys in schema order, so equal configs stringify identically.
+  return createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 16);
+}
+
+function typedColumns(config: Hyperparams) {
+  return {
+    normalization: config.normalization,
+    learningRate: config.learningRate,
+    batchSize: config.batchSize,
+    epochs: config.epochs,
+    seed: config.seed,
+    dropout: config.dropout,
+    l2: config.l2,
+    augmentation: config.augmentation.enabled,
+    lrPlateauPatience: config.lrPlateau.patience,
+    lrPlateauFactor: config.lrPlateau.factor,
+    lrPlateauMin: config.lrPlateau.minLr,
+    earlyStoppingPatience: config.earlyStopping.enabled ? config.earlyStopping.patience : -1,
+  };
+}
+
+/** Queues one run per seed of each spec, in one transaction. */
+export async function queueRuns(tx: Tx, experimentId: number, specs: RunSpec[]) {
+  const experiment = await tx.experiment.findUnique({ where: { id: experimentId } });
+  if (!experiment)
+    throw new TRPCError({ code: "NOT_FOUND", message: `experiment ${experimentId} does not exist` });
+  if (experiment.archivedAt) {
+    throw new TRPCError({ code: "BAD_REQUEST", message: `experiment "${experiment.name}" is archived` });
+  }
+  const rows = specs.flatMap((spec) =>
+    (spec.seeds ?? [spec.config.seed]).map((seed) => {
+      const config: Hyperparams = { ...spec.config, seed };
+      return {
+        experimentId,
+        name: spec.name
+          ? `${spec.name}${spec.seeds && spec.seeds.length > 1 ? ` · seed ${seed}` : ""}`
+          : defaultName(config),
+        priority: spec.priority,
+        maxAttempts: spec.maxAttempts,
+        groupKey: groupKeyOf(config),
+        config,
+        ...typedColumns(config),
+      };
+    }),
+  );
+  return tx.run.createManyAndReturn({ data: rows });
+}
+
+function defaultName(config: Hyperparams): string {
+  return `${config.normalization} · lr ${config.learningRate} · seed ${config.seed}`;
+}
+
+/* ---------- Listing with keyset pagination ---------- */
+
+type SortValue = string | number | null;
+interface Cursor {
+  v: SortValue;
+  id: number;
+}
+
+const DATE_FIELDS = new Set(["createdAt", "startedAt", "finishedAt"]);
+/** Sort columns that may hold nulls; Prisma accepts a `nulls` order only on these. */
+const NULLABLE_FIELDS = new Set([
+  "bestValAccuracy",
+  "bestValLoss",
+  "lastValAccuracy",
+  "lastValLoss",
+  "testAccuracy",
+  "testLoss",
+  "startedAt",
+  "finishedAt",
+]);
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString("base64url");
+}
+
+function decodeCursor(raw: string): Cursor {
+  try {
+    const cursor = JSON.parse(Buffer.from(raw, "base64url").toString()) as Cursor;
+    if (typeof cursor.id === "number") return cursor;
+  } catch {}
+  throw new TRPCError({ code: "BAD_REQUEST", message: "cursor is not one this API returned" });
+}
+
+/**
+ * Rows after the cursor in (field dir, nulls last, id dir) order. Written out rather than
+ * left to Prisma's cursor option, which drops rows when the sort column holds nulls.
+ */
+function afterCursor(field: string, dir: "asc" | "desc", cursor: Cursor): Prisma.RunWhereInput {
+  const past = dir === "asc" ? "gt" : "lt";
+  const idPast = { id: { [past]: cursor.id } };
+  if (cursor.v === null) return { AND: [{ [field]: null }, idPast] };
+  const value = DATE_FIELDS.has(field) ? new Date(cursor.v) : cursor.v;
+  return {
+    OR: [{ [field]: { [past]: value } }, { AND: [{ [field]: value }, idPast] }, { [field]: null }],
+  };
+}
+
+export async function listRuns(db: Db, query: RunListQuery) {
+  const { field, dir } = query.sort;
+  const where: Prisma.RunWhereInput[] = [{ deletedAt: null }];
+  if (query.experimentId) where.push({ experimentId: query.experimentId });
+  if (query.status?.length) where.push({ status: { in: query.status } });
+  if (query.normalization?.length) where.push({ normalization: { in: query.normalization } });
+  if (query.augmentation !== undefined) where.push({ augmentation: query.augmentation });
+  if (query.dropout) where.push({ dropout: { equals: query.dropout } });
+  for (const key of [
+    "learningRate",
+    "batchSize",
+    "epochs",
+    "seed",
+    "l2",
+    "lrPlateauPatience",
+    "lrPlateauFactor",
+    "lrPlateauMin",
+    "earlyStoppingPatience",
+  ] as const) {
+    const range = query[key];
+    if (range) where.push({ [key]: { gte: range.gte, lte: range.lte } });
+  }
+  const filtered: Prisma.RunWhereInput = { AND: where };
+  if (query.cursor) where.push(afterCursor(field, dir, decodeCursor(query.cursor)));
+
+  const [rows, total] = await Promise.all([
+    db.run.findMany({
+      where: { AND: where },
+      orderBy: [{ [field]: NULLABLE_FIELDS.has(field) ? { sort: dir, nulls: "last" } : dir }, { id: dir }],
+      take: query.limit + 1,
+      include: { experiment: { select: { name: true } }, worker: { select: { name: true } } },
+    }),
+    db.run.count({ where: filtered }),
+  ]);
+  const items = rows.slice(0, query.limit);
+  const last = items.at(-1);
+  const sortValue = (run: (typeof items)[number]): SortValue => {
+    const value = run[field as keyof typeof run];
+    return value instanceof Date ? value.toISOString() : (value as SortValue);
+  };
+  return {
+    items,
+    total,
+    nextCursor: rows.length > query.limit && last ? encodeCursor({ v: sortValue(last), id: last.id }) : null,
+  };
+}
+
+export async function getRun(db: Db, id: number) {
+  const run = await db.run.findFirst({
+    where: { id, deletedAt: null },
+    include: { experiment: { select: { id: true, name: true } }, worker: true },
+  });
+  if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${id} does not exist` });
+  return run;
+}

@@ -1,0 +1,127 @@
+// Input schemas for experiments and runs, shared by the API and the dashboard forms.
+import { z } from "zod";
+import { hyperparamsSchema, NORMALIZATIONS } from "./hyperparams";
+import { RUN_STATUSES } from "./run-status";
+
+const id = z.number({ error: "must be a number" }).int().positive({ error: "must be a positive id" });
+
+export const experimentNameSchema = z
+  .string({ error: "must be text" })
+  .trim()
+  .min(1, { error: "must not be empty" })
+  .max(120, { error: "must be at most 120 characters" });
+
+/** One config to queue, once per seed (default: the config's own seed). */
+export const runSpecSchema = z.object({
+  name: z.string().trim().min(1).max(200).optional(),
+  config: hyperparamsSchema.prefault({}),
+  seeds: z
+    .array(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1),
+    )
+    .min(1, { error: "must list at least one seed" })
+    .max(100, { error: "must list at most 100 seeds" })
+    .optional(),
+  priority: z.number().int().min(-1000).max(1000).default(0),
+  maxAttempts: z.number().int().min(1).max(20).default(3),
+});
+export type RunSpecInput = z.input<typeof runSpecSchema>;
+
+export const experimentCreateSchema = z.object({
+  name: experimentNameSchema,
+  description: z.string().max(5000, { error: "must be at most 5000 characters" }).default(""),
+  runs: z.array(runSpecSchema).max(200, { error: "must list at most 200 run specs" }).default([]),
+});
+export type ExperimentCreateInput = z.input<typeof experimentCreateSchema>;
+
+export const experimentListSchema = z.object({
+  includeArchived: z.boolean().default(false),
+  search: z.string().trim().max(120).optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+  cursor: id.optional(),
+});
+
+export const experimentRenameSchema = z.object({ id, name: experimentNameSchema });
+export const experimentArchiveSchema = z.object({ id, archived: z.boolean().default(true) });
+export const byIdSchema = z.object({ id });
+
+export const runCreateSchema = runSpecSchema.extend({ experimentId: id });
+
+/** Columns a runs list may be sorted by. */
+export const RUN_SORT_FIELDS = [
+  "id",
+  "createdAt",
+  "name",
+  "status",
+  "normalization",
+  "learningRate",
+  "batchSize",
+  "epochs",
+  "seed",
+  "l2",
+  "lrPlateauPatience",
+  "lrPlateauFactor",
+  "lrPlateauMin",
+  "earlyStoppingPatience",
+  "priority",
+  "epochsDone",
+  "bestValAccuracy",
+  "bestValLoss",
+  "lastValAccuracy",
+  "lastValLoss",
+  "testAccuracy",
+  "testLoss",
+  "startedAt",
+  "finishedAt",
+] as const;
+export type RunSortField = (typeof RUN_SORT_FIELDS)[number];
+
+const range = z
+  .object({ gte: z.number().optional(), lte: z.number().optional() })
+  .refine((r) => r.gte === undefined || r.lte === undefined || r.gte <= r.lte, {
+    error: "gte must be ≤ lte",
+  });
+
+/** Numeric hyperparameter columns a runs list may be filtered on by range. */
+export const RUN_RANGE_FILTERS = [
+  "learningRate",
+  "batchSize",
+  "epochs",
+  "seed",
+  "l2",
+  "lrPlateauPatience",
+  "lrPlateauFactor",
+  "lrPlateauMin",
+  "earlyStoppingPatience",
+] as const;
+
+export const runListSchema = z.object({
+  experimentId: id.optional(),
+  status: z.array(z.enum(RUN_STATUSES)).optional(),
+  normalization: z.array(z.enum(NORMALIZATIONS)).optional(),
+  augmentation: z.boolean().optional(),
+  dropout: hyperparamsSchema.shape.dropout.unwrap().optional(),
+  learningRate: range.optional(),
+  batchSize: range.optional(),
+  epochs: range.optional(),
+  seed: range.optional(),
+  l2: range.optional(),
+  lrPlateauPatience: range.optional(),
+  lrPlateauFactor: range.optional(),
+  lrPlateauMin: range.optional(),
+  earlyStoppingPatience: range.optional(),
+  sort: z
+    .object({
+      field: z.enum(RUN_SORT_FIELDS).default("createdAt"),
+      dir: z.enum(["asc", "desc"]).default("desc"),
+    })
+    .prefault({}),
+  limit: z.number().int().min(1).max(500).default(50),
+  /** The nextCursor of the previous page. */
+  cursor: z.string().max(500).optional(),
+});
+export type RunListInput = z.input<typeof runListSchema>;

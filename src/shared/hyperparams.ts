@@ -1,0 +1,79 @@
+// The hyperparameter schema shared by the API, the dashboard forms and the trainer.
+// Defaults are the seed notebook's values, so `{}` parses to the seed recipe.
+import { z } from "zod";
+
+export const NORMALIZATIONS = ["sfs", "zscore", "zscore-per-channel"] as const;
+export type Normalization = (typeof NORMALIZATIONS)[number];
+
+export const FILL_MODES = ["nearest", "constant", "reflect", "wrap"] as const;
+
+const rate = z
+  .number({ error: "must be a number" })
+  .min(0, { error: "must be ≥ 0" })
+  .lt(1, { error: "must be < 1" });
+const count = (min: number, max: number) =>
+  z
+    .number({ error: "must be a number" })
+    .int({ error: "must be an integer" })
+    .min(min, { error: `must be ≥ ${min}` })
+    .max(max, { error: `must be ≤ ${max}` });
+const positive = z.number({ error: "must be a number" }).gt(0, { error: "must be > 0" });
+
+export const augmentationSchema = z.object({
+  enabled: z.boolean().default(true),
+  rotationDegrees: z.number().min(0).max(180).default(15),
+  widthShift: z.number().min(0).lt(1).default(0.12),
+  heightShift: z.number().min(0).lt(1).default(0.12),
+  horizontalFlip: z.boolean().default(true),
+  zoom: z.number().min(0).lt(1).default(0.1),
+  brightness: z
+    .tuple([positive, positive])
+    .refine(([lo, hi]) => lo <= hi, { error: "lower bound must be ≤ upper bound" })
+    .default([0.9, 1.1]),
+  shearDegrees: z.number().min(0).max(89).default(10),
+  channelShift: z.number().min(0).max(1).default(0.1),
+  fillMode: z.enum(FILL_MODES).default("nearest"),
+});
+
+export const hyperparamsSchema = z.object({
+  normalization: z
+    .enum(NORMALIZATIONS, { error: `must be one of ${NORMALIZATIONS.join(", ")}` })
+    .default("zscore"),
+  /// Dropout rate after each of the four conv blocks.
+  dropout: z
+    .array(rate)
+    .length(4, { error: "must list 4 rates, one per conv block" })
+    .default([0.2, 0.3, 0.4, 0.5]),
+  l2: z.number().min(0, { error: "must be ≥ 0" }).max(1, { error: "must be ≤ 1" }).default(1e-4),
+  learningRate: positive.max(1, { error: "must be ≤ 1" }).default(5e-4),
+  batchSize: count(1, 4096).default(64),
+  epochs: count(1, 10_000).default(250),
+  seed: count(0, 2 ** 31 - 1).default(70),
+  lrPlateau: z
+    .object({
+      factor: positive.lt(1, { error: "must be < 1" }).default(0.5),
+      patience: count(0, 10_000).default(10),
+      minLr: z.number().min(0, { error: "must be ≥ 0" }).default(1e-5),
+    })
+    .prefault({}),
+  earlyStopping: z
+    .object({
+      enabled: z.boolean().default(true),
+      patience: count(0, 10_000).default(40),
+      restoreBestWeights: z.boolean().default(true),
+    })
+    .prefault({}),
+  augmentation: augmentationSchema.prefault({}),
+  validationSplit: z.number().gt(0).lt(1).default(0.1),
+  /// Seed of the train/validation split; kept apart from `seed` so seed replicas share a split.
+  splitSeed: count(0, 2 ** 31 - 1).default(70),
+  /// Train on the first N images of the training split only (short runs, smoke tests).
+  trainLimit: count(1, 50_000).optional(),
+});
+
+/** A complete, validated config. */
+export type Hyperparams = z.output<typeof hyperparamsSchema>;
+/** What a user may send: any subset, the rest filled from the seed recipe. */
+export type HyperparamsInput = z.input<typeof hyperparamsSchema>;
+
+export const DEFAULT_HYPERPARAMS: Hyperparams = hyperparamsSchema.parse({});

@@ -1,0 +1,18 @@
+// The run lifecycle, shared by the server (which enforces it) and the dashboard.
+export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const FINAL_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
+
+/** The only transitions the server allows. running → queued is a lease expiring (retry). */
+export const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
+  queued: ["running", "cancelled"],
+  running: ["succeeded", "failed", "cancelled", "queued"],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+};
+
+export function canTransition(from: RunStatus, to: RunStatus): boolean {
+  return RUN_TRANSITIONS[from].includes(to);
+}

@@ -1,0 +1,277 @@
+// The tRPC API over real HTTP against the real server and PostgreSQL.
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createApiToken } from "@/server/auth/tokens";
+import { createDb } from "@/server/db/client";
+import { DEFAULT_HYPERPARAMS } from "@/shared/hyperparams";
+import { callProcedure } from "../helpers/trpc-http";
+
+const baseUrl = inject("baseUrl");
+const db = createDb(inject("databaseUrl"));
+const REMOTE = { "x-forwarded-for": "203.0.113.7" }; // the test server trusts X-Forwarded-For
+afterAll(() => db.$disconnect());
+
+let uniq = 0;
+const unique = (name: string) => `${name}-${process.pid}-${Date.now()}-${uniq++}`;
+
+async function createExperiment(input: Record<string, unknown>) {
+  const response = await callProcedure<{ id: number; runIds: number[] }>(baseUrl, "experiment.create", input);
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return response.body.result?.data as { id: number; runIds: number[] };
+}
+
+async function countRows(): Promise<{ experiments: number; runs: number }> {
+  const client = new pg.Client({ connectionString: inject("databaseUrl") });
+  await client.connect();
+  try {
+    const result = await client.query(
+      `SELECT (SELECT count(*) FROM "Experiment")::int AS experiments, (SELECT count(*) FROM "Run")::int AS runs`,
+    );
+    return result.rows[0];
+  } finally {
+    await client.end();
+  }
+}
+
+describe("experiments API", () => {
+  it("creates an experiment with queued runs whose config defaults to the seed recipe", async () => {
+    const name = unique("seed-recipe");
+    const created = await createExperiment({ name, description: "defaults", runs: [{ seeds: [1, 2, 3] }] });
+    expect(created.runIds).toHaveLength(3);
+    const runs = await db.run.findMany({ where: { experimentId: created.id }, orderBy: { seed: "asc" } });
+    expect(runs.map((run) => [run.status, run.seed])).toEqual([
+      ["queued", 1],
+      ["queued", 2],
+      ["queued", 3],
+    ]);
+    expect(runs[0]?.config).toEqual({ ...DEFAULT_HYPERPARAMS, seed: 1 });
+    expect(runs[0]).toMatchObject({
+      learningRate: 5e-4,
+      batchSize: 64,
+      epochs: 250,
+      dropout: [0.2, 0.3, 0.4, 0.5],
+    });
+    expect(new Set(runs.map((run) => run.groupKey)).size).toBe(1); // replicas differ only in seed
+
+    const list = await callProcedure<{
+      items: { id: number; totalRuns: number; runCounts: Record<string, number> }[];
+    }>(baseUrl, "experiment.list", { search: name }, { kind: "query" });
+    expect(list.body.result?.data.items).toMatchObject([
+      { id: created.id, totalRuns: 3, runCounts: { queued: 3 } },
+    ]);
+  });
+
+  it("answers a taken name with 409 and renames and archives", async () => {
+    const name = unique("taken");
+    const created = await createExperiment({ name });
+    const again = await callProcedure(baseUrl, "experiment.create", { name });
+    expect(again.status).toBe(409);
+    expect(again.body.error?.message).toMatch(/name is already taken/);
+
+    const renamed = await callProcedure(baseUrl, "experiment.rename", {
+      id: created.id,
+      name: `${name}-renamed`,
+    });
+    expect(renamed.status).toBe(200);
+    const archived = await callProcedure(baseUrl, "experiment.archive", { id: created.id });
+    expect(archived.status).toBe(200);
+    const queueOnArchived = await callProcedure(baseUrl, "run.create", { experimentId: created.id });
+    expect(queueOnArchived.status).toBe(400);
+    expect(queueOnArchived.body.error?.message).toMatch(/is archived/);
+    const visible = await callProcedure<{ items: unknown[] }>(
+      baseUrl,
+      "experiment.list",
+      { search: name },
+      { kind: "query" },
+    );
+    expect(visible.body.result?.data.items).toHaveLength(0);
+  });
+
+  it("answers an unknown experiment with 404", async () => {
+    const response = await callProcedure(baseUrl, "experiment.get", { id: 987654321 }, { kind: "query" });
+    expect(response.status).toBe(404);
+  });
+});
+
+describe("invalid input", () => {
+  let experimentId: number;
+  beforeAll(async () => {
+    experimentId = (await createExperiment({ name: unique("invalid-input") })).id;
+  });
+
+  it.each([
+    [{ learningRate: -1 }, ["config.learningRate must be > 0"]],
+    [
+      { dropout: [0.2, 1.5] },
+      ["config.dropout[1] must be < 1", "config.dropout must list 4 rates, one per conv block"],
+    ],
+    [{ normalization: "minmax" }, ["config.normalization must be one of sfs, zscore, zscore-per-channel"]],
+  ])("run.create with %j is a 400 naming the field, and stores nothing", async (config, messages) => {
+    const before = await countRows();
+    const response = await callProcedure(baseUrl, "run.create", { experimentId, config });
+    expect(response.status).toBe(400);
+    for (const message of messages) expect(response.body.error?.message).toContain(message);
+    expect(response.body.error?.data.issues?.[0]?.path[0]).toBe("config");
+    expect(await countRows()).toEqual(before);
+  });
+
+  it("refuses a whole experiment when one run spec is invalid", async () => {
+    const before = await countRows();
+    const name = unique("half-valid");
+    const response = await callProcedure(baseUrl, "experiment.create", {
+      name,
+      runs: [{ config: {} }, { config: { batchSize: 0 } }],
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.error?.message).toBe("runs[1].config.batchSize must be ≥ 1");
+    expect(await countRows()).toEqual(before);
+  });
+
+  it("answers malformed JSON with 400, not 500", async () => {
+    const response = await fetch(new URL("/api/trpc/experiment.create", baseUrl), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(response.status).toBe(400);
+  });
+});
+
+describe("API tokens", () => {
+  it("refuses writes from a non-loopback client without a token, and stores nothing", async () => {
+    const before = await countRows();
+    const response = await callProcedure(
+      baseUrl,
+      "experiment.create",
+      { name: unique("remote") },
+      { headers: REMOTE },
+    );
+    expect(response.status).toBe(401);
+    expect(response.body.error?.message).toMatch(/need an API token/);
+    expect(await countRows()).toEqual(before);
+  });
+
+  it("lets remote clients read without a token", async () => {
+    const response = await callProcedure(baseUrl, "experiment.list", {}, { kind: "query", headers: REMOTE });
+    expect(response.status).toBe(200);
+  });
+
+  it("accepts a write token from a remote client and records its use", async () => {
+    const { token, record } = await createApiToken(db, { name: unique("ci"), scope: "write" });
+    const response = await callProcedure(
+      baseUrl,
+      "experiment.create",
+      { name: unique("remote-ok") },
+      { headers: { ...REMOTE, authorization: `Bearer ${token}` } },
+    );
+    expect(response.status).toBe(200);
+    const stored = await db.apiToken.findUniqueOrThrow({ where: { id: record.id } });
+    expect(stored.lastUsedAt).not.toBeNull();
+    expect(stored.tokenHash).not.toContain(token);
+  });
+
+  it("refuses a read-scope token for writes, and a revoked or unknown token everywhere", async () => {
+    const reader = await createApiToken(db, { name: unique("reader"), scope: "read" });
+    const asReader = await callProcedure(
+      baseUrl,
+      "experiment.create",
+      { name: unique("reader-write") },
+      { headers: { ...REMOTE, authorization: `Bearer ${reader.token}` } },
+    );
+    expect(asReader.status).toBe(403);
+
+    const revoked = await createApiToken(db, { name: unique("revoked"), scope: "admin" });
+    await db.apiToken.update({ where: { id: revoked.record.id }, data: { revokedAt: new Date() } });
+    for (const token of [revoked.token, "lbk_not_a_real_token"]) {
+      const response = await callProcedure(
+        baseUrl,
+        "experiment.create",
+        { name: unique("bad-token") },
+        { headers: { authorization: `Bearer ${token}` } },
+      );
+      expect(response.status).toBe(401);
+    }
+  });
+
+  it("ignores a client's attempt to claim a loopback address", async () => {
+    const response = await callProcedure(
+      baseUrl,
+      "experiment.create",
+      { name: unique("spoof") },
+      { headers: { ...REMOTE, "x-labbook-remote-address": "127.0.0.1" } },
+    );
+    expect(response.status).toBe(401);
+  });
+});
+
+describe("runs list", () => {
+  let experimentId: number;
+  beforeAll(async () => {
+    const created = await createExperiment({
+      name: unique("list"),
+      runs: [
+        { config: { normalization: "sfs", learningRate: 1e-3 }, seeds: [1, 2, 3, 4] },
+        { config: { normalization: "zscore", batchSize: 128 }, seeds: [5, 6, 7] },
+      ],
+    });
+    experimentId = created.id;
+    // Summary values for some runs only, so sorting must place the nulls last.
+    const ids = created.runIds;
+    await db.run.update({ where: { id: ids[0] }, data: { bestValAccuracy: 0.8 } });
+    await db.run.update({ where: { id: ids[1] }, data: { bestValAccuracy: 0.7 } });
+    await db.run.update({ where: { id: ids[4] }, data: { bestValAccuracy: 0.8 } });
+    await db.run.update({ where: { id: ids[6] }, data: { status: "running" } });
+  });
+
+  type Page = {
+    items: { id: number; bestValAccuracy: number | null; normalization: string }[];
+    nextCursor: string | null;
+    total: number;
+  };
+  const list = async (input: Record<string, unknown>) => {
+    const response = await callProcedure<Page>(
+      baseUrl,
+      "run.list",
+      { experimentId, ...input },
+      { kind: "query" },
+    );
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    return response.body.result?.data as Page;
+  };
+
+  it("filters on typed hyperparameters and status", async () => {
+    expect((await list({ normalization: ["sfs"] })).total).toBe(4);
+    expect((await list({ batchSize: { gte: 100 } })).items.map((r) => r.normalization)).toEqual([
+      "zscore",
+      "zscore",
+      "zscore",
+    ]);
+    expect((await list({ learningRate: { lte: 5e-4 } })).total).toBe(3);
+    expect((await list({ status: ["running"] })).total).toBe(1);
+    expect((await list({ seed: { gte: 2, lte: 5 } })).total).toBe(4);
+  });
+
+  it("pages through a sort with nulls and ties without losing or repeating a run", async () => {
+    const seen: Page["items"] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const result = await list({ sort: { field: "bestValAccuracy", dir: "desc" }, limit: 2, cursor });
+      seen.push(...result.items);
+      if (!result.nextCursor) break;
+      cursor = result.nextCursor;
+    }
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen.map((r) => r.id)).size).toBe(7);
+    expect(seen.map((r) => r.bestValAccuracy)).toEqual([0.8, 0.8, 0.7, null, null, null, null]);
+  });
+
+  it("rejects a forged cursor with 400", async () => {
+    const response = await callProcedure(
+      baseUrl,
+      "run.list",
+      { experimentId, cursor: "bm90LWpzb24" },
+      { kind: "query" },
+    );
+    expect(response.status).toBe(400);
+  });
+});
