@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { describeIssue } from "@/server/api/trpc";
 import { DEFAULT_HYPERPARAMS, hyperparamsSchema } from "@/shared/hyperparams";
+import { describeIssue } from "@/shared/zod-issues";
 
 describe("hyperparameter schema", () => {
   it("defaults to the seed notebook's recipe", () => {

@@ -6,6 +6,7 @@ import { Prisma } from "@/generated/prisma/client";
 import { findApiToken, isLoopback, SCOPE_RANK } from "@/server/auth/tokens";
 import type { Db } from "@/server/db/client";
 import { REMOTE_ADDRESS_HEADER } from "@/server/http/remote-address";
+import { describeIssue } from "@/shared/zod-issues";
 
 /* ---------- Context ---------- */
 
@@ -24,14 +25,6 @@ export function createContext(db: Db, headers: Headers): Context {
 }
 
 /* ---------- Init ---------- */
-
-/** "config.dropout[1] must be < 1": the field's path, then the rule it broke. */
-export function describeIssue(issue: { path: PropertyKey[]; message: string }): string {
-  const path = issue.path
-    .map((part, i) => (typeof part === "number" ? `[${part}]` : `${i > 0 ? "." : ""}${String(part)}`))
-    .join("");
-  return path ? `${path} ${issue.message}` : issue.message;
-}
 
 const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {

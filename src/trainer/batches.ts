@@ -1,0 +1,56 @@
+// Builds normalised (and optionally augmented) input batches from byte images.
+import * as tf from "@tensorflow/tfjs";
+import { type AugmentationParams, augmentBatch, type BatchTransforms } from "./data/augment";
+import type { ImageSet } from "./data/cifar10";
+import { IMAGE_SIZE, PIXELS } from "./data/cifar10-format";
+import type { Normalizer } from "./data/prepare";
+
+function gather(
+  set: ImageSet,
+  indices: ArrayLike<number>,
+  scale: readonly number[],
+  offset: readonly number[],
+): Float32Array {
+  const out = new Float32Array(indices.length * PIXELS);
+  for (let i = 0; i < indices.length; i++) {
+    const from = (indices[i] as number) * PIXELS;
+    const to = i * PIXELS;
+    for (let p = 0; p < PIXELS; p += 3) {
+      out[to + p] = (set.images[from + p] as number) * (scale[0] as number) + (offset[0] as number);
+      out[to + p + 1] = (set.images[from + p + 1] as number) * (scale[1] as number) + (offset[1] as number);
+      out[to + p + 2] = (set.images[from + p + 2] as number) * (scale[2] as number) + (offset[2] as number);
+    }
+  }
+  return out;
+}
+
+const shape = (n: number): [number, number, number, number] => [n, IMAGE_SIZE, IMAGE_SIZE, 3];
+
+/** Normalised [n, 32, 32, 3] images. */
+export function batchTensor(set: ImageSet, indices: ArrayLike<number>, normalizer: Normalizer): tf.Tensor4D {
+  return tf.tensor4d(gather(set, indices, normalizer.scale, normalizer.offset), shape(indices.length));
+}
+
+/** Augmented, then normalised: augmentation works on pixels in [0, 1]. */
+export function augmentedBatchTensor(
+  set: ImageSet,
+  indices: ArrayLike<number>,
+  normalizer: Normalizer,
+  transforms: BatchTransforms,
+  params: AugmentationParams,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const unit = tf.tensor4d(
+      gather(set, indices, [1 / 255, 1 / 255, 1 / 255], [0, 0, 0]),
+      shape(indices.length),
+    );
+    const augmented = augmentBatch(unit, transforms, params);
+    const scale = tf.tensor1d(normalizer.scale.map((s) => s * 255));
+    return augmented.mul(scale).add(tf.tensor1d(normalizer.offset)) as tf.Tensor4D;
+  });
+}
+
+export function oneHotLabels(set: ImageSet, indices: ArrayLike<number>): tf.Tensor2D {
+  const labels = Int32Array.from(indices, (i) => set.labels[i] as number);
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, "int32"), 10).toFloat() as tf.Tensor2D);
+}

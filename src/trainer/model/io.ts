@@ -1,0 +1,56 @@
+// Saves and loads models in the tfjs layers format (model.json + one weights file) on disk,
+// without tfjs-node's file:// handler, which the wasm and cpu backends lack.
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+
+export const MODEL_JSON = "model.json";
+export const WEIGHTS_BIN = "weights.bin";
+
+/** The model as the two files of the tfjs format, in memory. */
+export async function serializeModel(model: tf.LayersModel): Promise<{ modelJson: Buffer; weights: Buffer }> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) };
+    }),
+  );
+  if (!artifacts?.weightData || !artifacts.weightSpecs)
+    throw new Error("the model produced no weights to save");
+  const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+  const modelJson = {
+    modelTopology: artifacts.modelTopology,
+    format: "layers-model",
+    generatedBy: artifacts.generatedBy,
+    convertedBy: null,
+    weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs }],
+  };
+  return { modelJson: Buffer.from(JSON.stringify(modelJson)), weights: Buffer.from(weightData) };
+}
+
+/** Writes model.json and weights.bin into `dir`, each atomically. */
+export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const { modelJson, weights } = await serializeModel(model);
+  for (const [name, bytes] of [
+    [WEIGHTS_BIN, weights],
+    [MODEL_JSON, modelJson],
+  ] as const) {
+    await writeFile(path.join(dir, `${name}.tmp`), bytes);
+    await rename(path.join(dir, `${name}.tmp`), path.join(dir, name));
+  }
+}
+
+export async function loadModel(dir: string): Promise<tf.LayersModel> {
+  const json = JSON.parse(await readFile(path.join(dir, MODEL_JSON), "utf8")) as tf.io.ModelJSON;
+  const weights = await readFile(path.join(dir, WEIGHTS_BIN));
+  const specs = json.weightsManifest.flatMap((group) => group.weights);
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: specs,
+      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+    }),
+  );
+}

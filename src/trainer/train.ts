@@ -1,0 +1,280 @@
+// The seed notebook's training recipe: Adam, ReduceLROnPlateau and EarlyStopping on val loss
+// (best weights restored), on-the-fly augmentation, a checkpoint after every epoch, and a
+// resume from the last checkpoint that continues the run where it stopped.
+import { createHash } from "node:crypto";
+import * as tf from "@tensorflow/tfjs";
+import type { Hyperparams } from "../shared/hyperparams";
+import { augmentedBatchTensor, batchTensor, oneHotLabels } from "./batches";
+import { type CallbackState, CHECKPOINT_VERSION, readCheckpoint, writeCheckpoint } from "./checkpoint";
+import { sampleTransforms } from "./data/augment";
+import type { PreparedData } from "./data/prepare";
+import { type Evaluation, evaluateModel } from "./evaluate";
+import { buildModel } from "./model/vgg";
+import { Random } from "./random";
+
+export interface EpochMetrics {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  /** The learning rate the epoch trained with. */
+  lr: number;
+  epochSeconds: number;
+  imagesPerSecond: number;
+}
+
+export interface BatchProgress {
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  accuracy: number;
+  imagesPerSecond: number;
+}
+
+export interface TrainEvents {
+  onEpoch?(metrics: EpochMetrics): void | Promise<void>;
+  onBatch?(progress: BatchProgress): void;
+  /** Checked after every batch; true stops the run (the last epoch's checkpoint is kept). */
+  shouldStop?(): boolean;
+  onLog?(message: string): void;
+}
+
+export interface TrainOptions {
+  config: Hyperparams;
+  data: PreparedData;
+  backend: string;
+  /** Where checkpoints go and resume from; none means no checkpoints. */
+  checkpointDir?: string;
+  events?: TrainEvents;
+  validationBatchSize?: number;
+}
+
+export interface TrainResult {
+  model: tf.Sequential;
+  history: EpochMetrics[];
+  /** 1-based epoch whose weights the model holds at the end. */
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  cancelled: boolean;
+  /** 1-based epoch the run resumed after, or 0 for a fresh start. */
+  resumedFrom: number;
+  test: Evaluation | null;
+}
+
+/** Keras's ReduceLROnPlateau compares with an absolute min_delta of 1e-4. */
+const PLATEAU_MIN_DELTA = 1e-4;
+
+export function configHash(config: Hyperparams): string {
+  return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
+}
+
+/** tfjs optimizers read `learningRate` on every step but declare it protected; no setter exists. */
+function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): void {
+  (optimizer as unknown as { learningRate: number }).learningRate = lr;
+}
+
+function compile(model: tf.Sequential, lr: number): tf.AdamOptimizer {
+  const optimizer = tf.train.adam(lr, 0.9, 0.999, 1e-7);
+  model.compile({ optimizer, loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+  return optimizer;
+}
+
+/** ReduceLROnPlateau then EarlyStopping, as Keras applies them at an epoch's end. */
+export function applyCallbacks(
+  state: CallbackState,
+  valLoss: number,
+  epoch: number,
+  config: Hyperparams,
+): { state: CallbackState; improved: boolean; stop: boolean } {
+  const next: CallbackState = {
+    lr: state.lr,
+    plateau: { ...state.plateau },
+    early: { ...state.early },
+  };
+  if (valLoss < next.plateau.best - PLATEAU_MIN_DELTA) {
+    next.plateau = { best: valLoss, wait: 0 };
+  } else if (++next.plateau.wait >= config.lrPlateau.patience) {
+    if (next.lr > config.lrPlateau.minLr)
+      next.lr = Math.max(next.lr * config.lrPlateau.factor, config.lrPlateau.minLr);
+    next.plateau.wait = 0;
+  }
+  const improved = valLoss < next.early.best;
+  if (improved) next.early = { best: valLoss, wait: 0, bestEpoch: epoch };
+  else next.early.wait++;
+  const stop = config.earlyStopping.enabled && next.early.wait >= config.earlyStopping.patience;
+  return { state: next, improved, stop };
+}
+
+export async function trainModel(options: TrainOptions): Promise<TrainResult> {
+  const { config, data, events = {} } = options;
+  const log = events.onLog ?? (() => {});
+  const model = buildModel({ dropout: config.dropout, l2: config.l2, seed: config.seed });
+  let callbacks: CallbackState = {
+    lr: config.learningRate,
+    plateau: { best: Number.POSITIVE_INFINITY, wait: 0 },
+    early: { best: Number.POSITIVE_INFINITY, wait: 0, bestEpoch: 0 },
+  };
+  const optimizer = compile(model, callbacks.lr);
+  let random = new Random(config.seed);
+  let history: EpochMetrics[] = [];
+  let bestWeights: tf.Tensor[] | null = null;
+  let resumedFrom = 0;
+  const hash = configHash(config);
+
+  const checkpoint = options.checkpointDir ? await readCheckpoint<EpochMetrics>(options.checkpointDir) : null;
+  if (checkpoint) {
+    if (checkpoint.meta.configHash !== hash) {
+      throw new Error(
+        `${options.checkpointDir} holds a checkpoint of a different config; use another output directory`,
+      );
+    }
+    model.setWeights(checkpoint.tensors.model);
+    await optimizer.setWeights(checkpoint.tensors.optimizer);
+    callbacks = checkpoint.meta.callbacks;
+    setLearningRate(optimizer, callbacks.lr);
+    random = new Random(config.seed, checkpoint.meta.random);
+    history = checkpoint.meta.history;
+    bestWeights = checkpoint.tensors.best;
+    resumedFrom = checkpoint.meta.epoch;
+    tf.dispose(checkpoint.tensors.model);
+    log(`resumed after epoch ${resumedFrom} from ${options.checkpointDir}`);
+  }
+
+  const { train } = data;
+  const batchSize = config.batchSize;
+  const batches = Math.ceil(train.count / batchSize);
+  const order = Uint32Array.from({ length: train.count }, (_, i) => i);
+  let cancelled = false;
+  let stoppedEarly =
+    resumedFrom > 0 && config.earlyStopping.enabled && callbacks.early.wait >= config.earlyStopping.patience;
+
+  for (let epoch = resumedFrom + 1; epoch <= config.epochs && !stoppedEarly; epoch++) {
+    const started = performance.now();
+    random.shuffle(order);
+    let seen = 0;
+    let lossSum = 0;
+    let accuracySum = 0;
+    for (let b = 0; b < batches; b++) {
+      const indices = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, train.count));
+      const x = config.augmentation.enabled
+        ? augmentedBatchTensor(
+            train,
+            indices,
+            data.normalizer,
+            sampleTransforms(random, indices.length, config.augmentation),
+            config.augmentation,
+          )
+        : batchTensor(train, indices, data.normalizer);
+      const y = oneHotLabels(train, indices);
+      const [loss, accuracy] = (await model.trainOnBatch(x, y)) as number[];
+      tf.dispose([x, y]);
+      if (!Number.isFinite(loss))
+        throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${b + 1}`);
+      seen += indices.length;
+      lossSum += (loss as number) * indices.length;
+      accuracySum += (accuracy as number) * indices.length;
+      events.onBatch?.({
+        epoch,
+        batch: b + 1,
+        batches,
+        loss: lossSum / seen,
+        accuracy: accuracySum / seen,
+        imagesPerSecond: seen / ((performance.now() - started) / 1000),
+      });
+      if (events.shouldStop?.()) {
+        cancelled = true;
+        break;
+      }
+    }
+    if (cancelled) break;
+    const trainSeconds = (performance.now() - started) / 1000;
+    const [valLoss, valAccuracy] = await validate(model, data, options.validationBatchSize ?? 256);
+    const metrics: EpochMetrics = {
+      epoch,
+      loss: lossSum / seen,
+      accuracy: accuracySum / seen,
+      valLoss,
+      valAccuracy,
+      lr: callbacks.lr,
+      epochSeconds: (performance.now() - started) / 1000,
+      imagesPerSecond: seen / trainSeconds,
+    };
+    history.push(metrics);
+
+    const step = applyCallbacks(callbacks, valLoss, epoch, config);
+    callbacks = step.state;
+    stoppedEarly = step.stop;
+    if (step.improved && config.earlyStopping.restoreBestWeights) {
+      tf.dispose(bestWeights ?? []);
+      bestWeights = model.getWeights().map((w) => w.clone());
+    }
+    if (callbacks.lr !== metrics.lr) {
+      setLearningRate(optimizer, callbacks.lr);
+      log(
+        `epoch ${epoch}: val loss has not improved for ${config.lrPlateau.patience} epochs; learning rate ${metrics.lr} → ${callbacks.lr}`,
+      );
+    }
+    if (options.checkpointDir) {
+      await writeCheckpoint(
+        options.checkpointDir,
+        {
+          version: CHECKPOINT_VERSION,
+          configHash: hash,
+          epoch,
+          callbacks,
+          random: random.state(),
+          history,
+          backend: options.backend,
+        },
+        { model: model.getWeights(), optimizer: await optimizer.getWeights(), best: bestWeights },
+      );
+    }
+    await events.onEpoch?.(metrics);
+    if (stoppedEarly)
+      log(
+        `epoch ${epoch}: early stopping (no val loss improvement for ${config.earlyStopping.patience} epochs)`,
+      );
+  }
+
+  const lastEpoch = history.at(-1)?.epoch ?? 0;
+  let bestEpoch = lastEpoch;
+  if (
+    !cancelled &&
+    bestWeights &&
+    config.earlyStopping.restoreBestWeights &&
+    callbacks.early.bestEpoch !== lastEpoch
+  ) {
+    model.setWeights(bestWeights);
+    bestEpoch = callbacks.early.bestEpoch;
+    log(`restored the weights of epoch ${bestEpoch} (best val loss ${callbacks.early.best.toFixed(4)})`);
+  }
+  tf.dispose(bestWeights ?? []);
+  const test = cancelled ? null : await evaluateModel(model, data.test, data.normalizer, { split: "test" });
+  return { model, history, bestEpoch, stoppedEarly, cancelled, resumedFrom, test };
+}
+
+async function validate(
+  model: tf.Sequential,
+  data: PreparedData,
+  batchSize: number,
+): Promise<[number, number]> {
+  const { validation } = data;
+  let lossSum = 0;
+  let accuracySum = 0;
+  for (let start = 0; start < validation.count; start += batchSize) {
+    const indices = Array.from(
+      { length: Math.min(batchSize, validation.count - start) },
+      (_, i) => start + i,
+    );
+    const x = batchTensor(validation, indices, data.normalizer);
+    const y = oneHotLabels(validation, indices);
+    const result = model.evaluate(x, y, { batchSize }) as tf.Scalar[];
+    const [loss, accuracy] = await Promise.all(result.map((r) => r.data()));
+    lossSum += (loss?.[0] as number) * indices.length;
+    accuracySum += (accuracy?.[0] as number) * indices.length;
+    tf.dispose([x, y, ...result]);
+  }
+  return [lossSum / validation.count, accuracySum / validation.count];
+}
