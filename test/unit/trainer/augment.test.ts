@@ -105,3 +105,32 @@ describe("augmentation", () => {
     expect(out.max().dataSync()[0]).toBeLessThanOrEqual(1);
   });
 });
+
+describe("augmentation preview", () => {
+  it("renders originals and augmented copies as a PNG grid", async () => {
+    const { PNG } = await import("pngjs");
+    const { renderAugmentationPreview } = await import("@/trainer/data/preview");
+    const set = {
+      count: 2,
+      images: Uint8Array.from({ length: 2 * 3072 }, (_, i) => (i * 13) % 256),
+      labels: Uint8Array.from([0, 1]),
+    };
+    const bytes = await renderAugmentationPreview(set, {
+      indices: [0, 1],
+      variants: 3,
+      params: SEED,
+      seed: 9,
+      scale: 2,
+      gap: 2,
+    });
+    const png = PNG.sync.read(bytes);
+    expect([png.width, png.height]).toEqual([4 * 64 + 3 * 2, 2 * 64 + 2]);
+    // The first tile is the original image, upscaled.
+    expect(Array.from(png.data.subarray(0, 3))).toEqual([0, 13, 26]);
+    // An augmented tile differs from the original somewhere.
+    const tileStart = (66 * 4) | 0;
+    expect(Array.from(png.data.subarray(tileStart, tileStart + 64 * 4))).not.toEqual(
+      Array.from(png.data.subarray(0, 64 * 4)),
+    );
+  });
+});

@@ -1,0 +1,167 @@
+// Training and inference images/s of the seed model at batch 64 for every backend that loads
+// here, side by side in one run, with stock wasm kernels as the baseline; plus two wasm runs
+// at once (how two runs share a 2-core machine). Each measurement runs in its own process,
+// since kernel registrations are global.
+//
+//   npx tsx scripts/bench-trainer.ts [--batches N] [--backends wasm,wasm-stock,cpu]
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs";
+import { DEFAULT_HYPERPARAMS } from "../src/shared/hyperparams";
+import { BACKENDS, type BackendName, selectBackend } from "../src/trainer/backend";
+import { augmentedBatchTensor, batchTensor, oneHotLabels } from "../src/trainer/batches";
+import { sampleTransforms } from "../src/trainer/data/augment";
+import type { ImageSet } from "../src/trainer/data/cifar10";
+import { fitNormalizer } from "../src/trainer/data/prepare";
+import { buildModel } from "../src/trainer/model/vgg";
+import { Random } from "../src/trainer/random";
+
+const BATCH = 64;
+
+interface Measurement {
+  backend: string;
+  ok: boolean;
+  error?: string;
+  trainImagesPerSecond?: number;
+  inferImagesPerSecond?: number;
+}
+
+/** One backend in this process: warm up, then time `batches` training steps and inferences. */
+async function measure(backend: BackendName, batches: number): Promise<Measurement> {
+  try {
+    await selectBackend(backend);
+  } catch (error) {
+    return { backend, ok: false, error: (error as Error).message.split("\n")[0] };
+  }
+  const random = new Random(1);
+  const images: ImageSet = {
+    count: BATCH * 4,
+    images: Uint8Array.from({ length: BATCH * 4 * 3072 }, () => random.int(256)),
+    labels: Uint8Array.from({ length: BATCH * 4 }, () => random.int(10)),
+  };
+  const normalizer = fitNormalizer("zscore", images);
+  const config = DEFAULT_HYPERPARAMS;
+  const model = buildModel({ dropout: config.dropout, l2: config.l2, seed: 1 });
+  model.compile({
+    optimizer: tf.train.adam(config.learningRate),
+    loss: "categoricalCrossentropy",
+    metrics: ["accuracy"],
+  });
+  const indices = (b: number) =>
+    Uint32Array.from({ length: BATCH }, (_, i) => ((b * BATCH + i) % images.count) as number);
+  const step = async (b: number) => {
+    const ids = indices(b);
+    const x = augmentedBatchTensor(
+      images,
+      ids,
+      normalizer,
+      sampleTransforms(random, BATCH, config.augmentation),
+      config.augmentation,
+    );
+    const y = oneHotLabels(images, ids);
+    await model.trainOnBatch(x, y);
+    tf.dispose([x, y]);
+  };
+  await step(0); // warm-up: kernel setup, weight packing
+  let started = performance.now();
+  for (let b = 1; b <= batches; b++) await step(b);
+  const trainImagesPerSecond = (batches * BATCH) / ((performance.now() - started) / 1000);
+
+  const x = batchTensor(images, indices(0), normalizer);
+  (model.predict(x) as tf.Tensor).dispose();
+  started = performance.now();
+  for (let b = 0; b < batches; b++) {
+    const out = model.predict(x) as tf.Tensor;
+    await out.data();
+    out.dispose();
+  }
+  const inferImagesPerSecond = (batches * BATCH) / ((performance.now() - started) / 1000);
+  return { backend, ok: true, trainImagesPerSecond, inferImagesPerSecond };
+}
+
+function child(backend: string, batches: number): Promise<Measurement> {
+  return new Promise((resolve) => {
+    const proc = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        path.resolve(import.meta.dirname, "bench-trainer.ts"),
+        "--one",
+        backend,
+        "--batches",
+        String(batches),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"], cwd: path.resolve(import.meta.dirname, "..") },
+    );
+    let out = "";
+    proc.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    proc.on("exit", () => {
+      const line = out.trim().split("\n").at(-1) ?? "";
+      try {
+        resolve(JSON.parse(line) as Measurement);
+      } catch {
+        resolve({ backend, ok: false, error: `no result (${line.slice(0, 200)})` });
+      }
+    });
+  });
+}
+
+const { values } = parseArgs({
+  options: {
+    one: { type: "string" },
+    batches: { type: "string", default: "8" },
+    backends: { type: "string", default: "tensorflow-gpu,tensorflow,wasm,wasm-stock,cpu" },
+  },
+});
+const batches = Number(values.batches);
+
+if (values.one) {
+  process.stdout.write(`${JSON.stringify(await measure(values.one as BackendName, batches))}\n`);
+  process.exit(0);
+}
+
+const names = (values.backends ?? "")
+  .split(",")
+  .filter((n): n is BackendName => BACKENDS.includes(n as BackendName));
+console.log(
+  `Seed model (1,186,346 params), batch ${BATCH}, augmentation on, ${batches} timed batches after 1 warm-up`,
+);
+const results: Measurement[] = [];
+for (const name of names) {
+  // The stock kernels and plain JS are an order of magnitude slower: time fewer batches.
+  const n = name === "wasm-stock" || name === "cpu" ? Math.max(2, Math.ceil(batches / 4)) : batches;
+  results.push(await child(name, n));
+}
+const pair = names.includes("wasm")
+  ? await Promise.all([child("wasm", batches), child("wasm", batches)])
+  : [];
+
+const fmt = (v?: number) => (v === undefined ? "—" : v.toFixed(1));
+const baseline = results.find((r) => r.backend === "wasm-stock" && r.ok);
+console.log(
+  `\n${"backend".padEnd(16)}${"train img/s".padStart(13)}${"infer img/s".padStart(13)}${"train × stock".padStart(15)}`,
+);
+for (const r of results) {
+  if (!r.ok) {
+    console.log(`${r.backend.padEnd(16)}  not available: ${r.error}`);
+    continue;
+  }
+  const ratio =
+    baseline?.trainImagesPerSecond && r.trainImagesPerSecond
+      ? `${(r.trainImagesPerSecond / baseline.trainImagesPerSecond).toFixed(2)}×`
+      : "—";
+  console.log(
+    `${r.backend.padEnd(16)}${fmt(r.trainImagesPerSecond).padStart(13)}${fmt(r.inferImagesPerSecond).padStart(13)}${ratio.padStart(15)}`,
+  );
+}
+const single = results.find((r) => r.backend === "wasm" && r.ok)?.trainImagesPerSecond;
+if (pair.length === 2 && pair.every((r) => r.ok) && single) {
+  const total = pair.reduce((sum, r) => sum + (r.trainImagesPerSecond ?? 0), 0);
+  console.log(
+    `\ntwo wasm runs at once: ${pair.map((r) => fmt(r.trainImagesPerSecond)).join(" + ")} = ${fmt(total)} train img/s (${(total / single).toFixed(2)}× one run)`,
+  );
+}
