@@ -44,6 +44,21 @@ class Scope {
     return out;
   }
 
+  /** A stride-1, undilated NHWC forward convolution with explicit padding. */
+  conv(
+    x: TensorInfo,
+    filter: TensorInfo,
+    pad: { top: number; bottom: number; left: number; right: number },
+  ): TensorInfo {
+    const padding = [
+      [0, 0],
+      [pad.top, pad.bottom],
+      [pad.left, pad.right],
+      [0, 0],
+    ];
+    return this.run("Conv2D", { x, filter }, { strides: 1, pad: padding, dataFormat: "NHWC", dilations: 1 });
+  }
+
   /** Disposes the intermediates and returns `result`. */
   keep(result: TensorInfo): TensorInfo {
     for (const info of this.made) if (info.dataId !== result.dataId) this.backend.disposeData(info.dataId);
@@ -84,22 +99,7 @@ const conv2dBackpropFilter: KernelFunc = (args) => {
   const scope = new Scope(backend);
   const xT = scope.run("Transpose", { x }, { perm: [3, 1, 2, 0] }); // [Cin, H, W, B]
   const dyT = scope.run("Transpose", { x: dy }, { perm: [1, 2, 0, 3] }); // [OH, OW, B, Cout]
-  const { top, bottom, left, right } = info.padInfo;
-  const conv = scope.run(
-    "Conv2D",
-    { x: xT, filter: dyT },
-    {
-      strides: 1,
-      pad: [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ],
-      dataFormat: "NHWC",
-      dilations: 1,
-    },
-  ); // [Cin, fh, fw, Cout]
+  const conv = scope.conv(xT, dyT, info.padInfo); // [Cin, fh, fw, Cout]
   return scope.keep(scope.run("Transpose", { x: conv }, { perm: [1, 2, 0, 3] }));
 };
 
@@ -189,23 +189,7 @@ function conv2dBackpropInput(stock: KernelFunc): KernelFunc {
     );
     const rotated4 = scope.run("Reshape", { x: rotated }, { shape: [fh, fw, cin, cout] });
     const swapped = scope.run("Transpose", { x: rotated4 }, { perm: [0, 1, 3, 2] }); // [fh, fw, Cout, Cin]
-    return scope.keep(
-      scope.run(
-        "Conv2D",
-        { x: dy, filter: swapped },
-        {
-          strides: 1,
-          pad: [
-            [0, 0],
-            [top, bottom],
-            [left, right],
-            [0, 0],
-          ],
-          dataFormat: "NHWC",
-          dilations: 1,
-        },
-      ),
-    );
+    return scope.keep(scope.conv(dy, swapped, { top, bottom, left, right }));
   };
 }
 
