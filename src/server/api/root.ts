@@ -1,11 +1,15 @@
 // The one root router: every feature's router is merged here.
 import { experimentsRouter } from "@/server/api/routers/experiments";
+import { metricsRouter } from "@/server/api/routers/metrics";
 import { runsRouter } from "@/server/api/routers/runs";
+import { workersRouter } from "@/server/api/routers/workers";
 import { createCallerFactory, createTRPCRouter } from "@/server/api/trpc";
 
 export const appRouter = createTRPCRouter({
   experiment: experimentsRouter,
   run: runsRouter,
+  metric: metricsRouter,
+  worker: workersRouter,
 });
 
 export type AppRouter = typeof appRouter;

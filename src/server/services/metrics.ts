@@ -1,0 +1,52 @@
+// Metric ingest: one idempotent batch write per call (a repeated (run, key, step) replaces the
+// value), with the run's summary columns updated in the same transaction.
+import { TRPCError } from "@trpc/server";
+import type { z } from "zod";
+import type { Db } from "@/server/db/client";
+import { EPOCH_METRIC_KEYS, type metricPointSchema } from "@/shared/metrics";
+
+type Point = z.output<typeof metricPointSchema>;
+
+export async function recordMetrics(db: Db, runId: number, points: Point[]): Promise<{ stored: number }> {
+  // One statement cannot upsert a row twice: within a batch, the last point of a step wins.
+  const unique = new Map<string, Point>();
+  for (const point of points) unique.set(`${point.key}\u0000${point.step}`, point);
+  const rows = [...unique.values()];
+  const now = new Date().toISOString();
+  return db.$transaction(async (tx) => {
+    const run = await tx.run.findFirst({ where: { id: runId, deletedAt: null }, select: { status: true } });
+    if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
+    if (run.status !== "running" && run.status !== "queued") {
+      throw new TRPCError({
+        code: "CONFLICT",
+        message: `run ${runId} is ${run.status}; it no longer takes metrics`,
+      });
+    }
+    await tx.$executeRaw`
+      INSERT INTO "MetricPoint" ("runId", key, step, value, "wallTime")
+      SELECT ${runId}, k, s, v, w
+      FROM unnest(${rows.map((p) => p.key)}::text[], ${rows.map((p) => p.step)}::int[],
+                  ${rows.map((p) => p.value)}::float8[], ${rows.map((p) => p.wallTime ?? now)}::timestamptz[]) AS t(k, s, v, w)
+      ON CONFLICT ("runId", key, step) DO UPDATE SET value = EXCLUDED.value, "wallTime" = EXCLUDED."wallTime"`;
+    await tx.$executeRaw`
+      UPDATE "Run" SET
+        "epochsDone" = COALESCE((SELECT max(step) FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valAccuracy}), "epochsDone"),
+        "bestValAccuracy" = (SELECT max(value) FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valAccuracy}),
+        "lastValAccuracy" = (SELECT value FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valAccuracy} ORDER BY step DESC LIMIT 1),
+        "bestValLoss" = (SELECT min(value) FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valLoss}),
+        "lastValLoss" = (SELECT value FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valLoss} ORDER BY step DESC LIMIT 1),
+        "bestEpoch" = (SELECT step FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valLoss} ORDER BY value ASC, step ASC LIMIT 1),
+        "updatedAt" = now()
+      WHERE id = ${runId}`;
+    return { stored: rows.length };
+  });
+}
+
+/** A run's history of `keys`, ordered by step. */
+export async function metricHistory(db: Db, runId: number, keys: string[]) {
+  return db.metricPoint.findMany({
+    where: { runId, key: { in: keys } },
+    orderBy: [{ key: "asc" }, { step: "asc" }],
+    select: { key: true, step: true, value: true, wallTime: true },
+  });
+}

@@ -1,0 +1,159 @@
+// The run queue: workers claim the oldest queued run of the highest priority with a row lock
+// that skips locked rows (so concurrent workers never take the same run) and hold it by a
+// lease they renew. Every status change goes through `transition`, which allows only the
+// moves in RUN_TRANSITIONS.
+import { TRPCError } from "@trpc/server";
+import type { Run } from "@/generated/prisma/client";
+import type { Db } from "@/server/db/client";
+import { canTransition, type RunStatus } from "@/shared/run-status";
+
+export const DEFAULT_LEASE_MS = 60_000;
+
+type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+/** Moves a run from one of `from` to `to` atomically, or explains why it cannot. */
+export async function transition(
+  tx: Tx | Db,
+  runId: number,
+  to: RunStatus,
+  data: Record<string, unknown> = {},
+  guard: Record<string, unknown> = {},
+): Promise<Run> {
+  const run = await tx.run.findFirst({ where: { id: runId, deletedAt: null } });
+  if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
+  if (!canTransition(run.status, to)) {
+    throw new TRPCError({
+      code: "CONFLICT",
+      message: `run ${runId} is ${run.status}; it cannot become ${to}`,
+    });
+  }
+  const updated = await tx.run.updateMany({
+    where: { id: runId, status: run.status, ...guard },
+    data: { status: to, ...data },
+  });
+  if (updated.count !== 1) {
+    throw new TRPCError({
+      code: "CONFLICT",
+      message: `run ${runId} changed while becoming ${to}; try again`,
+    });
+  }
+  return tx.run.findUniqueOrThrow({ where: { id: runId } });
+}
+
+/** Claims the next queued run for `workerId`, or returns null when the queue is empty. */
+export async function claimRun(db: Db, workerId: number, leaseMs = DEFAULT_LEASE_MS): Promise<Run | null> {
+  const rows = await db.$queryRaw<{ id: number }[]>`
+    UPDATE "Run" SET
+      status = 'running',
+      "workerId" = ${workerId},
+      "leaseExpiresAt" = now() + ${leaseMs} * interval '1 millisecond',
+      attempt = attempt + 1,
+      "startedAt" = COALESCE("startedAt", now()),
+      "updatedAt" = now()
+    WHERE id = (
+      SELECT id FROM "Run"
+      WHERE status = 'queued' AND "deletedAt" IS NULL AND "cancelRequestedAt" IS NULL
+      ORDER BY priority DESC, "queuedAt" ASC, id ASC
+      FOR UPDATE SKIP LOCKED
+      LIMIT 1
+    )
+    RETURNING id`;
+  const id = rows[0]?.id;
+  return id === undefined ? null : db.run.findUniqueOrThrow({ where: { id } });
+}
+
+/** Renews the lease of a run the worker still holds; tells it whether a cancel was asked for. */
+export async function heartbeat(
+  db: Db,
+  runId: number,
+  workerId: number,
+  leaseMs = DEFAULT_LEASE_MS,
+): Promise<{ cancelRequested: boolean }> {
+  const leaseExpiresAt = new Date(Date.now() + leaseMs);
+  const updated = await db.run.updateMany({
+    where: { id: runId, workerId, status: "running" },
+    data: { leaseExpiresAt },
+  });
+  if (updated.count !== 1) {
+    throw new TRPCError({ code: "CONFLICT", message: `worker ${workerId} no longer holds run ${runId}` });
+  }
+  await db.worker.update({ where: { id: workerId }, data: { lastHeartbeatAt: new Date() } });
+  const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { cancelRequestedAt: true } });
+  return { cancelRequested: run.cancelRequestedAt !== null };
+}
+
+/** Ends a run the worker holds: succeeded, failed (with its error) or cancelled. */
+export async function finishRun(
+  db: Db,
+  runId: number,
+  workerId: number,
+  outcome: { status: "succeeded" | "failed" | "cancelled"; error?: string },
+): Promise<Run> {
+  return transition(
+    db,
+    runId,
+    outcome.status,
+    { finishedAt: new Date(), leaseExpiresAt: null, error: outcome.error ?? null },
+    { workerId },
+  );
+}
+
+/** A queued run is cancelled at once; a running one is flagged, and its worker ends it. */
+export async function requestCancel(db: Db, runId: number): Promise<Run> {
+  return db.$transaction(async (tx) => {
+    const run = await tx.run.findFirst({ where: { id: runId, deletedAt: null } });
+    if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
+    if (run.status === "queued")
+      return transition(tx, runId, "cancelled", { finishedAt: new Date() }, { status: "queued" });
+    if (run.status === "running")
+      return tx.run.update({ where: { id: runId }, data: { cancelRequestedAt: new Date() } });
+    throw new TRPCError({ code: "CONFLICT", message: `run ${runId} is already ${run.status}` });
+  });
+}
+
+/**
+ * Runs whose lease ran out (their worker died) go back to the queue, or fail once they have
+ * used all their attempts. Returns the ids requeued and failed.
+ */
+export async function expireLeases(
+  db: Db,
+  now = new Date(),
+): Promise<{ requeued: number[]; failed: number[] }> {
+  const expired = await db.run.findMany({
+    where: { status: "running", leaseExpiresAt: { lt: now } },
+    select: { id: true, attempt: true, maxAttempts: true, cancelRequestedAt: true },
+  });
+  const requeued: number[] = [];
+  const failed: number[] = [];
+  for (const run of expired) {
+    const guard = { status: "running" as const, leaseExpiresAt: { lt: now } };
+    try {
+      if (run.cancelRequestedAt) {
+        await transition(
+          db,
+          run.id,
+          "cancelled",
+          { finishedAt: now, leaseExpiresAt: null, workerId: null },
+          guard,
+        );
+      } else if (run.attempt < run.maxAttempts) {
+        await transition(
+          db,
+          run.id,
+          "queued",
+          { leaseExpiresAt: null, workerId: null, queuedAt: now },
+          guard,
+        );
+        requeued.push(run.id);
+      } else {
+        const error = `the worker stopped responding (lease expired) on attempt ${run.attempt} of ${run.maxAttempts}`;
+        await transition(db, run.id, "failed", { finishedAt: now, leaseExpiresAt: null, error }, guard);
+        failed.push(run.id);
+      }
+    } catch (error) {
+      // A worker renewed the lease meanwhile: the run is alive after all.
+      if (!(error instanceof TRPCError && error.code === "CONFLICT")) throw error;
+    }
+  }
+  return { requeued, failed };
+}

@@ -1,0 +1,42 @@
+// Metric points as trainers report them, shared by the API and trainer-side clients.
+import { z } from "zod";
+
+/** Keys the trainer reports every epoch; the run's summary columns are derived from the val_* ones. */
+export const EPOCH_METRIC_KEYS = {
+  loss: "loss",
+  accuracy: "accuracy",
+  valLoss: "val_loss",
+  valAccuracy: "val_accuracy",
+  lr: "lr",
+  epochSeconds: "epoch_seconds",
+  imagesPerSecond: "images_per_second",
+} as const;
+
+export const MAX_POINTS_PER_BATCH = 10_000;
+
+export const metricPointSchema = z.object({
+  key: z
+    .string()
+    .min(1, { error: "must not be empty" })
+    .max(200, { error: "must be at most 200 characters" })
+    .regex(/^[A-Za-z0-9_./-]+$/, { error: "may hold only letters, digits, _ . / -" }),
+  step: z
+    .number({ error: "must be a number" })
+    .int({ error: "must be an integer" })
+    .min(0, { error: "must be ≥ 0" })
+    .max(2 ** 31 - 1, { error: "must be < 2^31" }),
+  value: z
+    .number({ error: "must be a finite number" })
+    .refine(Number.isFinite, { error: "must be a finite number" }),
+  /** When the value was measured (ISO 8601); defaults to when the server stores it. */
+  wallTime: z.iso.datetime({ error: "must be an ISO 8601 time" }).optional(),
+});
+export type MetricPointInput = z.input<typeof metricPointSchema>;
+
+export const metricBatchSchema = z.object({
+  runId: z.number().int().positive(),
+  points: z
+    .array(metricPointSchema)
+    .min(1, { error: "must hold at least one point" })
+    .max(MAX_POINTS_PER_BATCH, { error: `must hold at most ${MAX_POINTS_PER_BATCH} points` }),
+});
