@@ -26,3 +26,51 @@ export const workerFinishSchema = z.object({
   status: z.enum(["succeeded", "failed", "cancelled"]),
   error: z.string().max(20_000).optional(),
 });
+
+const rate = z.number().min(0).max(1);
+export const evaluationSchema = z.object({
+  split: z.string().min(1).max(40).default("test"),
+  /** 0: the final evaluation of the kept weights; n ≥ 1: after epoch n. */
+  epoch: z.number().int().min(0).default(0),
+  count: z.number().int().min(0),
+  loss: z.number().refine(Number.isFinite, { error: "must be a finite number" }),
+  accuracy: rate,
+  confusionMatrix: z.array(z.array(z.number().int().min(0)).length(10)).length(10),
+  perClass: z
+    .array(
+      z.object({
+        class: z.number().int().min(0).max(9),
+        precision: rate,
+        recall: rate,
+        f1: rate,
+        support: z.number().int().min(0),
+      }),
+    )
+    .length(10),
+  misclassified: z
+    .array(
+      z.object({
+        index: z.number().int().min(0),
+        label: z.number().int().min(0).max(9),
+        predicted: z.number().int().min(0).max(9),
+        probabilities: z.array(z.number()).length(10),
+      }),
+    )
+    .max(60_000),
+});
+
+export const workerEvaluationSchema = z.object({ workerId: id, runId: id, evaluation: evaluationSchema });
+
+export const workerLogSchema = z.object({
+  runId: id,
+  lines: z
+    .array(
+      z.object({
+        level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+        message: z.string().max(20_000),
+        time: z.iso.datetime().optional(),
+      }),
+    )
+    .min(1)
+    .max(1000),
+});

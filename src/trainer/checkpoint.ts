@@ -111,3 +111,24 @@ export async function readCheckpoint<H>(
   const { binary: _binary, tensors: _specs, ...meta } = stored;
   return { meta, tensors };
 }
+
+/** The current checkpoint as one buffer (u32 length, checkpoint.json, binary), or null. */
+export async function packCheckpoint(dir: string): Promise<Buffer | null> {
+  const metaPath = path.join(dir, META);
+  if (!existsSync(metaPath)) return null;
+  const meta = await readFile(metaPath);
+  const binary = await readFile(path.join(dir, (JSON.parse(meta.toString()) as { binary: string }).binary));
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(meta.length);
+  return Buffer.concat([length, meta, binary]);
+}
+
+/** Writes a packed checkpoint into `dir`, where readCheckpoint finds it. */
+export async function unpackCheckpoint(bytes: Buffer, dir: string): Promise<void> {
+  const length = bytes.readUInt32LE(0);
+  const meta = bytes.subarray(4, 4 + length);
+  const { binary } = JSON.parse(meta.toString()) as { binary: string };
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, binary), bytes.subarray(4 + length));
+  await writeFile(path.join(dir, META), meta);
+}

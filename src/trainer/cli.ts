@@ -1,5 +1,8 @@
 // The `labbook` command: `data fetch`, `data check`, `train`. Runs without the web app.
+import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
+import type { BackendName } from "./backend";
 import { fetchProgressPrinter } from "./cli-progress";
 import { checkCifar10 } from "./data/cifar10";
 import { DatasetError } from "./data/dataset-error";
@@ -11,7 +14,10 @@ const USAGE = `usage:
   labbook train [--config run.json] [--out DIR] [--epochs N] [--train-limit N] [--test-limit N]
                 [--backend auto|tensorflow-gpu|tensorflow|wasm|wasm-stock|cpu] [--data-dir DIR] [--unverified-data]
       Rerun with the same --out to resume from the last checkpoint. --unverified-data accepts
-      files in the official format that are not the official bytes (synthetic test sets).`;
+      files in the official format that are not the official bytes (synthetic test sets).
+  labbook worker [--url URL] [--token TOKEN] [--name NAME] [--backend NAME] [--data-dir DIR] [--unverified-data]
+      Claims queued runs from a Labbook server and trains them (env: LABBOOK_URL, LABBOOK_TOKEN,
+      LABBOOK_WORKER_NAME, LABBOOK_WORKER_STATE, LABBOOK_HEARTBEAT_MS, LABBOOK_LEASE_MS).`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -26,6 +32,9 @@ async function main(argv: string[]): Promise<number> {
       "test-limit": { type: "string" },
       "unverified-data": { type: "boolean" },
       backend: { type: "string" },
+      url: { type: "string" },
+      token: { type: "string" },
+      name: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -53,6 +62,29 @@ async function main(argv: string[]): Promise<number> {
       dataDirGiven: values["data-dir"] !== undefined,
       unverifiedData: values["unverified-data"],
     });
+  }
+  if (command === "worker") {
+    const { Worker } = await import("./worker/worker");
+    const env = process.env;
+    const name = values.name ?? env.LABBOOK_WORKER_NAME ?? `${os.hostname()}-${process.pid}`;
+    const worker = new Worker({
+      url: values.url ?? env.LABBOOK_URL ?? "http://127.0.0.1:3000",
+      token: values.token ?? env.LABBOOK_TOKEN,
+      name,
+      dataDir,
+      fetchData: values["data-dir"] === undefined && !values["unverified-data"],
+      dataCheck: values["unverified-data"] ? "format" : "official",
+      stateDir: path.resolve(env.LABBOOK_WORKER_STATE ?? path.join(".labbook", "workers", name)),
+      backend: (values.backend ?? "auto") as BackendName | "auto",
+      pollMs: Number(env.LABBOOK_POLL_MS ?? 2_000),
+      heartbeatMs: Number(env.LABBOOK_HEARTBEAT_MS ?? 2_000),
+      leaseMs: Number(env.LABBOOK_LEASE_MS ?? 30_000),
+      log: (message) => console.error(`[worker] ${message}`),
+    });
+    process.once("SIGTERM", () => worker.stop());
+    process.once("SIGINT", () => worker.stop());
+    await worker.run();
+    return 0;
   }
   console.error(USAGE);
   return 2;

@@ -18,9 +18,13 @@ export async function startLabbook(
 ): Promise<LabbookProcess> {
   // An undefined value removes the variable (e.g. DATABASE_URL, to use the embedded database).
   const childEnv = Object.fromEntries(
-    Object.entries({ ...process.env, LABBOOK_HOST: "127.0.0.1", LABBOOK_PORT: "0", ...env }).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined,
-    ),
+    Object.entries({
+      ...process.env,
+      LABBOOK_HOST: "127.0.0.1",
+      LABBOOK_PORT: "0",
+      LABBOOK_LOCAL_WORKERS: "0",
+      ...env,
+    }).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
   const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), ["scripts/start.ts"], {
     cwd: ROOT,

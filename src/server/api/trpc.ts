@@ -3,7 +3,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { TokenScope } from "@/generated/prisma/client";
 import { Prisma } from "@/generated/prisma/client";
-import { findApiToken, isLoopback, SCOPE_RANK } from "@/server/auth/tokens";
+import { AuthError, authorize, bearerToken } from "@/server/auth/authorize";
 import type { Db } from "@/server/db/client";
 import { REMOTE_ADDRESS_HEADER } from "@/server/http/remote-address";
 import { describeIssue } from "@/shared/zod-issues";
@@ -19,9 +19,7 @@ export interface Context {
 }
 
 export function createContext(db: Db, headers: Headers): Context {
-  const authorization = headers.get("authorization");
-  const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
-  return { db, remoteAddress: headers.get(REMOTE_ADDRESS_HEADER), bearerToken: bearer };
+  return { db, remoteAddress: headers.get(REMOTE_ADDRESS_HEADER), bearerToken: bearerToken(headers) };
 }
 
 /* ---------- Init ---------- */
@@ -73,29 +71,19 @@ const prismaErrors = t.middleware(async ({ next }) => {
 
 export const publicProcedure = t.procedure.use(prismaErrors);
 
-/**
- * Requires a token of at least `scope` from any client that is not on this machine; local
- * clients may write without one. A token that is sent is always checked.
- */
+/** Applies the write rule (src/server/auth/authorize.ts) and records who acts. */
 function requireScope(scope: TokenScope) {
   return t.middleware(async ({ ctx, next }) => {
-    const token = ctx.bearerToken ? await findApiToken(ctx.db, ctx.bearerToken) : null;
-    if (ctx.bearerToken && !token) {
-      throw new TRPCError({ code: "UNAUTHORIZED", message: "the API token is invalid or revoked" });
-    }
-    if (!token && !isLoopback(ctx.remoteAddress)) {
+    try {
+      const token = await authorize(ctx.db, ctx, scope);
+      return next({ ctx: { actor: token ? `token:${token.name}` : "local" } });
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
       throw new TRPCError({
-        code: "UNAUTHORIZED",
-        message: `writes from ${ctx.remoteAddress ?? "a remote client"} need an API token: send "Authorization: Bearer <token>" (create one with npm run token -- create)`,
+        code: error.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN",
+        message: error.message,
       });
     }
-    if (token && SCOPE_RANK[token.scope] < SCOPE_RANK[scope]) {
-      throw new TRPCError({
-        code: "FORBIDDEN",
-        message: `the token "${token.name}" has scope ${token.scope}; this needs ${scope}`,
-      });
-    }
-    return next({ ctx: { actor: token ? `token:${token.name}` : "local" } });
   });
 }
 

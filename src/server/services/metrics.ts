@@ -7,39 +7,45 @@ import { EPOCH_METRIC_KEYS, type metricPointSchema } from "@/shared/metrics";
 
 type Point = z.output<typeof metricPointSchema>;
 
+const SUMMARY_KEYS: ReadonlySet<string> = new Set([EPOCH_METRIC_KEYS.valAccuracy, EPOCH_METRIC_KEYS.valLoss]);
+
 export async function recordMetrics(db: Db, runId: number, points: Point[]): Promise<{ stored: number }> {
   // One statement cannot upsert a row twice: within a batch, the last point of a step wins.
   const unique = new Map<string, Point>();
   for (const point of points) unique.set(`${point.key}\u0000${point.step}`, point);
   const rows = [...unique.values()];
   const now = new Date().toISOString();
-  return db.$transaction(async (tx) => {
-    const run = await tx.run.findFirst({ where: { id: runId, deletedAt: null }, select: { status: true } });
+  // The run's state is checked inside the INSERT, so a batch is one round trip (two when it
+  // holds val_* points, whose summary columns are recomputed in the same transaction).
+  const insert = db.$executeRaw`
+    INSERT INTO "MetricPoint" ("runId", key, step, value, "wallTime")
+    SELECT ${runId}, k, s, v, w
+    FROM unnest(${rows.map((p) => p.key)}::text[], ${rows.map((p) => p.step)}::int[],
+                ${rows.map((p) => p.value)}::float8[], ${rows.map((p) => p.wallTime ?? now)}::timestamptz[]) AS t(k, s, v, w)
+    WHERE EXISTS (SELECT 1 FROM "Run" WHERE id = ${runId} AND "deletedAt" IS NULL AND status IN ('queued', 'running'))
+    ON CONFLICT ("runId", key, step) DO UPDATE SET value = EXCLUDED.value, "wallTime" = EXCLUDED."wallTime"`;
+  const summary = db.$executeRaw`
+    UPDATE "Run" SET
+      "epochsDone" = COALESCE((SELECT max(step) FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valAccuracy}), "epochsDone"),
+      "bestValAccuracy" = (SELECT max(value) FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valAccuracy}),
+      "lastValAccuracy" = (SELECT value FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valAccuracy} ORDER BY step DESC LIMIT 1),
+      "bestValLoss" = (SELECT min(value) FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valLoss}),
+      "lastValLoss" = (SELECT value FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valLoss} ORDER BY step DESC LIMIT 1),
+      "bestEpoch" = (SELECT step FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valLoss} ORDER BY value ASC, step ASC LIMIT 1),
+      "updatedAt" = now()
+    WHERE id = ${runId}`;
+  const touchesSummary = rows.some((p) => SUMMARY_KEYS.has(p.key));
+  // Prisma queries run only when awaited: `summary` stays unsent for batches that skip it.
+  const [stored] = touchesSummary ? await db.$transaction([insert, summary]) : [await insert];
+  if (stored !== rows.length) {
+    const run = await db.run.findFirst({ where: { id: runId, deletedAt: null }, select: { status: true } });
     if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
-    if (run.status !== "running" && run.status !== "queued") {
-      throw new TRPCError({
-        code: "CONFLICT",
-        message: `run ${runId} is ${run.status}; it no longer takes metrics`,
-      });
-    }
-    await tx.$executeRaw`
-      INSERT INTO "MetricPoint" ("runId", key, step, value, "wallTime")
-      SELECT ${runId}, k, s, v, w
-      FROM unnest(${rows.map((p) => p.key)}::text[], ${rows.map((p) => p.step)}::int[],
-                  ${rows.map((p) => p.value)}::float8[], ${rows.map((p) => p.wallTime ?? now)}::timestamptz[]) AS t(k, s, v, w)
-      ON CONFLICT ("runId", key, step) DO UPDATE SET value = EXCLUDED.value, "wallTime" = EXCLUDED."wallTime"`;
-    await tx.$executeRaw`
-      UPDATE "Run" SET
-        "epochsDone" = COALESCE((SELECT max(step) FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valAccuracy}), "epochsDone"),
-        "bestValAccuracy" = (SELECT max(value) FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valAccuracy}),
-        "lastValAccuracy" = (SELECT value FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valAccuracy} ORDER BY step DESC LIMIT 1),
-        "bestValLoss" = (SELECT min(value) FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valLoss}),
-        "lastValLoss" = (SELECT value FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valLoss} ORDER BY step DESC LIMIT 1),
-        "bestEpoch" = (SELECT step FROM "MetricPoint" WHERE "runId" = ${runId} AND key = ${EPOCH_METRIC_KEYS.valLoss} ORDER BY value ASC, step ASC LIMIT 1),
-        "updatedAt" = now()
-      WHERE id = ${runId}`;
-    return { stored: rows.length };
-  });
+    throw new TRPCError({
+      code: "CONFLICT",
+      message: `run ${runId} is ${run.status}; it no longer takes metrics`,
+    });
+  }
+  return { stored };
 }
 
 /** A run's history of `keys`, ordered by step. */

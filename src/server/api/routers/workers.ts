@@ -2,8 +2,10 @@ import { createTRPCRouter, writeProcedure } from "@/server/api/trpc";
 import { claimRun, expireLeases, finishRun, heartbeat } from "@/server/services/queue";
 import {
   workerClaimSchema,
+  workerEvaluationSchema,
   workerFinishSchema,
   workerHeartbeatSchema,
+  workerLogSchema,
   workerRegisterSchema,
 } from "@/shared/workers";
 
@@ -31,6 +33,33 @@ export const workersRouter = createTRPCRouter({
   heartbeat: writeProcedure
     .input(workerHeartbeatSchema)
     .mutation(({ ctx, input }) => heartbeat(ctx.db, input.runId, input.workerId, input.leaseMs)),
+  /** The test-set evaluation; the final one (epoch 0) also fills the run's test columns. */
+  evaluation: writeProcedure.input(workerEvaluationSchema).mutation(async ({ ctx, input }) => {
+    const { split, epoch, count: _count, ...values } = input.evaluation;
+    await ctx.db.$transaction(async (tx) => {
+      await tx.evaluation.upsert({
+        where: { runId_split_epoch: { runId: input.runId, split, epoch } },
+        create: { runId: input.runId, split, epoch, ...values },
+        update: values,
+      });
+      if (split === "test" && epoch === 0) {
+        await tx.run.update({
+          where: { id: input.runId },
+          data: { testAccuracy: values.accuracy, testLoss: values.loss },
+        });
+      }
+    });
+    return { ok: true };
+  }),
+  log: writeProcedure.input(workerLogSchema).mutation(async ({ ctx, input }) => {
+    const rows = input.lines.map((line) => ({
+      runId: input.runId,
+      level: line.level,
+      message: line.message,
+      time: line.time ? new Date(line.time) : new Date(),
+    }));
+    return { stored: (await ctx.db.runLog.createMany({ data: rows })).count };
+  }),
   finish: writeProcedure
     .input(workerFinishSchema)
     .mutation(({ ctx, input }) =>

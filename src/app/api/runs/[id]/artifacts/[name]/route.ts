@@ -1,0 +1,87 @@
+// PUT uploads an artifact of a run (checked by size and sha256); GET downloads it.
+import { TRPCError } from "@trpc/server";
+import { AuthError, authorize, bearerToken } from "@/server/auth/authorize";
+import { getDb } from "@/server/db/client";
+import { REMOTE_ADDRESS_HEADER } from "@/server/http/remote-address";
+import { readArtifact, storeArtifact } from "@/server/services/artifacts";
+import {
+  ARTIFACT_KIND_HEADER,
+  ARTIFACT_KINDS,
+  ARTIFACT_SHA256_HEADER,
+  artifactNameSchema,
+  MAX_ARTIFACT_BYTES,
+} from "@/shared/artifacts";
+
+export const dynamic = "force-dynamic";
+
+type Params = { params: Promise<{ id: string; name: string }> };
+
+const fail = (status: number, message: string) => Response.json({ error: { message } }, { status });
+
+async function target(params: Params["params"]): Promise<{ runId: number; name: string } | Response> {
+  const { id, name } = await params;
+  const runId = Number(id);
+  if (!Number.isInteger(runId) || runId <= 0) return fail(400, "run id must be a positive integer");
+  const parsed = artifactNameSchema.safeParse(decodeURIComponent(name));
+  if (!parsed.success) return fail(400, `artifact name ${parsed.error.issues[0]?.message}`);
+  return { runId, name: parsed.data };
+}
+
+export async function PUT(req: Request, { params }: Params) {
+  const where = await target(params);
+  if (where instanceof Response) return where;
+  const db = getDb();
+  try {
+    await authorize(
+      db,
+      { remoteAddress: req.headers.get(REMOTE_ADDRESS_HEADER), bearerToken: bearerToken(req.headers) },
+      "write",
+    );
+  } catch (error) {
+    if (error instanceof AuthError) return fail(error.status, error.message);
+    throw error;
+  }
+  const kind = req.headers.get(ARTIFACT_KIND_HEADER) ?? "other";
+  if (!(ARTIFACT_KINDS as readonly string[]).includes(kind))
+    return fail(400, `${ARTIFACT_KIND_HEADER} must be one of ${ARTIFACT_KINDS.join(", ")}`);
+  const sha256 = req.headers.get(ARTIFACT_SHA256_HEADER);
+  if (!sha256 || !/^[0-9a-f]{64}$/i.test(sha256))
+    return fail(400, `${ARTIFACT_SHA256_HEADER} must be the body's sha256 in hex`);
+  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
+  if (declared > MAX_ARTIFACT_BYTES)
+    return fail(413, `artifacts are limited to ${MAX_ARTIFACT_BYTES / 1024 / 1024} MiB`);
+  const bytes = Buffer.from(await req.arrayBuffer());
+  if (bytes.length > MAX_ARTIFACT_BYTES)
+    return fail(413, `artifacts are limited to ${MAX_ARTIFACT_BYTES / 1024 / 1024} MiB`);
+  if (Number.isFinite(declared) && declared !== bytes.length)
+    return fail(400, `received ${bytes.length} of ${declared} bytes`);
+  try {
+    const artifact = await storeArtifact(db, {
+      ...where,
+      kind: kind as (typeof ARTIFACT_KINDS)[number],
+      contentType: req.headers.get("content-type") ?? "application/octet-stream",
+      bytes,
+      sha256,
+    });
+    return Response.json(artifact, { status: 201 });
+  } catch (error) {
+    if (error instanceof TRPCError) return fail(error.code === "NOT_FOUND" ? 404 : 400, error.message);
+    throw error;
+  }
+}
+
+export async function GET(_req: Request, { params }: Params) {
+  const where = await target(params);
+  if (where instanceof Response) return where;
+  const artifact = await readArtifact(getDb(), where.runId, where.name);
+  if (!artifact) return fail(404, `run ${where.runId} has no artifact named ${where.name}`);
+  return new Response(new Uint8Array(artifact.data), {
+    headers: {
+      "content-type": artifact.contentType,
+      "content-length": String(artifact.size),
+      etag: `"${artifact.sha256}"`,
+      [ARTIFACT_SHA256_HEADER]: artifact.sha256,
+      "content-disposition": `attachment; filename="run-${where.runId}-${where.name}"`,
+    },
+  });
+}

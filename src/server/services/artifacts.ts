@@ -1,0 +1,50 @@
+// Run artifacts kept in Postgres (bytea): stored whole after their size and sha256 check, and
+// replaced under the same name (so one "checkpoint" artifact is always the latest).
+import { createHash } from "node:crypto";
+import { TRPCError } from "@trpc/server";
+import type { ArtifactKind } from "@/generated/prisma/client";
+import type { Db } from "@/server/db/client";
+
+export async function storeArtifact(
+  db: Db,
+  input: {
+    runId: number;
+    name: string;
+    kind: ArtifactKind;
+    contentType: string;
+    bytes: Buffer;
+    sha256: string;
+  },
+) {
+  const actual = createHash("sha256").update(input.bytes).digest("hex");
+  if (actual !== input.sha256.toLowerCase()) {
+    throw new TRPCError({
+      code: "BAD_REQUEST",
+      message: `sha256 mismatch: received bytes hash to ${actual}, not ${input.sha256}`,
+    });
+  }
+  const run = await db.run.findFirst({ where: { id: input.runId, deletedAt: null }, select: { id: true } });
+  if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${input.runId} does not exist` });
+  const data = {
+    kind: input.kind,
+    contentType: input.contentType,
+    size: input.bytes.length,
+    sha256: actual,
+    data: new Uint8Array(input.bytes),
+    createdAt: new Date(),
+  };
+  return db.artifact.upsert({
+    where: { runId_name: { runId: input.runId, name: input.name } },
+    create: { runId: input.runId, name: input.name, ...data },
+    update: data,
+    omit: { data: true },
+  });
+}
+
+export async function readArtifact(db: Db, runId: number, name: string) {
+  return db.artifact.findUnique({ where: { runId_name: { runId, name } }, omit: { data: false } });
+}
+
+export async function listArtifacts(db: Db, runId: number) {
+  return db.artifact.findMany({ where: { runId }, orderBy: { name: "asc" } });
+}

@@ -1,0 +1,105 @@
+// A small client for Labbook's HTTP API (tRPC procedures as plain JSON, plus artifact
+// uploads), for workers and external trainers. It needs only the server URL and a token.
+import { createHash } from "node:crypto";
+import { ARTIFACT_KIND_HEADER, ARTIFACT_SHA256_HEADER } from "../../shared/artifacts";
+import type { MetricPointInput } from "../../shared/metrics";
+
+/** The server answered and refused (4xx): retrying the same request cannot help. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** Network failures and 5xx answers: the request may succeed later. */
+export const isRetryable = (error: unknown) => !(error instanceof ApiError);
+
+export class LabbookClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token?: string,
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...extra };
+  }
+
+  private async send(url: URL, init: RequestInit): Promise<Response> {
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+    if (response.status >= 400) {
+      const text = await response.text();
+      let message = text.slice(0, 500);
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {}
+      if (response.status >= 500) throw new Error(`HTTP ${response.status}: ${message}`);
+      throw new ApiError(response.status, message);
+    }
+    return response;
+  }
+
+  async mutation<T>(procedure: string, input: unknown): Promise<T> {
+    const response = await this.send(new URL(`/api/trpc/${procedure}`, this.baseUrl), {
+      method: "POST",
+      headers: this.headers({ "content-type": "application/json" }),
+      body: JSON.stringify(input),
+    });
+    return ((await response.json()) as { result: { data: T } }).result.data;
+  }
+
+  async query<T>(procedure: string, input: unknown): Promise<T> {
+    const url = new URL(`/api/trpc/${procedure}`, this.baseUrl);
+    url.searchParams.set("input", JSON.stringify(input));
+    const response = await this.send(url, { headers: this.headers() });
+    return ((await response.json()) as { result: { data: T } }).result.data;
+  }
+
+  /** Logs a batch of metric points (idempotent per run, key and step). */
+  logMetrics(runId: number, points: MetricPointInput[]): Promise<{ stored: number }> {
+    return this.mutation("metric.log", { runId, points });
+  }
+
+  async upload(
+    runId: number,
+    name: string,
+    kind: string,
+    bytes: Buffer,
+    contentType = "application/octet-stream",
+  ): Promise<void> {
+    await this.send(new URL(`/api/runs/${runId}/artifacts/${encodeURIComponent(name)}`, this.baseUrl), {
+      method: "PUT",
+      headers: this.headers({
+        "content-type": contentType,
+        [ARTIFACT_KIND_HEADER]: kind,
+        [ARTIFACT_SHA256_HEADER]: createHash("sha256").update(bytes).digest("hex"),
+      }),
+      body: new Uint8Array(bytes),
+    });
+  }
+
+  /** The artifact's bytes, checked against the sha256 the server sends; null when absent. */
+  async download(runId: number, name: string): Promise<Buffer | null> {
+    try {
+      const response = await this.send(
+        new URL(`/api/runs/${runId}/artifacts/${encodeURIComponent(name)}`, this.baseUrl),
+        {
+          headers: this.headers(),
+        },
+      );
+      const bytes = Buffer.from(await response.arrayBuffer());
+      const expected = response.headers.get(ARTIFACT_SHA256_HEADER);
+      if (expected && createHash("sha256").update(bytes).digest("hex") !== expected) {
+        throw new Error(`artifact ${name} of run ${runId} arrived corrupt (sha256 mismatch)`);
+      }
+      return bytes;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+}
