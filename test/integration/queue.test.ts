@@ -53,6 +53,8 @@ describe("claiming runs", () => {
     expect(claimed.every((run) => run.status === "running" && run.attempt === 1 && run.leaseExpiresAt)).toBe(
       true,
     );
+    // The run records the backend of the worker that claimed it.
+    expect(claimed.every((run) => run.backend === "cpu")).toBe(true);
     expect(await claimRun(db, a.id)).toBeNull();
   });
 

@@ -24,6 +24,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Serve
       if (!res.headersSent) res.writeHead(500).end("Internal Server Error");
     });
   });
+  // Outlive clients' idle keep-alive sockets (workers upload between long epochs), so a
+  // client never reuses a socket the server has just closed.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, resolve);

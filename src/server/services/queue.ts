@@ -46,6 +46,7 @@ export async function claimRun(db: Db, workerId: number, leaseMs = DEFAULT_LEASE
     UPDATE "Run" SET
       status = 'running',
       "workerId" = ${workerId},
+      backend = (SELECT backend FROM "Worker" WHERE id = ${workerId}),
       "leaseExpiresAt" = now() + ${leaseMs} * interval '1 millisecond',
       attempt = attempt + 1,
       "startedAt" = COALESCE("startedAt", now()),
