@@ -256,6 +256,7 @@ describe("runs list", () => {
     let cursor: string | undefined;
     for (let page = 0; page < 10; page++) {
       const result = await list({ sort: { field: "bestValAccuracy", dir: "desc" }, limit: 2, cursor });
+      expect(result.total).toBe(7); // every match, on every page
       seen.push(...result.items);
       if (!result.nextCursor) break;
       cursor = result.nextCursor;

@@ -135,7 +135,8 @@ export async function listRuns(db: Db, query: RunListQuery) {
     const range = query[key];
     if (range) where.push({ [key]: { gte: range.gte, lte: range.lte } });
   }
-  const filtered: Prisma.RunWhereInput = { AND: where };
+  // The total counts every match; only the page itself starts after the cursor.
+  const filtered: Prisma.RunWhereInput = { AND: [...where] };
   if (query.cursor) where.push(afterCursor(field, dir, decodeCursor(query.cursor)));
 
   const [rows, total] = await Promise.all([
