@@ -11,7 +11,7 @@ import { fetchProgressPrinter } from "./cli-progress";
 import { loadCifar10 } from "./data/cifar10";
 import { CLASS_NAMES } from "./data/cifar10-format";
 import { fetchCifar10 } from "./data/fetch";
-import { prepareData } from "./data/prepare";
+import { prepareData, takeFirst } from "./data/prepare";
 import { saveModel } from "./model/io";
 import { layerSummary } from "./model/vgg";
 import { progressBar, StatusLine } from "./progress";
@@ -102,13 +102,7 @@ async function train(options: TrainCommandOptions): Promise<number> {
   const dataset = await loadCifar10(options.dataDir, {
     expect: options.unverifiedData ? "format" : "official",
   });
-  if (testLimit && testLimit < dataset.test.count) {
-    dataset.test = {
-      count: testLimit,
-      images: dataset.test.images.subarray(0, testLimit * 3072),
-      labels: dataset.test.labels.subarray(0, testLimit),
-    };
-  }
+  if (testLimit) dataset.test = takeFirst(dataset.test, testLimit);
   const data = prepareData(dataset, config);
   console.error(
     `data: ${data.train.count} train / ${data.validation.count} validation / ${data.test.count} test images, ${config.normalization} normalisation`,

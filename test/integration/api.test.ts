@@ -1,9 +1,9 @@
 // The tRPC API over real HTTP against the real server and PostgreSQL.
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createApiToken } from "@/server/auth/tokens";
 import { createDb } from "@/server/db/client";
 import { DEFAULT_HYPERPARAMS } from "@/shared/hyperparams";
+import { withClient } from "../helpers/database";
 import { callProcedure } from "../helpers/trpc-http";
 
 const baseUrl = inject("baseUrl");
@@ -20,17 +20,13 @@ async function createExperiment(input: Record<string, unknown>) {
   return response.body.result?.data as { id: number; runIds: number[] };
 }
 
-async function countRows(): Promise<{ experiments: number; runs: number }> {
-  const client = new pg.Client({ connectionString: inject("databaseUrl") });
-  await client.connect();
-  try {
+function countRows(): Promise<{ experiments: number; runs: number }> {
+  return withClient(inject("databaseUrl"), async (client) => {
     const result = await client.query(
       `SELECT (SELECT count(*) FROM "Experiment")::int AS experiments, (SELECT count(*) FROM "Run")::int AS runs`,
     );
     return result.rows[0];
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 describe("experiments API", () => {

@@ -1,23 +1,15 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres } from "@/server/db/embedded-postgres";
+import { withClient } from "../helpers/database";
 
 const dir = mkdtempSync(path.join(tmpdir(), "labbook-embedded-"));
 chmodSync(dir, 0o755);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function query(url: string, sql: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = (url: string, sql: string) => withClient(url, async (client) => (await client.query(sql)).rows);
 
 describe("embedded PostgreSQL", () => {
   it("reuses a running cluster, keeps data across restarts and listens on loopback only", async () => {

@@ -1,9 +1,9 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { PROJECT_ROOT, prisma } from "@/server/db/migrate";
+import { withClient } from "../helpers/database";
 
 const databaseUrl = inject("databaseUrl");
 const schemaPath = path.join(PROJECT_ROOT, "prisma", "schema.prisma");
@@ -47,10 +47,8 @@ describe("migrations", () => {
     expect(code).toBe(0);
   });
 
-  it("make the promotion log append-only", async () => {
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    try {
+  it("make the promotion log append-only", () =>
+    withClient(databaseUrl, async (client) => {
       const model = await client.query(
         `INSERT INTO "RegisteredModel"(name) VALUES ('append-only-check') RETURNING id`,
       );
@@ -67,8 +65,5 @@ describe("migrations", () => {
       ).rejects.toThrow(/append-only/);
       const rows = await client.query(`SELECT note FROM "PromotionLog" WHERE "modelId" = $1`, [modelId]);
       expect(rows.rows).toEqual([{ note: "" }]);
-    } finally {
-      await client.end();
-    }
-  });
+    }));
 });

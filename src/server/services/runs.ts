@@ -4,7 +4,7 @@ import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import type { Prisma } from "@/generated/prisma/client";
 import type { Db } from "@/server/db/client";
-import type { runListSchema, runSpecSchema } from "@/shared/experiments";
+import { RUN_RANGE_FILTERS, type runListSchema, type runSpecSchema } from "@/shared/experiments";
 import type { Hyperparams } from "@/shared/hyperparams";
 
 type Tx = Prisma.TransactionClient | Db;
@@ -121,17 +121,7 @@ export async function listRuns(db: Db, query: RunListQuery) {
   if (query.normalization?.length) where.push({ normalization: { in: query.normalization } });
   if (query.augmentation !== undefined) where.push({ augmentation: query.augmentation });
   if (query.dropout) where.push({ dropout: { equals: query.dropout } });
-  for (const key of [
-    "learningRate",
-    "batchSize",
-    "epochs",
-    "seed",
-    "l2",
-    "lrPlateauPatience",
-    "lrPlateauFactor",
-    "lrPlateauMin",
-    "earlyStoppingPatience",
-  ] as const) {
+  for (const key of RUN_RANGE_FILTERS) {
     const range = query[key];
     if (range) where.push({ [key]: { gte: range.gte, lte: range.lte } });
   }

@@ -25,6 +25,12 @@ export interface PreparedData {
 
 export const ZSCORE_EPSILON = 1e-7;
 
+/** The first `count` images of `set` (views, no copy). */
+export function takeFirst(set: ImageSet, count: number): ImageSet {
+  if (count >= set.count) return set;
+  return { count, images: set.images.subarray(0, count * PIXELS), labels: set.labels.subarray(0, count) };
+}
+
 function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
   const count = indices.length;
   const images = new Uint8Array(count * PIXELS);
@@ -85,12 +91,6 @@ export function prepareData(
     options.validationSplit,
     options.splitSeed,
   );
-  const train =
-    options.trainLimit && options.trainLimit < fullTrain.count
-      ? subset(
-          fullTrain,
-          Uint32Array.from({ length: options.trainLimit }, (_, i) => i),
-        )
-      : fullTrain;
+  const train = options.trainLimit ? takeFirst(fullTrain, options.trainLimit) : fullTrain;
   return { train, validation, test: data.test, normalizer: fitNormalizer(options.normalization, train) };
 }

@@ -1,11 +1,12 @@
 // An augmentation preview: one row per image, the original then `variants` augmented copies,
 // as a PNG (what the dashboard shows next to a run's hyperparameters).
-import * as tf from "@tensorflow/tfjs";
 import { PNG } from "pngjs";
+import { augmentedBatchTensor } from "../batches";
 import { Random } from "../random";
-import { type AugmentationParams, augmentBatch, sampleTransforms } from "./augment";
+import { type AugmentationParams, sampleTransforms } from "./augment";
 import type { ImageSet } from "./cifar10";
 import { IMAGE_SIZE, PIXELS } from "./cifar10-format";
+import { fitNormalizer } from "./prepare";
 
 export interface PreviewOptions {
   indices: number[];
@@ -29,18 +30,16 @@ export async function renderAugmentationPreview(set: ImageSet, options: PreviewO
 
   // Every tile of the grid as one batch: each row's original repeated, then augmented.
   const sources = options.indices.flatMap((index) => Array.from({ length: options.variants }, () => index));
-  const unit = new Float32Array(sources.length * PIXELS);
-  sources.forEach((index, i) => {
-    for (let p = 0; p < PIXELS; p++) unit[i * PIXELS + p] = (set.images[index * PIXELS + p] as number) / 255;
-  });
-  const input = tf.tensor4d(unit, [sources.length, IMAGE_SIZE, IMAGE_SIZE, 3]);
-  const augmented = augmentBatch(
-    input,
+  // The training pipeline itself; the sfs normalizer leaves the augmented pixels in [0, 1].
+  const augmented = augmentedBatchTensor(
+    set,
+    sources,
+    fitNormalizer("sfs", set),
     sampleTransforms(new Random(options.seed), sources.length, options.params),
     options.params,
   );
   const pixels = await augmented.data();
-  tf.dispose([input, augmented]);
+  augmented.dispose();
 
   const paint = (row: number, column: number, read: (p: number) => number) => {
     for (let y = 0; y < tile; y++) {
