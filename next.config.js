@@ -4,8 +4,8 @@ const nextConfig = {
   // knows each request's real remote address; see scripts/start.ts.
   poweredByHeader: false,
   reactStrictMode: true,
-  // The Prisma client (wasm query compiler) and pg stay plain Node modules on the server.
-  serverExternalPackages: ["pg", "@prisma/adapter-pg"],
+  // pg and tfjs (server-side predict) stay plain Node modules on the server.
+  serverExternalPackages: ["pg", "@prisma/adapter-pg", "@tensorflow/tfjs", "pngjs", "jpeg-js"],
   devIndicators: false,
 };
 

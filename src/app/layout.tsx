@@ -14,16 +14,23 @@ export default function RootLayout({ children }: { children: ReactNode }) {
     <html lang="en">
       <body>
         <header className="border-b border-slate-200 bg-white">
-          <nav className="mx-auto flex max-w-7xl items-center gap-6 px-6 py-3">
+          <nav className="mx-auto flex max-w-[1600px] items-center gap-6 px-6 py-3">
             <Link href="/experiments" className="text-lg font-semibold tracking-tight text-indigo-700">
               Labbook
             </Link>
-            <Link href="/experiments" className="text-sm text-slate-600 hover:text-slate-900">
-              Experiments
-            </Link>
+            {[
+              ["/experiments", "Experiments"],
+              ["/compare", "Compare"],
+              ["/models", "Models"],
+              ["/predict", "Predict"],
+            ].map(([href, label]) => (
+              <Link key={href} href={href as string} className="text-sm text-slate-600 hover:text-slate-900">
+                {label}
+              </Link>
+            ))}
           </nav>
         </header>
-        <main className="mx-auto max-w-7xl px-6 py-8">
+        <main className="mx-auto max-w-[1600px] px-6 py-8">
           <TRPCReactProvider>{children}</TRPCReactProvider>
         </main>
       </body>

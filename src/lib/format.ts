@@ -28,3 +28,21 @@ export function formatAgo(when: string | Date | null | undefined, now = Date.now
   }
   return "—";
 }
+
+/** 3725 → "1 h 2 min"; 95 → "1 min 35 s". */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "—";
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** Seconds between two times (to now when `end` is missing). */
+export function secondsBetween(
+  start: string | Date | null | undefined,
+  end?: string | Date | null,
+): number | null {
+  if (!start) return null;
+  return ((end ? new Date(end).getTime() : Date.now()) - new Date(start).getTime()) / 1000;
+}

@@ -101,6 +101,8 @@ export const RUN_RANGE_FILTERS = [
 
 export const runListSchema = z.object({
   experimentId: id.optional(),
+  /** true lists the soft-deleted runs (the bin) instead of the live ones. */
+  deleted: z.boolean().default(false),
   status: z.array(z.enum(RUN_STATUSES)).optional(),
   normalization: z.array(z.enum(NORMALIZATIONS)).optional(),
   augmentation: z.boolean().optional(),
@@ -125,3 +127,23 @@ export const runListSchema = z.object({
   cursor: z.string().max(500).optional(),
 });
 export type RunListInput = z.input<typeof runListSchema>;
+
+export const runIdListSchema = z.object({
+  ids: z
+    .array(id)
+    .min(1, { error: "must list at least one run" })
+    .max(500, { error: "must list at most 500 runs" }),
+});
+export const runDeleteSchema = runIdListSchema.extend({ deleted: z.boolean().default(true) });
+export const runPurgeSchema = z.object({ experimentId: id.optional() });
+export const runLogsSchema = z.object({
+  id,
+  /** The id of the last log line already shown (ids are strings: they may exceed 2^53). */
+  after: z.string().regex(/^\d+$/).optional(),
+});
+export const runEvaluationSchema = z.object({
+  id,
+  split: z.string().min(1).max(40).default("test"),
+  /** 0: the final evaluation; n: after epoch n. */
+  epoch: z.number().int().min(0).default(0),
+});

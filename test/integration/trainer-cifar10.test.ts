@@ -5,7 +5,8 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkCifar10 } from "@/trainer/data/cifar10";
-import { defaultDataDir, fetchCifar10 } from "@/trainer/data/fetch";
+import { defaultDataDir } from "@/trainer/data/cifar10-format";
+import { fetchCifar10 } from "@/trainer/data/fetch";
 import { loadModel } from "@/trainer/model/io";
 import { runCli } from "../helpers/labbook-cli";
 

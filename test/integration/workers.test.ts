@@ -1,6 +1,6 @@
 // Real worker processes against a real Labbook server and PostgreSQL: runs taken once, kill -9
 // and resume, a server restart mid-training, cancel, and a failing trainer.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,8 +12,8 @@ import { createDatabase, dropDatabase } from "../helpers/database";
 import { type LabbookProcess, startLabbook } from "../helpers/labbook-process";
 import { writeSyntheticCifar } from "../helpers/synthetic-cifar";
 import { callProcedure } from "../helpers/trpc-http";
+import { startWorker as spawnWorker, stopWorker, until, type WorkerProcess } from "../helpers/worker-process";
 
-const BIN = path.resolve(import.meta.dirname, "../../bin/labbook");
 const adminUrl = inject("adminUrl");
 const dataDir = writeSyntheticCifar(60);
 const state = mkdtempSync(path.join(tmpdir(), "labbook-workers-"));
@@ -44,62 +44,16 @@ afterAll(async () => {
   rmSync(state, { recursive: true, force: true });
 });
 
-function startWorker(
-  name: string,
-  options: { dataDir?: string; leaseMs?: number } = {},
-): ChildProcess & { log: () => string } {
-  const child = spawn(
-    BIN,
-    [
-      "worker",
-      "--url",
-      `http://127.0.0.1:${port}`,
-      "--name",
-      name,
-      "--data-dir",
-      options.dataDir ?? dataDir,
-      "--unverified-data",
-      "--backend",
-      "wasm",
-    ],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: {
-        ...process.env,
-        LABBOOK_WORKER_STATE: path.join(state, name),
-        LABBOOK_HEARTBEAT_MS: "500",
-        LABBOOK_POLL_MS: "300",
-        LABBOOK_LEASE_MS: String(options.leaseMs ?? 5_000),
-      },
-    },
-  );
-  let log = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    log += chunk.toString();
+function startWorker(name: string, options: { dataDir?: string; leaseMs?: number } = {}): WorkerProcess {
+  const child = spawnWorker({
+    url: `http://127.0.0.1:${port}`,
+    name,
+    dataDir: options.dataDir ?? dataDir,
+    stateDir: state,
+    leaseMs: options.leaseMs,
   });
   workers.push(child);
-  return Object.assign(child, { log: () => log });
-}
-
-async function stopWorker(worker: ChildProcess, signal: NodeJS.Signals = "SIGTERM") {
-  if (worker.exitCode !== null || worker.signalCode !== null) return;
-  const exited = new Promise((resolve) => worker.once("exit", resolve));
-  worker.kill(signal);
-  await exited;
-}
-
-async function until<T>(
-  probe: () => Promise<T | null | undefined | false>,
-  what: string,
-  timeoutMs = 180_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  return child;
 }
 
 let experiments = 0;

@@ -9,12 +9,15 @@ import { startEmbeddedPostgres } from "../../src/server/db/embedded-postgres";
 import { applyMigrations } from "../../src/server/db/migrate";
 import { createDatabase, dropDatabase } from "../helpers/database";
 import { startLabbook } from "../helpers/labbook-process";
+import { writeSyntheticCifar } from "../helpers/synthetic-cifar";
 
 declare module "vitest" {
   export interface ProvidedContext {
     adminUrl: string;
     databaseUrl: string;
     baseUrl: string;
+    /** The synthetic CIFAR-10 (20 records per file) the test server reads images from. */
+    datasetDir: string;
   }
 }
 
@@ -38,7 +41,14 @@ export default async function setup(project: TestProject) {
     cleanups.push(() => dropDatabase(adminUrl, url));
     await applyMigrations(url);
 
-    const labbook = await startLabbook({ DATABASE_URL: url, LABBOOK_TRUST_PROXY: "1" });
+    // The server renders test-set images from this small synthetic dataset.
+    const datasetDir = writeSyntheticCifar(20);
+    cleanups.push(() => rmSync(datasetDir, { recursive: true, force: true }));
+    const labbook = await startLabbook({
+      DATABASE_URL: url,
+      LABBOOK_TRUST_PROXY: "1",
+      LABBOOK_DATA_DIR: datasetDir,
+    });
     cleanups.push(async () => {
       await labbook.stop();
     });
@@ -46,6 +56,7 @@ export default async function setup(project: TestProject) {
     project.provide("adminUrl", adminUrl);
     project.provide("databaseUrl", url);
     project.provide("baseUrl", labbook.baseUrl);
+    project.provide("datasetDir", datasetDir);
   } catch (error) {
     await cleanup();
     throw error;

@@ -1,6 +1,8 @@
 // The one root router: every feature's router is merged here.
+import { compareRouter } from "@/server/api/routers/compare";
 import { experimentsRouter } from "@/server/api/routers/experiments";
 import { metricsRouter } from "@/server/api/routers/metrics";
+import { modelsRouter } from "@/server/api/routers/models";
 import { runsRouter } from "@/server/api/routers/runs";
 import { workersRouter } from "@/server/api/routers/workers";
 import { createCallerFactory, createTRPCRouter } from "@/server/api/trpc";
@@ -10,6 +12,8 @@ export const appRouter = createTRPCRouter({
   run: runsRouter,
   metric: metricsRouter,
   worker: workersRouter,
+  compare: compareRouter,
+  model: modelsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -48,11 +48,59 @@ export async function recordMetrics(db: Db, runId: number, points: Point[]): Pro
   return { stored };
 }
 
-/** A run's history of `keys`, ordered by step. */
-export async function metricHistory(db: Db, runId: number, keys: string[]) {
+/** A run's whole history (of `keys`, or all), ordered by key and step: for exports. */
+export async function metricHistory(db: Db, runId: number, keys?: string[]) {
   return db.metricPoint.findMany({
-    where: { runId, key: { in: keys } },
+    where: { runId, ...(keys ? { key: { in: keys } } : {}) },
     orderBy: [{ key: "asc" }, { step: "asc" }],
     select: { key: true, step: true, value: true, wallTime: true },
   });
+}
+
+export interface HistoryPoint {
+  step: number;
+  value: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Each run's history of each key in at most `maxPoints` buckets of consecutive steps: a
+ * bucket's value is its mean, and its min and max are kept, so spikes stay visible.
+ */
+export async function downsampledHistory(db: Db, runIds: number[], keys: string[], maxPoints: number) {
+  const rows = await db.$queryRaw<
+    { runId: number; key: string; step: number; value: number; min: number; max: number }[]
+  >`
+    WITH pts AS (
+      SELECT "runId", key, step, value,
+             count(*) OVER w AS n, min(step) OVER w AS lo, max(step) OVER w AS hi
+      FROM "MetricPoint"
+      WHERE "runId" = ANY(${runIds}::int[]) AND key = ANY(${keys}::text[])
+      WINDOW w AS (PARTITION BY "runId", key)
+    )
+    SELECT "runId", key, max(step) AS step, avg(value) AS value, min(value) AS min, max(value) AS max
+    FROM pts
+    GROUP BY "runId", key,
+      CASE WHEN n <= ${maxPoints} THEN step
+           ELSE floor((step - lo)::float8 * ${maxPoints} / (hi - lo + 1))::int END
+    ORDER BY "runId", key, step`;
+  const series = new Map<string, { runId: number; key: string; points: HistoryPoint[] }>();
+  for (const row of rows) {
+    const id = `${row.runId}\u0000${row.key}`;
+    let entry = series.get(id);
+    if (!entry) {
+      entry = { runId: row.runId, key: row.key, points: [] };
+      series.set(id, entry);
+    }
+    entry.points.push({ step: row.step, value: row.value, min: row.min, max: row.max });
+  }
+  return [...series.values()];
+}
+
+/** The metric keys the runs have, for choosing what to chart. */
+export async function metricKeys(db: Db, runIds: number[]): Promise<string[]> {
+  const rows = await db.$queryRaw<{ key: string }[]>`
+    SELECT DISTINCT key FROM "MetricPoint" WHERE "runId" = ANY(${runIds}::int[]) ORDER BY key`;
+  return rows.map((r) => r.key);
 }

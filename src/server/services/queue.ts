@@ -6,6 +6,7 @@ import { TRPCError } from "@trpc/server";
 import type { Run } from "@/generated/prisma/client";
 import type { Db } from "@/server/db/client";
 import { canTransition, type RunStatus } from "@/shared/run-status";
+import type { RunProgress } from "@/shared/workers";
 
 export const DEFAULT_LEASE_MS = 60_000;
 
@@ -69,11 +70,15 @@ export async function heartbeat(
   runId: number,
   workerId: number,
   leaseMs = DEFAULT_LEASE_MS,
+  progress?: RunProgress,
 ): Promise<{ cancelRequested: boolean }> {
   const leaseExpiresAt = new Date(Date.now() + leaseMs);
   const updated = await db.run.updateMany({
     where: { id: runId, workerId, status: "running" },
-    data: { leaseExpiresAt },
+    data: {
+      leaseExpiresAt,
+      ...(progress ? { progress: { ...progress, at: new Date().toISOString() } } : {}),
+    },
   });
   if (updated.count !== 1) {
     throw new TRPCError({ code: "CONFLICT", message: `worker ${workerId} no longer holds run ${runId}` });

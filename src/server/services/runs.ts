@@ -115,7 +115,7 @@ function afterCursor(field: string, dir: "asc" | "desc", cursor: Cursor): Prisma
 
 export async function listRuns(db: Db, query: RunListQuery) {
   const { field, dir } = query.sort;
-  const where: Prisma.RunWhereInput[] = [{ deletedAt: null }];
+  const where: Prisma.RunWhereInput[] = [{ deletedAt: query.deleted ? { not: null } : null }];
   if (query.experimentId) where.push({ experimentId: query.experimentId });
   if (query.status?.length) where.push({ status: { in: query.status } });
   if (query.normalization?.length) where.push({ normalization: { in: query.normalization } });
@@ -158,4 +158,109 @@ export async function getRun(db: Db, id: number) {
   });
   if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${id} does not exist` });
   return run;
+}
+
+/* ---------- Requeue, delete, purge ---------- */
+
+/**
+ * A finished run cannot go back to the queue (its status is history), so a requeue queues a
+ * fresh run with the same config, like "clone and enqueue" in ClearML.
+ */
+export async function requeueRuns(db: Db, ids: number[]) {
+  return db.$transaction(async (tx) => {
+    const runs = await tx.run.findMany({ where: { id: { in: ids }, deletedAt: null } });
+    const missing = ids.filter((id) => !runs.some((r) => r.id === id));
+    if (missing.length)
+      throw new TRPCError({ code: "NOT_FOUND", message: `runs ${missing.join(", ")} do not exist` });
+    const active = runs.filter((r) => r.status === "queued" || r.status === "running");
+    if (active.length)
+      throw new TRPCError({
+        code: "CONFLICT",
+        message: `runs ${active.map((r) => `${r.id} (${r.status})`).join(", ")} have not finished; only finished runs can be requeued`,
+      });
+    const created = [];
+    for (const run of runs) {
+      const [copy] = await queueRuns(tx, run.experimentId, [
+        {
+          name: run.name,
+          config: run.config as Hyperparams,
+          priority: run.priority,
+          maxAttempts: run.maxAttempts,
+        },
+      ]);
+      if (!copy) continue;
+      await tx.runLog.create({
+        data: { runId: copy.id, message: `requeued from run ${run.id} (${run.status})` },
+      });
+      created.push(copy);
+    }
+    return created;
+  });
+}
+
+/** Hides finished or queued runs (a running run must be cancelled first); purge frees them for good. */
+export async function softDeleteRuns(db: Db, ids: number[], deleted: boolean) {
+  const running = await db.run.findMany({
+    where: { id: { in: ids }, status: "running" },
+    select: { id: true },
+  });
+  if (deleted && running.length)
+    throw new TRPCError({
+      code: "CONFLICT",
+      message: `runs ${running.map((r) => r.id).join(", ")} are running; cancel them first`,
+    });
+  const updated = await db.run.updateMany({
+    where: { id: { in: ids }, deletedAt: deleted ? null : { not: null } },
+    // A deleted queued run must never be claimed: cancel it on the way out.
+    data: deleted ? { deletedAt: new Date() } : { deletedAt: null },
+  });
+  if (deleted)
+    await db.run.updateMany({
+      where: { id: { in: ids }, status: "queued" },
+      data: { status: "cancelled", finishedAt: new Date() },
+    });
+  return { count: updated.count };
+}
+
+/**
+ * Removes soft-deleted runs with their metrics, logs, evaluations and artifacts. Runs whose
+ * model is registered stay (the registry must keep its artifacts) and are reported.
+ */
+export async function purgeDeletedRuns(db: Db, experimentId?: number) {
+  const candidates = await db.run.findMany({
+    where: { deletedAt: { not: null }, ...(experimentId ? { experimentId } : {}) },
+    select: { id: true, _count: { select: { modelVersions: true } } },
+  });
+  const kept = candidates.filter((r) => r._count.modelVersions > 0).map((r) => r.id);
+  const ids = candidates.filter((r) => r._count.modelVersions === 0).map((r) => r.id);
+  if (!ids.length) return { runs: 0, metricPoints: 0, artifacts: 0, artifactBytes: 0, kept };
+  return db.$transaction(async (tx) => {
+    const [points, artifacts] = await Promise.all([
+      tx.metricPoint.count({ where: { runId: { in: ids } } }),
+      tx.artifact.aggregate({ where: { runId: { in: ids } }, _count: true, _sum: { size: true } }),
+    ]);
+    // Metrics, logs, evaluations and artifacts go with their run (ON DELETE CASCADE).
+    const deleted = await tx.run.deleteMany({ where: { id: { in: ids } } });
+    return {
+      runs: deleted.count,
+      metricPoints: points,
+      artifacts: artifacts._count,
+      artifactBytes: artifacts._sum.size ?? 0,
+      kept,
+    };
+  });
+}
+
+/** Lines after `afterId`, or the last `limit` lines; oldest first. */
+export async function runLogs(db: Db, runId: number, afterId?: bigint, limit = 500) {
+  const logs =
+    afterId !== undefined
+      ? await db.runLog.findMany({
+          where: { runId, id: { gt: afterId } },
+          orderBy: { id: "asc" },
+          take: limit,
+        })
+      : (await db.runLog.findMany({ where: { runId }, orderBy: { id: "desc" }, take: limit })).reverse();
+  // BigInt ids travel as strings in JSON.
+  return logs.map((log) => ({ ...log, id: log.id.toString() }));
 }

@@ -1,17 +1,16 @@
-// The official CIFAR-10 binary format and the official files' checksums.
+// The official CIFAR-10 binary format, the official files' checksums, and where the
+// dataset is kept.
+import { homedir } from "node:os";
+import path from "node:path";
 
-export const CLASS_NAMES = [
-  "airplane",
-  "automobile",
-  "bird",
-  "cat",
-  "deer",
-  "dog",
-  "frog",
-  "horse",
-  "ship",
-  "truck",
-] as const;
+/** LABBOOK_DATA_DIR, or a folder in the user's cache directory. */
+export function defaultDataDir(): string {
+  if (process.env.LABBOOK_DATA_DIR) return path.resolve(process.env.LABBOOK_DATA_DIR);
+  const cache = process.env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache");
+  return path.join(cache, "labbook", "cifar-10-batches-bin");
+}
+
+export { CLASS_NAMES } from "../../shared/cifar10-classes";
 
 export const IMAGE_SIZE = 32;
 export const CHANNELS = 3;

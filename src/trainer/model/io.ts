@@ -3,12 +3,32 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { CLASS_NAMES } from "../data/cifar10-format";
 
 export const MODEL_JSON = "model.json";
 export const WEIGHTS_BIN = "weights.bin";
 
 /** The model as the two files of the tfjs format, in memory. */
-export async function serializeModel(model: tf.LayersModel): Promise<{ modelJson: Buffer; weights: Buffer }> {
+/**
+ * What a consumer of the saved model needs besides the weights: how to normalise pixels and
+ * the class names. Kept in model.json's userDefinedMetadata, so the model file is enough.
+ */
+export interface ModelMetadata {
+  normalizer: { kind: string; scale: number[]; offset: number[] };
+  classNames: readonly string[];
+}
+
+export function modelMetadata(normalizer: ModelMetadata["normalizer"]): ModelMetadata {
+  return {
+    normalizer: { kind: normalizer.kind, scale: [...normalizer.scale], offset: [...normalizer.offset] },
+    classNames: CLASS_NAMES,
+  };
+}
+
+export async function serializeModel(
+  model: tf.LayersModel,
+  metadata?: ModelMetadata,
+): Promise<{ modelJson: Buffer; weights: Buffer }> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -25,14 +45,15 @@ export async function serializeModel(model: tf.LayersModel): Promise<{ modelJson
     generatedBy: artifacts.generatedBy,
     convertedBy: null,
     weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs }],
+    ...(metadata ? { userDefinedMetadata: { labbook: metadata } } : {}),
   };
   return { modelJson: Buffer.from(JSON.stringify(modelJson)), weights: Buffer.from(weightData) };
 }
 
 /** Writes model.json and weights.bin into `dir`, each atomically. */
-export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
+export async function saveModel(model: tf.LayersModel, dir: string, metadata?: ModelMetadata): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const { modelJson, weights } = await serializeModel(model);
+  const { modelJson, weights } = await serializeModel(model, metadata);
   for (const [name, bytes] of [
     [WEIGHTS_BIN, weights],
     [MODEL_JSON, modelJson],

@@ -10,9 +10,11 @@ import { type BackendName, selectBackend } from "../backend";
 import { packCheckpoint, readCheckpoint, unpackCheckpoint } from "../checkpoint";
 import { type Cifar10, loadCifar10 } from "../data/cifar10";
 import { fetchCifar10 } from "../data/fetch";
-import { prepareData } from "../data/prepare";
-import { serializeModel } from "../model/io";
-import { type EpochMetrics, trainModel } from "../train";
+import { type PreparedData, prepareData } from "../data/prepare";
+import { renderAugmentationPreview } from "../data/preview";
+import { modelMetadata, serializeModel } from "../model/io";
+import { buildModel, layerSummary } from "../model/vgg";
+import { type BatchProgress, type EpochMetrics, trainModel } from "../train";
 import { ApiError, isRetryable, LabbookClient } from "./client";
 import { Outbox } from "./outbox";
 
@@ -154,6 +156,44 @@ export class Worker {
     return this.dataset;
   }
 
+  /**
+   * What the run page shows before the first epoch ends: the layer summary, the data the run
+   * trains on, and an augmentation preview. Best effort: training does not wait on it.
+   */
+  private async uploadRunInfo(
+    runId: number,
+    config: Hyperparams,
+    data: PreparedData,
+    log: (message: string, level?: "warn") => void,
+  ): Promise<void> {
+    const model = buildModel({ dropout: config.dropout, l2: config.l2, seed: config.seed });
+    const layers = layerSummary(model);
+    model.dispose();
+    const dataset = {
+      train: data.train.count,
+      validation: data.validation.count,
+      test: data.test.count,
+      normalization: data.normalizer.kind,
+      mean: data.normalizer.mean,
+      std: data.normalizer.std,
+    };
+    const preview = await renderAugmentationPreview(data.train, {
+      indices: Array.from({ length: Math.min(6, data.train.count) }, (_, i) => i),
+      variants: 7,
+      params: config.augmentation,
+      seed: config.seed,
+    });
+    const uploads: [string, Buffer, string][] = [
+      ["layers.json", Buffer.from(JSON.stringify(layers)), "application/json"],
+      ["dataset.json", Buffer.from(JSON.stringify(dataset)), "application/json"],
+      ["augmentation-preview.png", preview, "image/png"],
+    ];
+    for (const [name, bytes, type] of uploads)
+      await this.client
+        .upload(runId, name, "other", bytes, type)
+        .catch((error: unknown) => log(`could not upload ${name}: ${(error as Error).message}`, "warn"));
+  }
+
   private async execute(workerId: number, run: ClaimedRun, backend: string): Promise<void> {
     const { options, client } = this;
     const dir = path.join(options.stateDir, `run-${run.id}-attempt-${run.attempt}`);
@@ -173,12 +213,19 @@ export class Worker {
     };
     let cancelRequested = false;
     let leaseLost = false;
+    let progress: BatchProgress | null = null;
     const beat = setInterval(() => {
       client
         .mutation<{ cancelRequested: boolean }>("worker.heartbeat", {
           workerId,
           runId: run.id,
           leaseMs: options.leaseMs,
+          progress: progress && {
+            epoch: progress.epoch,
+            batch: progress.batch,
+            batches: progress.batches,
+            imagesPerSecond: progress.imagesPerSecond,
+          },
         })
         .then((answer) => {
           if (answer.cancelRequested && !cancelRequested) log("cancel requested; stopping after this batch");
@@ -218,6 +265,7 @@ export class Worker {
           });
       }
       const data = prepareData(await this.loadData(), config);
+      if (!resumed) await this.uploadRunInfo(run.id, config, data, log);
       const result = await trainModel({
         config,
         data,
@@ -225,6 +273,9 @@ export class Worker {
         checkpointDir,
         events: {
           onLog: (message) => log(message),
+          onBatch: (p) => {
+            progress = p;
+          },
           shouldStop: () => cancelRequested || leaseLost || this.stopping,
           onEpoch: async (m) => {
             // The checkpoint first: an epoch the server shows can then be resumed from. The
@@ -255,7 +306,7 @@ export class Worker {
       if (result.cancelled) {
         finish = { status: "cancelled" };
       } else {
-        const { modelJson, weights } = await serializeModel(result.model);
+        const { modelJson, weights } = await serializeModel(result.model, modelMetadata(data.normalizer));
         await retrying(
           () => client.upload(run.id, "weights.bin", "model", weights),
           options.log,

@@ -1,44 +1,97 @@
 "use client";
+// An experiment's page: its runs with filters on every hyperparameter, sorting on any column,
+// keyset pages, multi-select into compare, and cancel / requeue / delete / purge.
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
-import { formatAgo, formatNumber, formatPercent } from "@/lib/format";
-import { useTRPC } from "@/lib/trpc";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { type ReactNode, useState } from "react";
+import { buttonClass, ErrorNote, Loading } from "@/components/ui";
+import { formatAgo, formatDuration, formatNumber, formatPercent, secondsBetween } from "@/lib/format";
+import { type RouterOutputs, useTRPC } from "@/lib/trpc";
 import type { RunSortField } from "@/shared/experiments";
-import { RUN_STATUSES, type RunStatus } from "@/shared/run-status";
+import { type RunFilters, RunFiltersPanel } from "./run-filters";
 import { StatusBadge } from "./status-badge";
 
-const COLUMNS: { field: RunSortField; label: string; numeric?: boolean }[] = [
-  { field: "id", label: "#", numeric: true },
-  { field: "name", label: "Run" },
-  { field: "status", label: "Status" },
-  { field: "normalization", label: "Norm." },
-  { field: "learningRate", label: "LR", numeric: true },
-  { field: "batchSize", label: "Batch", numeric: true },
-  { field: "seed", label: "Seed", numeric: true },
-  { field: "epochsDone", label: "Epochs", numeric: true },
-  { field: "bestValAccuracy", label: "Best val acc", numeric: true },
-  { field: "lastValAccuracy", label: "Last val acc", numeric: true },
-  { field: "testAccuracy", label: "Test acc", numeric: true },
-  { field: "createdAt", label: "Created" },
+type Run = RouterOutputs["run"]["list"]["items"][number];
+
+const COLUMNS: { field?: RunSortField; label: string; numeric?: boolean; cell: (run: Run) => ReactNode }[] = [
+  { field: "id", label: "#", numeric: true, cell: (r) => r.id },
+  {
+    field: "name",
+    label: "Run",
+    cell: (r) => (
+      <Link href={`/runs/${r.id}`} className="text-indigo-700 hover:underline">
+        {r.name}
+      </Link>
+    ),
+  },
+  { field: "status", label: "Status", cell: (r) => <StatusBadge status={r.status} /> },
+  { field: "normalization", label: "Norm.", cell: (r) => r.normalization },
+  { field: "learningRate", label: "LR", numeric: true, cell: (r) => formatNumber(r.learningRate, 3) },
+  { field: "batchSize", label: "Batch", numeric: true, cell: (r) => r.batchSize },
+  { label: "Dropout", cell: (r) => r.dropout.join("/") },
+  { label: "Aug.", cell: (r) => (r.augmentation ? "on" : "off") },
+  { field: "seed", label: "Seed", numeric: true, cell: (r) => r.seed },
+  { field: "epochsDone", label: "Epochs", numeric: true, cell: (r) => `${r.epochsDone}/${r.epochs}` },
+  {
+    field: "bestValAccuracy",
+    label: "Best val acc",
+    numeric: true,
+    cell: (r) => formatPercent(r.bestValAccuracy),
+  },
+  {
+    field: "lastValAccuracy",
+    label: "Last val acc",
+    numeric: true,
+    cell: (r) => formatPercent(r.lastValAccuracy),
+  },
+  { field: "bestValLoss", label: "Best val loss", numeric: true, cell: (r) => formatNumber(r.bestValLoss) },
+  { field: "testAccuracy", label: "Test acc", numeric: true, cell: (r) => formatPercent(r.testAccuracy) },
+  {
+    field: "startedAt",
+    label: "Duration",
+    numeric: true,
+    cell: (r) => formatDuration(secondsBetween(r.startedAt, r.finishedAt)),
+  },
+  { label: "Worker", cell: (r) => r.worker?.name ?? "—" },
+  { field: "createdAt", label: "Created", cell: (r) => formatAgo(r.createdAt) },
 ];
 
 export function ExperimentDetail({ id }: { id: number }) {
   const trpc = useTRPC();
+  const router = useRouter();
   const queryClient = useQueryClient();
   const [sort, setSort] = useState<{ field: RunSortField; dir: "asc" | "desc" }>({
     field: "id",
     dir: "desc",
   });
-  const [status, setStatus] = useState<RunStatus[]>([]);
+  const [filters, setFilters] = useState<RunFilters>({});
+  const [showFilters, setShowFilters] = useState(false);
+  const [bin, setBin] = useState(false);
+  const [selected, setSelected] = useState<Set<number>>(new Set());
   const [renaming, setRenaming] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
 
   const experiment = useQuery(trpc.experiment.get.queryOptions({ id }));
   const runs = useInfiniteQuery(
     trpc.run.list.infiniteQueryOptions(
-      { experimentId: id, sort, status: status.length ? status : undefined, limit: 50 },
-      { getNextPageParam: (page) => page.nextCursor ?? undefined },
+      { experimentId: id, sort, ...filters, deleted: bin, limit: 50 },
+      {
+        getNextPageParam: (page) => page.nextCursor ?? undefined,
+        // Live while anything is queued or running.
+        refetchInterval: (query) =>
+          query.state.data?.pages.some((p) =>
+            p.items.some((r) => r.status === "queued" || r.status === "running"),
+          )
+            ? 3_000
+            : false,
+      },
     ),
   );
+  const refresh = () => {
+    setSelected(new Set());
+    return queryClient.invalidateQueries({ queryKey: trpc.run.pathKey() });
+  };
   const rename = useMutation(
     trpc.experiment.rename.mutationOptions({
       onSuccess: () => {
@@ -47,16 +100,60 @@ export function ExperimentDetail({ id }: { id: number }) {
       },
     }),
   );
+  const cancel = useMutation(trpc.run.cancel.mutationOptions());
+  const requeue = useMutation(
+    trpc.run.requeue.mutationOptions({
+      onSuccess: (created) => {
+        setNotice(`Queued ${created.length} new run${created.length === 1 ? "" : "s"}.`);
+        return refresh();
+      },
+    }),
+  );
+  const remove = useMutation(
+    trpc.run.delete.mutationOptions({
+      onSuccess: ({ count }, input) => {
+        setNotice(
+          `${input.deleted ? "Moved" : "Restored"} ${count} run${count === 1 ? "" : "s"}${input.deleted ? " to the bin" : ""}.`,
+        );
+        return refresh();
+      },
+    }),
+  );
+  const purge = useMutation(
+    trpc.run.purge.mutationOptions({
+      onSuccess: (r) => {
+        setNotice(
+          `Purged ${r.runs} runs: ${r.metricPoints} metric points and ${r.artifacts} artifacts (${(r.artifactBytes / 1e6).toFixed(1)} MB) freed.${r.kept.length ? ` Kept runs ${r.kept.join(", ")}: their models are registered.` : ""}`,
+        );
+        return refresh();
+      },
+    }),
+  );
 
-  if (experiment.error)
-    return <p className="rounded bg-red-50 p-3 text-red-700">{experiment.error.message}</p>;
-  if (!experiment.data) return <p className="text-slate-500">Loading…</p>;
+  if (experiment.error) return <ErrorNote error={experiment.error} />;
+  if (!experiment.data) return <Loading />;
   const rows = runs.data?.pages.flatMap((page) => page.items) ?? [];
   const total = runs.data?.pages[0]?.total ?? 0;
+  const ids = [...selected];
+  const actionError = cancel.error ?? requeue.error ?? remove.error ?? purge.error;
+  const cancelSelected = async () => {
+    const cancellable = rows.filter(
+      (r) => selected.has(r.id) && (r.status === "queued" || r.status === "running"),
+    );
+    for (const run of cancellable) await cancel.mutateAsync({ id: run.id }).catch(() => {});
+    setNotice(`Asked ${cancellable.length} run${cancellable.length === 1 ? "" : "s"} to cancel.`);
+    await refresh();
+  };
 
   return (
-    <section className="space-y-6">
+    <section className="space-y-4">
       <div>
+        <div className="text-sm text-slate-500">
+          <Link href="/experiments" className="hover:underline">
+            Experiments
+          </Link>{" "}
+          /
+        </div>
         {renaming === null ? (
           <div className="flex items-baseline gap-3">
             <h1 className="text-2xl font-semibold" data-testid="experiment-name">
@@ -70,6 +167,13 @@ export function ExperimentDetail({ id }: { id: number }) {
               Rename
             </button>
             {experiment.data.archivedAt && <span className="text-sm text-amber-700">archived</span>}
+            <a
+              href={`/api/experiments/${id}/runs.csv`}
+              className="ml-auto text-sm text-indigo-700 hover:underline"
+              download
+            >
+              Export runs (CSV)
+            </a>
           </div>
         ) : (
           <form
@@ -85,7 +189,7 @@ export function ExperimentDetail({ id }: { id: number }) {
               onChange={(e) => setRenaming(e.target.value)}
               className="rounded border border-slate-300 px-2 py-1 text-lg"
             />
-            <button type="submit" className="rounded bg-indigo-600 px-3 py-1 text-sm text-white">
+            <button type="submit" className={buttonClass.primary}>
               Save
             </button>
             <button type="button" className="text-sm text-slate-500" onClick={() => setRenaming(null)}>
@@ -98,88 +202,193 @@ export function ExperimentDetail({ id }: { id: number }) {
       </div>
 
       <div className="flex flex-wrap items-center gap-2 text-sm">
-        <span className="text-slate-600">Status:</span>
-        {RUN_STATUSES.map((s) => (
-          <label key={s} className="flex items-center gap-1">
-            <input
-              type="checkbox"
-              checked={status.includes(s)}
-              onChange={(e) =>
-                setStatus((prev) => (e.target.checked ? [...prev, s] : prev.filter((x) => x !== s)))
-              }
-            />
-            <StatusBadge status={s} />
-          </label>
-        ))}
-        <span className="ml-auto text-slate-500">
+        <button type="button" className={buttonClass.secondary} onClick={() => setShowFilters((v) => !v)}>
+          {showFilters ? "Hide filters" : "Filters"}
+          {Object.values(filters).some((v) => v !== undefined) ? " •" : ""}
+        </button>
+        <button
+          type="button"
+          className={buttonClass.primary}
+          disabled={selected.size < 1}
+          onClick={() => router.push(`/compare?runs=${ids.join(",")}`)}
+        >
+          Compare ({selected.size})
+        </button>
+        {!bin ? (
+          <>
+            <button
+              type="button"
+              className={buttonClass.secondary}
+              disabled={!selected.size}
+              onClick={cancelSelected}
+            >
+              Cancel
+            </button>
+            <button
+              type="button"
+              className={buttonClass.secondary}
+              disabled={!selected.size || requeue.isPending}
+              onClick={() => requeue.mutate({ ids })}
+            >
+              Requeue
+            </button>
+            <button
+              type="button"
+              className={buttonClass.danger}
+              disabled={!selected.size || remove.isPending}
+              onClick={() => remove.mutate({ ids, deleted: true })}
+            >
+              Delete
+            </button>
+          </>
+        ) : (
+          <>
+            <button
+              type="button"
+              className={buttonClass.secondary}
+              disabled={!selected.size}
+              onClick={() => remove.mutate({ ids, deleted: false })}
+            >
+              Restore
+            </button>
+            <button
+              type="button"
+              className={buttonClass.danger}
+              disabled={purge.isPending || total === 0}
+              onClick={() => {
+                if (window.confirm(`Purge all ${total} deleted runs of this experiment for good?`))
+                  purge.mutate({ experimentId: id });
+              }}
+            >
+              Purge bin
+            </button>
+          </>
+        )}
+        <label className="ml-2 flex items-center gap-1 text-slate-600">
+          <input
+            type="checkbox"
+            checked={bin}
+            onChange={(e) => {
+              setBin(e.target.checked);
+              setSelected(new Set());
+            }}
+          />
+          Show deleted runs
+        </label>
+        <span className="ml-auto text-slate-500" data-testid="run-total">
           {total} run{total === 1 ? "" : "s"}
         </span>
       </div>
+      {showFilters && (
+        <RunFiltersPanel
+          filters={filters}
+          onChange={(next) => {
+            setFilters(next);
+            setSelected(new Set());
+          }}
+        />
+      )}
+      {notice && (
+        <p className="rounded bg-emerald-50 p-2 text-sm text-emerald-800" role="status">
+          {notice}
+        </p>
+      )}
+      <ErrorNote error={actionError} />
 
       <div className="overflow-x-auto rounded border border-slate-200 bg-white">
         <table className="w-full text-sm" data-testid="runs-table">
           <thead className="bg-slate-100 text-left text-xs uppercase tracking-wide text-slate-600">
             <tr>
+              <th className="px-3 py-2">
+                <input
+                  type="checkbox"
+                  aria-label="Select all runs"
+                  checked={rows.length > 0 && rows.every((r) => selected.has(r.id))}
+                  onChange={(e) => setSelected(e.target.checked ? new Set(rows.map((r) => r.id)) : new Set())}
+                />
+              </th>
               {COLUMNS.map((column) => (
-                <th key={column.field} className={`px-3 py-2 ${column.numeric ? "text-right" : ""}`}>
-                  <button
-                    type="button"
-                    className="uppercase hover:text-slate-900"
-                    onClick={() =>
-                      setSort((prev) => ({
-                        field: column.field,
-                        dir: prev.field === column.field && prev.dir === "desc" ? "asc" : "desc",
-                      }))
-                    }
-                  >
-                    {column.label}
-                    {sort.field === column.field ? (sort.dir === "desc" ? " ↓" : " ↑") : ""}
-                  </button>
+                <th
+                  key={column.label}
+                  className={`whitespace-nowrap px-3 py-2 ${column.numeric ? "text-right" : ""}`}
+                >
+                  {column.field ? (
+                    <button
+                      type="button"
+                      className="uppercase hover:text-slate-900"
+                      onClick={() =>
+                        setSort((prev) => ({
+                          field: column.field as RunSortField,
+                          dir: prev.field === column.field && prev.dir === "desc" ? "asc" : "desc",
+                        }))
+                      }
+                    >
+                      {column.label}
+                      {sort.field === column.field ? (sort.dir === "desc" ? " ↓" : " ↑") : ""}
+                    </button>
+                  ) : (
+                    column.label
+                  )}
                 </th>
               ))}
             </tr>
           </thead>
           <tbody>
             {rows.map((run) => (
-              <tr key={run.id} className="border-t border-slate-100">
-                <td className="px-3 py-2 text-right tabular-nums text-slate-500">{run.id}</td>
-                <td className="px-3 py-2">{run.name}</td>
+              <tr
+                key={run.id}
+                className={`border-t border-slate-100 ${selected.has(run.id) ? "bg-indigo-50" : ""}`}
+              >
                 <td className="px-3 py-2">
-                  <StatusBadge status={run.status} />
+                  <input
+                    type="checkbox"
+                    aria-label={`Select run ${run.id}`}
+                    checked={selected.has(run.id)}
+                    onChange={(e) =>
+                      setSelected((prev) => {
+                        const next = new Set(prev);
+                        if (e.target.checked) next.add(run.id);
+                        else next.delete(run.id);
+                        return next;
+                      })
+                    }
+                  />
                 </td>
-                <td className="px-3 py-2">{run.normalization}</td>
-                <td className="px-3 py-2 text-right tabular-nums">{formatNumber(run.learningRate, 3)}</td>
-                <td className="px-3 py-2 text-right tabular-nums">{run.batchSize}</td>
-                <td className="px-3 py-2 text-right tabular-nums">{run.seed}</td>
-                <td className="px-3 py-2 text-right tabular-nums">
-                  {run.epochsDone}/{run.epochs}
-                </td>
-                <td className="px-3 py-2 text-right tabular-nums">{formatPercent(run.bestValAccuracy)}</td>
-                <td className="px-3 py-2 text-right tabular-nums">{formatPercent(run.lastValAccuracy)}</td>
-                <td className="px-3 py-2 text-right tabular-nums">{formatPercent(run.testAccuracy)}</td>
-                <td className="px-3 py-2 text-slate-500">{formatAgo(run.createdAt)}</td>
+                {COLUMNS.map((column) => (
+                  <td
+                    key={column.label}
+                    className={`whitespace-nowrap px-3 py-2 ${column.numeric ? "text-right tabular-nums" : ""}`}
+                  >
+                    {column.cell(run)}
+                  </td>
+                ))}
               </tr>
             ))}
             {rows.length === 0 && !runs.isLoading && (
               <tr>
-                <td colSpan={COLUMNS.length} className="px-3 py-6 text-center text-slate-500">
-                  No runs match.
+                <td colSpan={COLUMNS.length + 1} className="px-3 py-6 text-center text-slate-500">
+                  {bin ? "The bin is empty." : "No runs match."}
                 </td>
               </tr>
             )}
           </tbody>
         </table>
       </div>
-      {runs.hasNextPage && (
-        <button
-          type="button"
-          onClick={() => runs.fetchNextPage()}
-          disabled={runs.isFetchingNextPage}
-          className="rounded border border-slate-300 bg-white px-4 py-1.5 text-sm"
-        >
-          {runs.isFetchingNextPage ? "Loading…" : "Load more"}
-        </button>
-      )}
+      <div className="flex items-center gap-3 text-sm text-slate-500">
+        <span>
+          Showing {rows.length} of {total}
+        </span>
+        {runs.hasNextPage && (
+          <button
+            type="button"
+            onClick={() => runs.fetchNextPage()}
+            disabled={runs.isFetchingNextPage}
+            className={buttonClass.secondary}
+          >
+            {runs.isFetchingNextPage ? "Loading…" : "Load 50 more"}
+          </button>
+        )}
+      </div>
     </section>
   );
 }

@@ -4,7 +4,7 @@ import { useRouter } from "next/navigation";
 import { type FormEvent, useMemo, useState } from "react";
 import { useTRPC } from "@/lib/trpc";
 import { experimentCreateSchema } from "@/shared/experiments";
-import { DEFAULT_HYPERPARAMS } from "@/shared/hyperparams";
+import { DEFAULT_HYPERPARAMS, NORMALIZATIONS, type Normalization } from "@/shared/hyperparams";
 import {
   type FormValues,
   fromFormValues,
@@ -12,6 +12,14 @@ import {
   parseSeeds,
   toFormValues,
 } from "../hyperparams-form-model";
+import {
+  DEFAULT_AB,
+  EMPTY_GRID,
+  GRID_NUMBER_AXES,
+  type GridAxes,
+  type PlanMode,
+  planRuns,
+} from "../run-plan";
 import { HyperparamsFields } from "./hyperparams-fields";
 
 interface ServerIssue {
@@ -29,13 +37,19 @@ export function NewExperimentForm() {
   const [values, setValues] = useState<FormValues>(() => toFormValues(DEFAULT_HYPERPARAMS));
   const [touched, setTouched] = useState<Set<string>>(new Set());
   const [submitted, setSubmitted] = useState(false);
+  const [mode, setMode] = useState<PlanMode>("single");
+  const [ab, setAb] = useState<[Normalization, Normalization]>(DEFAULT_AB);
+  const [grid, setGrid] = useState<GridAxes>(EMPTY_GRID);
 
   const seeds = parseSeeds(seedsText);
-  const validation = useMemo(() => {
-    const config = fromFormValues(values);
-    const runs = typeof seeds === "string" ? [] : [{ config: { ...config, seed: seeds[0] }, seeds }];
-    return experimentCreateSchema.safeParse({ name, description, runs });
-  }, [name, description, values, seeds]);
+  const plan = useMemo(
+    () => (typeof seeds === "string" ? [] : planRuns(mode, fromFormValues(values), seeds, { ab, grid })),
+    [mode, values, seeds, ab, grid],
+  );
+  const validation = useMemo(
+    () => experimentCreateSchema.safeParse({ name, description, runs: typeof plan === "string" ? [] : plan }),
+    [name, description, plan],
+  );
 
   const create = useMutation(
     trpc.experiment.create.mutationOptions({
@@ -64,10 +78,11 @@ export function NewExperimentForm() {
   function onSubmit(event: FormEvent) {
     event.preventDefault();
     setSubmitted(true);
-    if (validation.success) create.mutate(validation.data);
+    if (validation.success && typeof plan !== "string") create.mutate(validation.data);
   }
 
-  const runCount = typeof seeds === "string" ? 0 : seeds.length;
+  const planError = typeof plan === "string" ? plan : null;
+  const runCount = typeof seeds === "string" || planError ? 0 : plan.length * seeds.length;
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-6" aria-label="New experiment">
       <div className="flex items-baseline justify-between">
@@ -134,6 +149,113 @@ export function NewExperimentForm() {
           {seedsError && <p className="mt-1 text-xs text-red-700">Seeds {seedsError}</p>}
         </div>
       </div>
+
+      <fieldset className="space-y-3 rounded border border-slate-200 bg-white p-4" data-testid="run-plan">
+        <legend className="px-1 text-sm font-semibold text-slate-700">Runs to queue</legend>
+        <div className="flex flex-wrap gap-4 text-sm">
+          {(
+            [
+              ["single", "One config"],
+              ["ab", "A/B: two normalisations"],
+              ["grid", "Grid over hyperparameters"],
+            ] as const
+          ).map(([value, label]) => (
+            <label key={value} className="flex items-center gap-1">
+              <input type="radio" name="plan" checked={mode === value} onChange={() => setMode(value)} />
+              {label}
+            </label>
+          ))}
+        </div>
+        {mode === "ab" && (
+          <div className="flex flex-wrap items-center gap-4 text-sm">
+            {(["A", "B"] as const).map((variant, i) => (
+              <label key={variant} className="flex items-center gap-2">
+                Variant {variant} normalization
+                <select
+                  value={ab[i]}
+                  onChange={(e) =>
+                    setAb((prev) => {
+                      const next = [...prev] as [Normalization, Normalization];
+                      next[i] = e.target.value as Normalization;
+                      return next;
+                    })
+                  }
+                  className="rounded border border-slate-300 px-2 py-1"
+                >
+                  {NORMALIZATIONS.map((n) => (
+                    <option key={n}>{n}</option>
+                  ))}
+                </select>
+              </label>
+            ))}
+            <span className="text-slate-500">Everything else comes from the config below.</span>
+          </div>
+        )}
+        {mode === "grid" && (
+          <div className="grid gap-3 text-sm md:grid-cols-3">
+            <div>
+              <span className="mb-1 block text-xs font-medium text-slate-600">Normalisations</span>
+              {NORMALIZATIONS.map((n) => (
+                <label key={n} className="mr-3 inline-flex items-center gap-1">
+                  <input
+                    type="checkbox"
+                    aria-label={`Grid normalization ${n}`}
+                    checked={grid.normalization.includes(n)}
+                    onChange={(e) =>
+                      setGrid((g) => ({
+                        ...g,
+                        normalization: e.target.checked
+                          ? [...g.normalization, n]
+                          : g.normalization.filter((x) => x !== n),
+                      }))
+                    }
+                  />
+                  {n}
+                </label>
+              ))}
+            </div>
+            {GRID_NUMBER_AXES.map(({ key, label }) => (
+              <label key={key} className="block">
+                <span className="mb-1 block text-xs font-medium text-slate-600">{label}</span>
+                <input
+                  value={grid[key]}
+                  placeholder="e.g. 0.001, 0.0005"
+                  onChange={(e) => setGrid((g) => ({ ...g, [key]: e.target.value }))}
+                  className="w-full rounded border border-slate-300 px-2 py-1"
+                />
+              </label>
+            ))}
+            <div>
+              <span className="mb-1 block text-xs font-medium text-slate-600">Augmentation</span>
+              {(["on", "off"] as const).map((a) => (
+                <label key={a} className="mr-3 inline-flex items-center gap-1">
+                  <input
+                    type="checkbox"
+                    aria-label={`Grid augmentation ${a}`}
+                    checked={grid.augmentation.includes(a)}
+                    onChange={(e) =>
+                      setGrid((g) => ({
+                        ...g,
+                        augmentation: e.target.checked
+                          ? [...g.augmentation, a]
+                          : g.augmentation.filter((x) => x !== a),
+                      }))
+                    }
+                  />
+                  {a}
+                </label>
+              ))}
+            </div>
+          </div>
+        )}
+        {typeof plan !== "string" && plan.length > 1 && (
+          <p className="text-xs text-slate-500" data-testid="plan-summary">
+            {plan.length} configs × {typeof seeds === "string" ? 0 : seeds.length} seeds:{" "}
+            {plan.map((p) => p.name).join("; ")}
+          </p>
+        )}
+        {planError && (submitted || mode !== "single") && <p className="text-sm text-red-700">{planError}</p>}
+      </fieldset>
 
       <p className="text-sm text-slate-600">
         Defaults are the seed notebook&apos;s recipe: VGG-style CNN, Adam 5e-4, batch 64, up to 250 epochs.

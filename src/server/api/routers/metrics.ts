@@ -1,19 +1,15 @@
-import { z } from "zod";
 import { createTRPCRouter, publicProcedure, writeProcedure } from "@/server/api/trpc";
-import { metricHistory, recordMetrics } from "@/server/services/metrics";
-import { metricBatchSchema } from "@/shared/metrics";
+import { downsampledHistory, metricKeys, recordMetrics } from "@/server/services/metrics";
+import { metricBatchSchema, metricHistorySchema, runIdsSchema } from "@/shared/metrics";
 
 export const metricsRouter = createTRPCRouter({
   /** A batch of points for one run; idempotent per (run, key, step). */
   log: writeProcedure
     .input(metricBatchSchema)
     .mutation(({ ctx, input }) => recordMetrics(ctx.db, input.runId, input.points)),
+  /** Histories of several runs, each key in at most maxPoints buckets (mean, min, max). */
   history: publicProcedure
-    .input(
-      z.object({
-        runId: z.number().int().positive(),
-        keys: z.array(z.string().min(1).max(200)).min(1).max(50),
-      }),
-    )
-    .query(({ ctx, input }) => metricHistory(ctx.db, input.runId, input.keys)),
+    .input(metricHistorySchema)
+    .query(({ ctx, input }) => downsampledHistory(ctx.db, input.runIds, input.keys, input.maxPoints)),
+  keys: publicProcedure.input(runIdsSchema).query(({ ctx, input }) => metricKeys(ctx.db, input.runIds)),
 });

@@ -1,8 +1,26 @@
-import { createTRPCRouter, publicProcedure, writeProcedure } from "@/server/api/trpc";
+import { TRPCError } from "@trpc/server";
+import { adminProcedure, createTRPCRouter, publicProcedure, writeProcedure } from "@/server/api/trpc";
 import { listArtifacts } from "@/server/services/artifacts";
 import { requestCancel } from "@/server/services/queue";
-import { getRun, listRuns, queueRuns } from "@/server/services/runs";
-import { byIdSchema, runCreateSchema, runListSchema } from "@/shared/experiments";
+import {
+  getRun,
+  listRuns,
+  purgeDeletedRuns,
+  queueRuns,
+  requeueRuns,
+  runLogs,
+  softDeleteRuns,
+} from "@/server/services/runs";
+import {
+  byIdSchema,
+  runCreateSchema,
+  runDeleteSchema,
+  runEvaluationSchema,
+  runIdListSchema,
+  runListSchema,
+  runLogsSchema,
+  runPurgeSchema,
+} from "@/shared/experiments";
 
 export const runsRouter = createTRPCRouter({
   /** Queues one run per seed (default: the config's seed); the config's defaults are the seed notebook's. */
@@ -13,6 +31,38 @@ export const runsRouter = createTRPCRouter({
   list: publicProcedure.input(runListSchema.prefault({})).query(({ ctx, input }) => listRuns(ctx.db, input)),
   get: publicProcedure.input(byIdSchema).query(({ ctx, input }) => getRun(ctx.db, input.id)),
   artifacts: publicProcedure.input(byIdSchema).query(({ ctx, input }) => listArtifacts(ctx.db, input.id)),
+  logs: publicProcedure
+    .input(runLogsSchema)
+    .query(({ ctx, input }) => runLogs(ctx.db, input.id, input.after ? BigInt(input.after) : undefined)),
+  /** Which evaluations a run has (for the confusion matrix's epoch slider), without their bulk. */
+  evaluations: publicProcedure.input(byIdSchema).query(({ ctx, input }) =>
+    ctx.db.evaluation.findMany({
+      where: { runId: input.id },
+      orderBy: [{ split: "asc" }, { epoch: "asc" }],
+      select: { id: true, split: true, epoch: true, accuracy: true, loss: true, createdAt: true },
+    }),
+  ),
+  evaluation: publicProcedure.input(runEvaluationSchema).query(async ({ ctx, input }) => {
+    const evaluation = await ctx.db.evaluation.findUnique({
+      where: { runId_split_epoch: { runId: input.id, split: input.split, epoch: input.epoch } },
+    });
+    if (!evaluation)
+      throw new TRPCError({
+        code: "NOT_FOUND",
+        message: `run ${input.id} has no ${input.split} evaluation${input.epoch ? ` after epoch ${input.epoch}` : ""}`,
+      });
+    return evaluation;
+  }),
   /** A queued run is cancelled at once; a running one stops at its worker's next batch. */
   cancel: writeProcedure.input(byIdSchema).mutation(({ ctx, input }) => requestCancel(ctx.db, input.id)),
+  /** Queues a fresh copy of each finished run. */
+  requeue: writeProcedure.input(runIdListSchema).mutation(({ ctx, input }) => requeueRuns(ctx.db, input.ids)),
+  /** Soft delete (deleted: true) or restore (deleted: false). */
+  delete: writeProcedure
+    .input(runDeleteSchema)
+    .mutation(({ ctx, input }) => softDeleteRuns(ctx.db, input.ids, input.deleted)),
+  /** Frees soft-deleted runs and everything stored with them, for good. */
+  purge: adminProcedure
+    .input(runPurgeSchema)
+    .mutation(({ ctx, input }) => purgeDeletedRuns(ctx.db, input.experimentId)),
 });

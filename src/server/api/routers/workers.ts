@@ -32,7 +32,9 @@ export const workersRouter = createTRPCRouter({
   }),
   heartbeat: writeProcedure
     .input(workerHeartbeatSchema)
-    .mutation(({ ctx, input }) => heartbeat(ctx.db, input.runId, input.workerId, input.leaseMs)),
+    .mutation(({ ctx, input }) =>
+      heartbeat(ctx.db, input.runId, input.workerId, input.leaseMs, input.progress),
+    ),
   /** The test-set evaluation; the final one (epoch 0) also fills the run's test columns. */
   evaluation: writeProcedure.input(workerEvaluationSchema).mutation(async ({ ctx, input }) => {
     const { split, epoch, count: _count, ...values } = input.evaluation;

@@ -3,6 +3,7 @@ import { TRPCError } from "@trpc/server";
 import { AuthError, authorize, bearerToken } from "@/server/auth/authorize";
 import { getDb } from "@/server/db/client";
 import { REMOTE_ADDRESS_HEADER } from "@/server/http/remote-address";
+import { fail, positiveId } from "@/server/http/route-helpers";
 import { readArtifact, storeArtifact } from "@/server/services/artifacts";
 import {
   ARTIFACT_KIND_HEADER,
@@ -16,12 +17,10 @@ export const dynamic = "force-dynamic";
 
 type Params = { params: Promise<{ id: string; name: string }> };
 
-const fail = (status: number, message: string) => Response.json({ error: { message } }, { status });
-
 async function target(params: Params["params"]): Promise<{ runId: number; name: string } | Response> {
   const { id, name } = await params;
-  const runId = Number(id);
-  if (!Number.isInteger(runId) || runId <= 0) return fail(400, "run id must be a positive integer");
+  const runId = positiveId(id);
+  if (!runId) return fail(400, "run id must be a positive integer");
   const parsed = artifactNameSchema.safeParse(decodeURIComponent(name));
   if (!parsed.success) return fail(400, `artifact name ${parsed.error.issues[0]?.message}`);
   return { runId, name: parsed.data };

@@ -1,0 +1,53 @@
+// POST an image (PNG or JPEG, any size, as the raw body or a multipart "image" field):
+// the top classes from the version an alias (default production) or ?version=N points at.
+import { TRPCError } from "@trpc/server";
+import { getDb } from "@/server/db/client";
+import { fail, positiveId } from "@/server/http/route-helpers";
+import { decodeImage, ImageInputError, MAX_UPLOAD_BYTES, predictImage } from "@/server/services/predict";
+import { resolveAlias, resolveVersion } from "@/server/services/registry";
+import { aliasSchema, modelNameSchema } from "@/shared/registry";
+
+export const dynamic = "force-dynamic";
+
+async function uploadedBytes(req: Request): Promise<Buffer> {
+  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
+  if (declared > MAX_UPLOAD_BYTES + 64 * 1024)
+    throw new ImageInputError(413, `images are limited to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB`);
+  if (req.headers.get("content-type")?.startsWith("multipart/form-data")) {
+    const file = (await req.formData()).get("image");
+    if (!(file instanceof Blob)) throw new ImageInputError(400, 'the form has no "image" file');
+    return Buffer.from(await file.arrayBuffer());
+  }
+  return Buffer.from(await req.arrayBuffer());
+}
+
+export async function POST(req: Request, { params }: { params: Promise<{ name: string }> }) {
+  const name = modelNameSchema.safeParse(decodeURIComponent((await params).name));
+  if (!name.success) return fail(400, `model name ${name.error.issues[0]?.message}`);
+  const query = new URL(req.url).searchParams;
+  const db = getDb();
+  try {
+    const version = query.has("version")
+      ? await resolveVersion(db, name.data, positiveId(query.get("version") ?? "") ?? 0)
+      : await (async () => {
+          const alias = aliasSchema.safeParse(query.get("alias") ?? "production");
+          if (!alias.success) throw new ImageInputError(400, `alias ${alias.error.issues[0]?.message}`);
+          return resolveAlias(db, name.data, alias.data);
+        })();
+    const image = decodeImage(await uploadedBytes(req));
+    const result = await predictImage(db, version, image);
+    return Response.json({
+      model: name.data,
+      version: version.version,
+      runId: version.runId,
+      image: { width: image.width, height: image.height },
+      top: result.predictions.slice(0, 3),
+      probabilities: result.predictions,
+      ms: result.ms,
+    });
+  } catch (error) {
+    if (error instanceof ImageInputError) return fail(error.status, error.message);
+    if (error instanceof TRPCError && error.code === "NOT_FOUND") return fail(404, error.message);
+    throw error;
+  }
+}

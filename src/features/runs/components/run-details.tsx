@@ -1,0 +1,186 @@
+"use client";
+// The run page's reference panels: hyperparameters, the model's layers, the data with its
+// augmentation preview, artifacts and logs.
+import { useQuery } from "@tanstack/react-query";
+import { Panel } from "@/components/ui";
+import { formatAgo } from "@/lib/format";
+import { type RouterOutputs, useTRPC } from "@/lib/trpc";
+import { flattenConfig } from "@/shared/config-diff";
+
+type Artifact = RouterOutputs["run"]["artifacts"][number];
+
+export function useArtifactJson<T>(runId: number, name: string, artifacts: Artifact[] | undefined) {
+  const stored = artifacts?.find((a) => a.name === name);
+  return useQuery({
+    queryKey: ["artifact", runId, name, stored?.sha256],
+    enabled: Boolean(stored),
+    staleTime: Number.POSITIVE_INFINITY,
+    queryFn: async () => {
+      const response = await fetch(`/api/runs/${runId}/artifacts/${name}`);
+      if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
+      return (await response.json()) as T;
+    },
+  });
+}
+
+export function HyperparamsPanel({ config }: { config: unknown }) {
+  const rows = Object.entries(flattenConfig(config)).sort(([a], [b]) => a.localeCompare(b));
+  return (
+    <Panel title="Hyperparameters">
+      <table className="w-full text-xs" data-testid="hyperparams">
+        <tbody>
+          {rows.map(([param, value]) => (
+            <tr key={param} className="border-t border-slate-100 first:border-0">
+              <td className="py-1 pr-3 text-slate-500">{param}</td>
+              <td className="py-1 font-mono">{value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Panel>
+  );
+}
+
+interface Layers {
+  layers: { name: string; type: string; outputShape: (number | null)[]; params: number; trainable: number }[];
+  total: number;
+  trainable: number;
+}
+
+export function LayersPanel({ runId, artifacts }: { runId: number; artifacts: Artifact[] | undefined }) {
+  const layers = useArtifactJson<Layers>(runId, "layers.json", artifacts);
+  return (
+    <Panel title="Model layers">
+      {!layers.data ? (
+        <p className="text-sm text-slate-500">The worker reports the layer summary when it starts the run.</p>
+      ) : (
+        <table className="w-full text-xs" data-testid="layer-summary">
+          <thead className="text-left text-slate-500">
+            <tr>
+              <th className="py-1">layer</th>
+              <th className="py-1">type</th>
+              <th className="py-1">output shape</th>
+              <th className="py-1 text-right">params</th>
+            </tr>
+          </thead>
+          <tbody>
+            {layers.data.layers.map((l) => (
+              <tr key={l.name} className="border-t border-slate-100">
+                <td className="py-0.5 font-mono">{l.name}</td>
+                <td className="py-0.5">{l.type}</td>
+                <td className="py-0.5 font-mono">[{l.outputShape.map((d) => d ?? "None").join(", ")}]</td>
+                <td className="py-0.5 text-right tabular-nums">{l.params.toLocaleString("en")}</td>
+              </tr>
+            ))}
+            <tr className="border-t border-slate-300 font-semibold">
+              <td className="py-1" colSpan={3}>
+                Total ({(layers.data.total - layers.data.trainable).toLocaleString("en")} non-trainable)
+              </td>
+              <td className="py-1 text-right tabular-nums" data-testid="total-params">
+                {layers.data.total.toLocaleString("en")}
+              </td>
+            </tr>
+          </tbody>
+        </table>
+      )}
+    </Panel>
+  );
+}
+
+interface DatasetInfo {
+  train: number;
+  validation: number;
+  test: number;
+  normalization: string;
+  mean: number[];
+  std: number[];
+}
+
+export function DataPanel({ runId, artifacts }: { runId: number; artifacts: Artifact[] | undefined }) {
+  const info = useArtifactJson<DatasetInfo>(runId, "dataset.json", artifacts);
+  const preview = artifacts?.find((a) => a.name === "augmentation-preview.png");
+  return (
+    <Panel title="Data and augmentation">
+      {info.data && (
+        <p className="mb-2 text-sm text-slate-700" data-testid="dataset-info">
+          CIFAR-10: {info.data.train.toLocaleString("en")} train / {info.data.validation.toLocaleString("en")}{" "}
+          validation / {info.data.test.toLocaleString("en")} test images; {info.data.normalization}{" "}
+          normalisation
+          {info.data.normalization !== "sfs" &&
+            ` (train-split mean ${info.data.mean.map((m) => m.toFixed(2)).join("/")}, std ${info.data.std.map((s) => s.toFixed(2)).join("/")})`}
+          .
+        </p>
+      )}
+      {preview ? (
+        <>
+          {/* biome-ignore lint/performance/noImgElement: a PNG artifact straight from the API */}
+          <img
+            src={`/api/runs/${runId}/artifacts/augmentation-preview.png?v=${preview.sha256.slice(0, 8)}`}
+            alt="Training images (left column) and augmented copies"
+            data-testid="augmentation-preview"
+            style={{ imageRendering: "pixelated" }}
+          />
+          <p className="mt-1 text-xs text-slate-500">
+            Each row: a training image, then seven augmented copies.
+          </p>
+        </>
+      ) : (
+        <p className="text-sm text-slate-500">The preview appears when a worker starts the run.</p>
+      )}
+    </Panel>
+  );
+}
+
+export function ArtifactsPanel({ runId, artifacts }: { runId: number; artifacts: Artifact[] | undefined }) {
+  return (
+    <Panel title="Artifacts">
+      {!artifacts?.length ? (
+        <p className="text-sm text-slate-500">None yet.</p>
+      ) : (
+        <table className="w-full text-xs" data-testid="artifacts">
+          <tbody>
+            {artifacts.map((a) => (
+              <tr key={a.id} className="border-t border-slate-100 first:border-0">
+                <td className="py-1">
+                  <a
+                    className="text-indigo-700 hover:underline"
+                    href={`/api/runs/${runId}/artifacts/${a.name}`}
+                    download
+                  >
+                    {a.name}
+                  </a>
+                </td>
+                <td className="py-1 text-slate-500">{a.kind}</td>
+                <td className="py-1 text-right tabular-nums">{(a.size / 1024).toFixed(1)} KiB</td>
+                <td className="py-1 pl-3 text-slate-500">{formatAgo(a.createdAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Panel>
+  );
+}
+
+export function LogsPanel({ runId, live }: { runId: number; live: boolean }) {
+  const trpc = useTRPC();
+  const logs = useQuery({
+    ...trpc.run.logs.queryOptions({ id: runId }),
+    refetchInterval: live ? 3_000 : false,
+  });
+  const lines = logs.data ?? [];
+  return (
+    <Panel title="Logs">
+      <pre
+        className="max-h-80 overflow-auto bg-slate-900 p-3 text-xs leading-5 text-slate-100"
+        data-testid="run-logs"
+      >
+        {lines.length === 0
+          ? "No log lines yet."
+          : lines
+              .map((l) => `${new Date(l.time).toISOString().slice(11, 19)} ${l.level.padEnd(5)} ${l.message}`)
+              .join("\n")}
+      </pre>
+    </Panel>
+  );
+}

@@ -1,0 +1,99 @@
+// The compare view's data: runs side by side with their parameter differences, seed groups
+// with mean ± 95% CI, a significance test between two groups, and metric history
+// downsampled on the server (min/max kept) so a hundred runs draw at once.
+import { TRPCError } from "@trpc/server";
+import type { Db } from "@/server/db/client";
+import { distinguishingLabels, paramRows } from "@/shared/config-diff";
+import { describeWelch, meanCI, welchTTest } from "./stats";
+
+export async function compareRuns(db: Db, runIds: number[]) {
+  const rows = await db.run.findMany({
+    where: { id: { in: runIds }, deletedAt: null },
+    include: { experiment: { select: { id: true, name: true } }, worker: { select: { name: true } } },
+  });
+  const missing = runIds.filter((id) => !rows.some((r) => r.id === id));
+  if (missing.length)
+    throw new TRPCError({ code: "NOT_FOUND", message: `runs ${missing.join(", ")} do not exist` });
+  const runs = runIds.map((id) => rows.find((r) => r.id === id) as (typeof rows)[number]);
+
+  const groupKeys = [...new Set(runs.map((r) => r.groupKey))];
+  const labels = distinguishingLabels(groupKeys.map((key) => runs.find((r) => r.groupKey === key)?.config));
+  const groups = groupKeys.map((key, i) => {
+    const members = runs.filter((r) => r.groupKey === key);
+    const tests = members.flatMap((r) => (r.testAccuracy === null ? [] : [r.testAccuracy]));
+    const bests = members.flatMap((r) => (r.bestValAccuracy === null ? [] : [r.bestValAccuracy]));
+    return {
+      groupKey: key,
+      label: labels[i] as string,
+      runIds: members.map((r) => r.id),
+      testAccuracy: tests.length ? meanCI(tests) : null,
+      bestValAccuracy: bests.length ? meanCI(bests) : null,
+    };
+  });
+  return {
+    runs,
+    params: paramRows(runs.map((r) => r.config)),
+    groups,
+    significance: significance(groups, runs),
+  };
+}
+
+type Group = { label: string; runIds: number[] };
+
+/** Welch's t-test on final test accuracy when the runs form exactly two groups of replicas. */
+function significance(groups: Group[], runs: { id: number; testAccuracy: number | null }[]) {
+  if (groups.length !== 2)
+    return {
+      result: null,
+      reason: "Select runs that form exactly two groups (configs that differ only in seed).",
+    };
+  const [a, b] = groups.map((g) =>
+    g.runIds.flatMap((id) => {
+      const value = runs.find((r) => r.id === id)?.testAccuracy;
+      return value === null || value === undefined ? [] : [value];
+    }),
+  ) as [number[], number[]];
+  if (a.length < 2 || b.length < 2)
+    return {
+      result: null,
+      reason: "Each group needs at least two finished runs (seeds) with a test accuracy.",
+    };
+  const [labelA, labelB] = groups.map((g) => g.label) as [string, string];
+  const result = welchTTest(a, b);
+  return {
+    result,
+    labels: [labelA, labelB],
+    summary: describeWelch(labelA, labelB, result, "test accuracy"),
+    reason: null,
+  };
+}
+
+/** Per group, key and step: the mean over the group's runs with its 95% CI. */
+export async function groupBands(db: Db, runIds: number[], keys: string[], maxPoints: number) {
+  const rows = await db.$queryRaw<{ groupKey: string; key: string; step: number; values: number[] }[]>`
+    SELECT r."groupKey", m.key, m.step, array_agg(m.value) AS values
+    FROM "MetricPoint" m JOIN "Run" r ON r.id = m."runId"
+    WHERE m."runId" = ANY(${runIds}::int[]) AND m.key = ANY(${keys}::text[])
+    GROUP BY r."groupKey", m.key, m.step
+    ORDER BY r."groupKey", m.key, m.step`;
+  const bands = new Map<
+    string,
+    { groupKey: string; key: string; points: ({ step: number } & ReturnType<typeof meanCI>)[] }
+  >();
+  for (const row of rows) {
+    const id = `${row.groupKey}\u0000${row.key}`;
+    let band = bands.get(id);
+    if (!band) {
+      band = { groupKey: row.groupKey, key: row.key, points: [] };
+      bands.set(id, band);
+    }
+    band.points.push({ step: row.step, ...meanCI(row.values) });
+  }
+  // Bands are summaries already; thin long ones evenly to the same budget as the lines.
+  return [...bands.values()].map((band) => {
+    const stride = Math.ceil(band.points.length / maxPoints);
+    return stride <= 1
+      ? band
+      : { ...band, points: band.points.filter((_, i) => i % stride === 0 || i === band.points.length - 1) };
+  });
+}

@@ -1,0 +1,56 @@
+// CSV and JSON exports: an experiment's runs with their parameters and summary metrics, and a
+// run's whole metric history.
+import { stringify } from "csv-stringify/sync";
+import type { Db } from "@/server/db/client";
+import { flattenConfig } from "@/shared/config-diff";
+import { metricHistory } from "./metrics";
+
+const SUMMARY_COLUMNS = [
+  "id",
+  "name",
+  "status",
+  "groupKey",
+  "epochsDone",
+  "bestEpoch",
+  "bestValAccuracy",
+  "bestValLoss",
+  "lastValAccuracy",
+  "lastValLoss",
+  "testAccuracy",
+  "testLoss",
+  "backend",
+  "attempt",
+  "createdAt",
+  "startedAt",
+  "finishedAt",
+  "error",
+] as const;
+
+export async function experimentRunsCsv(db: Db, experimentId: number): Promise<string> {
+  const runs = await db.run.findMany({ where: { experimentId, deletedAt: null }, orderBy: { id: "asc" } });
+  const configs = runs.map((r) => flattenConfig(r.config));
+  const params = [...new Set(configs.flatMap((c) => Object.keys(c)))].sort();
+  const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : (v ?? ""));
+  return stringify(
+    runs.map((run, i) => [
+      ...SUMMARY_COLUMNS.map((c) => cell(run[c])),
+      ...params.map((p) => configs[i]?.[p] ?? ""),
+    ]),
+    { header: true, columns: [...SUMMARY_COLUMNS, ...params.map((p) => `param.${p}`)] },
+  );
+}
+
+export async function runMetricsExport(db: Db, runId: number, format: "csv" | "json"): Promise<string> {
+  const points = await metricHistory(db, runId);
+  if (format === "csv")
+    return stringify(
+      points.map((p) => [p.key, p.step, p.value, p.wallTime.toISOString()]),
+      { header: true, columns: ["key", "step", "value", "wallTime"] },
+    );
+  const metrics: Record<string, { step: number; value: number; wallTime: string }[]> = {};
+  for (const p of points) {
+    metrics[p.key] ??= [];
+    metrics[p.key]?.push({ step: p.step, value: p.value, wallTime: p.wallTime.toISOString() });
+  }
+  return JSON.stringify({ runId, metrics });
+}

@@ -1,0 +1,270 @@
+// Every dashboard flow in headless Chromium, against a real Labbook server, PostgreSQL and a
+// real worker training short runs on a small synthetic dataset: an A/B experiment created in
+// the form, a run watched live, compare, a confusion-matrix cell, the registry (promote and
+// roll back), predict, and run housekeeping. Screenshots go to test-results/screenshots.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { PNG } from "pngjs";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { freePort } from "@/server/db/embedded-postgres";
+import { applyMigrations } from "@/server/db/migrate";
+import { launchBrowser, screenshot } from "../helpers/browser";
+import { createDatabase, dropDatabase } from "../helpers/database";
+import { type LabbookProcess, startLabbook } from "../helpers/labbook-process";
+import { writeSyntheticCifar } from "../helpers/synthetic-cifar";
+import { callProcedure } from "../helpers/trpc-http";
+import { startWorker, stopWorker, until, type WorkerProcess } from "../helpers/worker-process";
+
+const adminUrl = inject("adminUrl");
+const dataDir = writeSyntheticCifar(60);
+const scratch = mkdtempSync(path.join(tmpdir(), "labbook-dashboard-"));
+const experimentName = `sfs-vs-zscore-${Date.now()}`;
+const modelName = `cifar10-e2e-${Date.now()}`;
+let url: string;
+let server: LabbookProcess;
+let worker: WorkerProcess | undefined;
+let browser: Browser;
+let page: Page;
+let experimentUrl: string;
+let runIds: number[] = [];
+
+beforeAll(async () => {
+  url = await createDatabase(adminUrl, "labbook_dashboard");
+  await applyMigrations(url);
+  const port = await freePort();
+  server = await startLabbook({ DATABASE_URL: url, LABBOOK_PORT: String(port), LABBOOK_DATA_DIR: dataDir });
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+}, 180_000);
+
+afterAll(async () => {
+  if (worker) await stopWorker(worker, "SIGKILL");
+  await browser?.close();
+  await server?.stop();
+  if (url) await dropDatabase(adminUrl, url);
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const at = (pathname: string) => new URL(pathname, server.baseUrl).toString();
+
+async function runStatuses(): Promise<string[]> {
+  const response = await callProcedure<{ items: { status: string }[] }>(
+    server.baseUrl,
+    "run.list",
+    { experimentId: Number(experimentUrl.split("/").pop()), limit: 50 },
+    { kind: "query" },
+  );
+  return response.body.result?.data.items.map((r) => r.status) ?? [];
+}
+
+describe("the dashboard, flow by flow", () => {
+  it("creates an A/B experiment (SFS vs z-score, two seeds each) in the form", async () => {
+    await page.goto(at("/experiments/new"));
+    await page.getByLabel("Name", { exact: true }).fill(experimentName);
+    await page.getByLabel("Description").fill("Does z-score beat x/255?");
+    await page.getByLabel(/^Seeds/).fill("1, 2");
+    await page.getByLabel("A/B: two normalisations").check();
+    await page.getByLabel("Variant A normalization").selectOption("sfs");
+    await page.getByLabel("Variant B normalization").selectOption("zscore");
+    await page.getByLabel("Train on first N images").fill("128");
+    await page.getByLabel("Max epochs").fill("3");
+    await page.getByLabel("Batch size").fill("32");
+    await expect.poll(() => page.getByTestId("plan-summary").textContent()).toContain("2 configs × 2 seeds");
+    await screenshot(page, "dashboard-new-experiment-ab");
+    await page.getByRole("button", { name: "Create and queue 4 runs" }).click();
+    await page.waitForURL(/\/experiments\/\d+$/);
+    experimentUrl = page.url();
+    const rows = page.getByTestId("runs-table").locator("tbody tr");
+    await expect.poll(() => rows.count()).toBe(4);
+    const names = await page.getByTestId("runs-table").locator("tbody tr td:nth-child(3)").allTextContents();
+    expect(names.sort()).toEqual(["sfs · seed 1", "sfs · seed 2", "zscore · seed 1", "zscore · seed 2"]);
+    runIds = (await page.getByTestId("runs-table").locator("tbody tr td:nth-child(2)").allTextContents())
+      .map(Number)
+      .sort((a, b) => a - b);
+    await screenshot(page, "dashboard-experiment-queued");
+  });
+
+  it("shows a run training live: status, progress, curves and epochs update without a reload", async () => {
+    const first = runIds[0] as number;
+    await page.goto(at(`/runs/${first}`));
+    await expect.poll(() => page.getByTestId("run-status").textContent()).toBe("queued");
+    worker = startWorker({ url: server.baseUrl, name: "e2e-worker", dataDir, stateDir: scratch });
+    let sawProgress = false;
+    let sawRunning = false;
+    await until(
+      async () => {
+        sawProgress ||= await page.getByTestId("run-progress").isVisible();
+        const status = await page.getByTestId("run-status").textContent();
+        sawRunning ||= status === "running";
+        if (sawRunning && (await page.getByTestId("stat-epochs").textContent()) === "1 / 3")
+          await screenshot(page, "dashboard-run-live");
+        return status === "succeeded";
+      },
+      "the run to succeed on the page",
+      150_000,
+    );
+    expect(sawRunning).toBe(true);
+    expect(sawProgress).toBe(true);
+    expect(await page.getByTestId("stat-epochs").textContent()).toBe("3 / 3");
+    // Three epochs drawn in the loss chart: two lines (train, val) with dots.
+    await expect.poll(() => page.getByTestId("chart-Loss").locator(".recharts-line").count()).toBe(2);
+    await expect
+      .poll(() => page.getByTestId("total-params").textContent(), { timeout: 10_000 })
+      .toBe("1,186,346");
+    const preview = page.getByTestId("augmentation-preview");
+    await expect
+      .poll(() => preview.evaluate((img: HTMLImageElement) => img.naturalWidth))
+      .toBeGreaterThan(100);
+    expect(await page.getByTestId("run-worker").textContent()).toContain("wasm");
+    await expect.poll(() => page.getByTestId("run-logs").textContent()).toContain("attempt 1 on e2e-worker");
+    await screenshot(page, "dashboard-run");
+  }, 180_000);
+
+  it("opens a confusion-matrix cell and shows its misclassified test images", async () => {
+    const cells = page.getByTestId("confusion-matrix").locator("button[data-cell]");
+    await expect.poll(() => cells.count()).toBe(100);
+    // An off-diagonal cell with at least one image (synthetic data, three short epochs).
+    const target = await until(async () => {
+      for (const cell of await cells.all()) {
+        const [i, j] = ((await cell.getAttribute("data-cell")) ?? "").split("-");
+        const count = Number((await cell.locator("span").first().textContent()) ?? 0);
+        if (i !== j && count > 0) return { cell, count };
+      }
+      return null;
+    }, "a non-empty confusion");
+    await target.cell.click();
+    const images = page.getByTestId("misclassified-image");
+    await expect.poll(() => images.count()).toBe(Math.min(target.count, 48));
+    await expect
+      .poll(() =>
+        images
+          .first()
+          .locator("img")
+          .evaluate((img: HTMLImageElement) => img.naturalWidth),
+      )
+      .toBe(96);
+    expect(await page.getByTestId("misclassified").textContent()).toMatch(/predicted as .*: \d+ image/);
+    await screenshot(page, "dashboard-confusion-matrix");
+  });
+
+  it("compares the runs: overlaid curves, seed groups with a significance test, parameter diff, matrix diff", async () => {
+    await until(
+      async () => (await runStatuses()).every((s) => s === "succeeded"),
+      "all runs to finish",
+      240_000,
+    );
+    await page.goto(experimentUrl);
+    await page.getByLabel("Select all runs").check();
+    await page.getByRole("button", { name: "Compare (4)" }).click();
+    await page.waitForURL(/\/compare\?runs=/);
+    await expect.poll(() => page.getByTestId("compare-values").locator("tbody tr").count()).toBe(4);
+    await expect
+      .poll(() => page.getByTestId("compare-chart-val_accuracy").locator(".recharts-line").count())
+      .toBe(2);
+    // Seed groups: two bands (sfs, zscore) of two runs each.
+    await expect
+      .poll(() => page.getByTestId("compare-chart-val_accuracy").locator(".recharts-area").count())
+      .toBe(2);
+    await expect
+      .poll(() => page.getByTestId("significance-summary").textContent())
+      .toMatch(/Welch's t-test, 2 vs 2 runs/);
+    const differing = page.getByTestId("param-table").locator("tr[data-differs=true] td:first-child");
+    expect((await differing.allTextContents()).sort()).toEqual(["normalization", "seed"]);
+    await page.getByLabel("Smoothing").fill("0.6");
+    await screenshot(page, "dashboard-compare-groups");
+
+    await page.getByLabel("Group seeds (mean ± 95% CI)").uncheck();
+    await expect
+      .poll(() => page.getByTestId("compare-chart-val_accuracy").locator(".recharts-line").count())
+      .toBe(8);
+    await page.getByLabel(`Remove run ${runIds[3]}`).click();
+    await page.getByLabel(`Remove run ${runIds[2]}`).click();
+    await expect
+      .poll(() => page.getByTestId("confusion-diff-matrix").locator("button[data-cell]").count())
+      .toBe(100);
+    await screenshot(page, "dashboard-compare-two");
+  }, 300_000);
+
+  it("registers two versions, promotes each to production, and rolls back", async () => {
+    for (const runId of runIds.slice(0, 2)) {
+      await page.goto(at(`/runs/${runId}`));
+      await page.getByLabel("Model name").fill(modelName);
+      await page.getByRole("button", { name: "Register model" }).click();
+      await expect.poll(() => page.getByRole("status").textContent()).toMatch(/Registered as .* version \d/);
+    }
+    await page.getByRole("link", { name: new RegExp(`${modelName} version 2`) }).click();
+    await page.waitForURL(/\/models\//);
+    await page.getByLabel("Promotion note").fill("first model");
+    await page.getByTestId("version-1").getByRole("button", { name: "Promote to production" }).click();
+    await expect.poll(() => page.getByTestId("alias-production-version").textContent()).toBe("1");
+    await page.getByLabel("Promotion note").fill("z-score seed 2 is better");
+    await page.getByTestId("version-2").getByRole("button", { name: "Promote to production" }).click();
+    await expect.poll(() => page.getByTestId("alias-production-version").textContent()).toBe("2");
+    await page.getByRole("button", { name: "Roll back production" }).click();
+    await expect.poll(() => page.getByTestId("alias-production-version").textContent()).toBe("1");
+    const history = page.getByTestId("promotion-history").locator("tbody tr");
+    await expect.poll(() => history.count()).toBe(3);
+    expect(await history.first().textContent()).toContain("rollback from version 2");
+    await screenshot(page, "dashboard-model-registry");
+  });
+
+  it("predicts an uploaded image on the server and in the browser, and refuses a text file", async () => {
+    const png = new PNG({ width: 120, height: 90 });
+    for (let i = 0; i < png.data.length; i += 4)
+      png.data.set([(i / 4) % 256, 120, 200 - ((i / 4) % 120), 255], i);
+    const imagePath = path.join(scratch, "photo.png");
+    writeFileSync(imagePath, PNG.sync.write(png));
+    const textPath = path.join(scratch, "notes.png");
+    writeFileSync(textPath, "these are my notes, not a picture");
+
+    await page.goto(at("/predict"));
+    await page.getByLabel("Model").selectOption(modelName);
+    await expect.poll(() => page.getByLabel("Alias").inputValue()).toBe("production");
+    await page.getByLabel("Image file").setInputFiles(imagePath);
+    await page.getByRole("button", { name: "Classify" }).click();
+    await expect
+      .poll(() => page.getByTestId("server-top3").locator("li").count(), { timeout: 20_000 })
+      .toBe(3);
+    await expect
+      .poll(() => page.getByTestId("browser-top3").locator("li").count(), { timeout: 60_000 })
+      .toBe(3);
+    const topOf = async (id: string) =>
+      (await page.getByTestId(id).locator("li span").first().textContent()) ?? "";
+    expect(await topOf("browser-top3")).toBe(await topOf("server-top3"));
+    await screenshot(page, "dashboard-predict");
+
+    await page.getByLabel("Image file").setInputFiles(textPath);
+    await page.getByRole("button", { name: "Classify" }).click();
+    await expect
+      .poll(() => page.getByTestId("predict-error").textContent())
+      .toBe("Refused: the file is not an image: upload a PNG or JPEG");
+    await screenshot(page, "dashboard-predict-refused");
+  }, 120_000);
+
+  it("requeues, deletes into the bin and purges runs from the experiment page", async () => {
+    await page.goto(experimentUrl);
+    const last = runIds[3] as number;
+    await page.getByLabel(`Select run ${last}`).check();
+    await page.getByRole("button", { name: "Requeue" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toBe("Queued 1 new run.");
+    await expect.poll(() => page.getByTestId("run-total").textContent()).toBe("5 runs");
+    await page.getByLabel(`Select run ${last}`).check();
+    await page.getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => page.getByTestId("run-total").textContent()).toBe("4 runs");
+    await page.getByLabel("Show deleted runs").check();
+    await expect.poll(() => page.getByTestId("run-total").textContent()).toBe("1 run");
+    page.once("dialog", (dialog) => dialog.accept());
+    await page.getByRole("button", { name: "Purge bin" }).click();
+    await expect
+      .poll(() => page.getByRole("status").textContent())
+      .toMatch(/^Purged 1 runs: \d+ metric points and \d+ artifacts/);
+    await expect.poll(() => page.getByTestId("run-total").textContent()).toBe("0 runs");
+    await page.getByLabel("Show deleted runs").uncheck();
+    await screenshot(page, "dashboard-experiment");
+    await page.goto(at("/experiments"));
+    await screenshot(page, "dashboard-experiments");
+  });
+});

@@ -1,0 +1,68 @@
+// Real `labbook worker` processes for tests, on a synthetic dataset and the wasm backend.
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+
+const BIN = path.resolve(import.meta.dirname, "../../bin/labbook");
+
+export type WorkerProcess = ChildProcess & { log: () => string };
+
+export function startWorker(options: {
+  url: string;
+  name: string;
+  dataDir: string;
+  stateDir: string;
+  leaseMs?: number;
+}): WorkerProcess {
+  const child = spawn(
+    BIN,
+    [
+      "worker",
+      "--url",
+      options.url,
+      "--name",
+      options.name,
+      "--data-dir",
+      options.dataDir,
+      "--unverified-data",
+      "--backend",
+      "wasm",
+    ],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: {
+        ...process.env,
+        LABBOOK_WORKER_STATE: path.join(options.stateDir, options.name),
+        LABBOOK_HEARTBEAT_MS: "500",
+        LABBOOK_POLL_MS: "300",
+        LABBOOK_LEASE_MS: String(options.leaseMs ?? 5_000),
+      },
+    },
+  );
+  let log = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  return Object.assign(child, { log: () => log });
+}
+
+export async function stopWorker(worker: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return;
+  const exited = new Promise((resolve) => worker.once("exit", resolve));
+  worker.kill(signal);
+  await exited;
+}
+
+/** Polls `probe` until it returns something truthy. */
+export async function until<T>(
+  probe: () => Promise<T | null | undefined | false>,
+  what: string,
+  timeoutMs = 180_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
