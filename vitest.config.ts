@@ -11,5 +11,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 120_000,
+    // Pages hydrate slowly while workers train on both cores: poll for up to 15 s.
+    expect: { poll: { timeout: 15_000 } },
   },
 });

@@ -67,6 +67,9 @@ export const hyperparamsSchema = z.object({
   validationSplit: z.number().gt(0).lt(1).default(0.1),
   /// Seed of the train/validation split; kept apart from `seed` so seed replicas share a split.
   splitSeed: count(0, 2 ** 31 - 1).default(70),
+  /// Also evaluate on the test set after every N epochs (0: only at the end), for the
+  /// dashboard's per-epoch confusion matrices. Costs one pass over the test set each time.
+  testEvaluationEvery: count(0, 10_000).default(0),
   /// Train on the first N images of the training split only (short runs, smoke tests).
   trainLimit: count(1, 50_000).optional(),
 });

@@ -130,7 +130,8 @@ async function train(options: TrainCommandOptions): Promise<number> {
         status.update(
           `epoch ${p.epoch}/${config.epochs} ${progressBar(p.batch / p.batches)} loss ${p.loss.toFixed(4)} acc ${p.accuracy.toFixed(4)} ${p.imagesPerSecond.toFixed(1)} img/s`,
         ),
-      onEpoch: (m) => {
+      onEpoch: (m, { test }) => {
+        if (test) emit({ type: "evaluation", epoch: m.epoch, loss: test.loss, accuracy: test.accuracy });
         status.done(
           `epoch ${m.epoch}/${config.epochs} loss ${m.loss.toFixed(4)} acc ${m.accuracy.toFixed(4)} val_loss ${m.valLoss.toFixed(4)} val_acc ${m.valAccuracy.toFixed(4)} lr ${m.lr} ${m.epochSeconds.toFixed(1)} s ${m.imagesPerSecond.toFixed(1)} img/s`,
         );

@@ -34,7 +34,8 @@ export interface BatchProgress {
 }
 
 export interface TrainEvents {
-  onEpoch?(metrics: EpochMetrics): void | Promise<void>;
+  /** `test` is set after the epochs config.testEvaluationEvery asks for. */
+  onEpoch?(metrics: EpochMetrics, extra: { test?: Evaluation }): void | Promise<void>;
   onBatch?(progress: BatchProgress): void;
   /** Checked after every batch; true stops the run (the last epoch's checkpoint is kept). */
   shouldStop?(): boolean;
@@ -231,7 +232,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         { model: model.getWeights(), optimizer: await optimizer.getWeights(), best: bestWeights },
       );
     }
-    await events.onEpoch?.(metrics);
+    const every = config.testEvaluationEvery;
+    const test =
+      every > 0 && epoch % every === 0
+        ? await evaluateModel(model, data.test, data.normalizer, { split: "test" })
+        : undefined;
+    await events.onEpoch?.(metrics, { test });
     if (stoppedEarly)
       log(
         `epoch ${epoch}: early stopping (no val loss improvement for ${config.earlyStopping.patience} epochs)`,

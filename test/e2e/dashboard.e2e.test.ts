@@ -72,6 +72,7 @@ describe("the dashboard, flow by flow", () => {
     await page.getByLabel("Train on first N images").fill("128");
     await page.getByLabel("Max epochs").fill("3");
     await page.getByLabel("Batch size").fill("32");
+    await page.getByLabel("Test evaluation every N epochs").fill("1");
     await expect.poll(() => page.getByTestId("plan-summary").textContent()).toContain("2 configs × 2 seeds");
     await screenshot(page, "dashboard-new-experiment-ab");
     await page.getByRole("button", { name: "Create and queue 4 runs" }).click();
@@ -135,6 +136,12 @@ describe("the dashboard, flow by flow", () => {
       }
       return null;
     }, "a non-empty confusion");
+    // Per-epoch evaluations (every epoch here): the slider walks back through them.
+    const slider = page.getByLabel("Evaluation epoch");
+    await slider.fill("1");
+    await expect.poll(() => page.getByTestId("evaluation-epoch").textContent()).toBe("after epoch 1");
+    await slider.fill("0");
+    await expect.poll(() => page.getByTestId("evaluation-epoch").textContent()).toBe("final (kept weights)");
     await target.cell.click();
     const images = page.getByTestId("misclassified-image");
     await expect.poll(() => images.count()).toBe(Math.min(target.count, 48));

@@ -63,7 +63,7 @@ describe("Labbook on its embedded database", () => {
       await expect.poll(() => page.getByTestId("runs-table").locator("tbody tr").count()).toBe(2);
       await screenshot(page, "experiment");
 
-      await page.getByRole("link", { name: "Experiments" }).click();
+      await page.getByRole("navigation").getByRole("link", { name: "Experiments" }).click();
       const row = page.getByTestId("experiments-table").locator("tr", { hasText: name });
       await expect.poll(() => row.getByTestId("run-count").textContent()).toBe("2");
       await screenshot(page, "experiments");

@@ -108,7 +108,14 @@ describe("workers", () => {
         where: { runId: run.id },
         select: { name: true, kind: true },
       });
-      expect(artifacts.map((x) => x.name).sort()).toEqual(["checkpoint", "model.json", "weights.bin"]);
+      expect(artifacts.map((x) => x.name).sort()).toEqual([
+        "augmentation-preview.png",
+        "checkpoint",
+        "dataset.json",
+        "layers.json",
+        "model.json",
+        "weights.bin",
+      ]);
       const evaluation = await db.evaluation.findFirstOrThrow({ where: { runId: run.id } });
       expect((evaluation.confusionMatrix as number[][]).flat().reduce((x, y) => x + y, 0)).toBe(60);
       expect(await db.metricPoint.count({ where: { runId: run.id, key: "sys/cpu_percent" } })).toBe(2);

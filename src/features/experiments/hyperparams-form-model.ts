@@ -28,6 +28,13 @@ export const HYPERPARAM_SECTIONS: { title: string; fields: FieldSpec[] }[] = [
       { path: "validationSplit", label: "Validation fraction", kind: "number", step: "0.01" },
       { path: "splitSeed", label: "Split seed", kind: "number", step: "1" },
       {
+        path: "testEvaluationEvery",
+        label: "Test evaluation every N epochs",
+        kind: "number",
+        step: "1",
+        hint: "0 = at the end only",
+      },
+      {
         path: "trainLimit",
         label: "Train on first N images",
         kind: "number",

@@ -277,7 +277,7 @@ export class Worker {
             progress = p;
           },
           shouldStop: () => cancelRequested || leaseLost || this.stopping,
-          onEpoch: async (m) => {
+          onEpoch: async (m, { test }) => {
             // The checkpoint first: an epoch the server shows can then be resumed from. The
             // latest replaces the previous one; a failed upload is made good by the next epoch's.
             const packed = await packCheckpoint(checkpointDir);
@@ -291,6 +291,11 @@ export class Worker {
               procedure: "metric.log",
               input: { runId: run.id, points: epochPoints(m, sample()) },
             });
+            if (test)
+              await outbox.push({
+                procedure: "worker.evaluation",
+                input: { workerId, runId: run.id, evaluation: { ...test, epoch: m.epoch } },
+              });
             void outbox.flush().catch(() => {});
           },
         },

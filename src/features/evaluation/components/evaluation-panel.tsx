@@ -70,7 +70,7 @@ export function EvaluationPanel({ runId }: { runId: number }) {
             value={epochs.indexOf(shown)}
             onChange={(e) => setEpoch(epochs[Number(e.target.value)] ?? 0)}
           />
-          <span className="tabular-nums">
+          <span className="tabular-nums" data-testid="evaluation-epoch">
             {shown === 0 ? "final (kept weights)" : `after epoch ${shown}`}
           </span>
         </label>

@@ -36,6 +36,7 @@ async function readLimited(req: Request): Promise<Buffer | null> {
 }
 
 async function handler(req: Request) {
+  const started = performance.now();
   let request = req;
   if (req.method === "POST") {
     const body = await readLimited(req);
@@ -47,6 +48,10 @@ async function handler(req: Request) {
     req: request,
     router: appRouter,
     createContext: () => createContext(getDb(), request.headers),
+    // The time this server spent on the call(s), for browser dev tools and bench-dashboard.
+    responseMeta: () => ({
+      headers: new Headers({ "server-timing": `app;dur=${(performance.now() - started).toFixed(1)}` }),
+    }),
     onError({ error, path }) {
       if (error.code === "INTERNAL_SERVER_ERROR")
         console.error(`tRPC ${path ?? "?"} failed:`, error.cause ?? error);
