@@ -38,8 +38,8 @@ console.log(
   `seeded ${seeded.runs.toLocaleString("en")} runs and ${seeded.points.toLocaleString("en")} metric points in ${seeded.seconds.toFixed(1)} s`,
 );
 const labbook = await startLabbook({ DATABASE_URL: cluster.url });
-const sql = new pg.Client({ connectionString: cluster.url });
-await sql.connect();
+// A pool, so the baseline runs a view's queries in parallel as the server does.
+const sql = new pg.Pool({ connectionString: cluster.url, max: 4 });
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
