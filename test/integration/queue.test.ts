@@ -163,6 +163,25 @@ describe("metric ingest", () => {
     });
   });
 
+  it("replays a batch that overlaps stored steps: new steps added, stored ones replaced, none twice", async () => {
+    const run = await queueOne();
+    const points = (from: number, to: number, value: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => ({ key: "sys/cpu_percent", step: from + i, value }));
+    await recordMetrics(db, run.id, points(1, 600, 1));
+    // Steps 401–600 are stored already: the plain insert fails on them and the batch is upserted.
+    await recordMetrics(db, run.id, points(401, 1000, 2));
+    const rows = await db.metricPoint.groupBy({
+      by: ["value"],
+      where: { runId: run.id },
+      _count: true,
+      orderBy: { value: "asc" },
+    });
+    expect(rows.map((r) => [r.value, r._count])).toEqual([
+      [1, 400],
+      [2, 600],
+    ]);
+  });
+
   it("refuses points for a finished run", async () => {
     const run = await queueOne();
     await requestCancel(db, run.id);

@@ -239,8 +239,11 @@ export async function purgeDeletedRuns(db: Db, experimentId?: number) {
       tx.metricPoint.count({ where: { runId: { in: ids } } }),
       tx.artifact.aggregate({ where: { runId: { in: ids } }, _count: true, _sum: { size: true } }),
     ]);
-    // Metrics, logs, evaluations and artifacts go with their run (ON DELETE CASCADE).
+    // Logs, evaluations and artifacts go with their run (ON DELETE CASCADE). Metric points
+    // have no foreign key: they go right after the run, whose deletion waits for any ingest
+    // holding the run's key-share lock, so no point can be left behind.
     const deleted = await tx.run.deleteMany({ where: { id: { in: ids } } });
+    await tx.metricPoint.deleteMany({ where: { runId: { in: ids } } });
     return {
       runs: deleted.count,
       metricPoints: points,

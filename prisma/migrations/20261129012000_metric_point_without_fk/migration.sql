@@ -1,0 +1,2 @@
+-- DropForeignKey
+ALTER TABLE "MetricPoint" DROP CONSTRAINT "MetricPoint_runId_fkey";
