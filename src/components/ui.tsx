@@ -1,5 +1,22 @@
 // Small building blocks every dashboard page shares.
+import Link from "next/link";
 import type { ReactNode } from "react";
+
+/** The trail above a page's title: "Experiments / sfs-vs-zscore /". */
+export function Breadcrumbs({ trail }: { trail: { href: string; label: string }[] }) {
+  return (
+    <div className="text-sm text-slate-500">
+      {trail.map((step) => (
+        <span key={step.href}>
+          <Link href={step.href} className="hover:underline">
+            {step.label}
+          </Link>{" "}
+          /{" "}
+        </span>
+      ))}
+    </div>
+  );
+}
 
 export const buttonClass = {
   primary:

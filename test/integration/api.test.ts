@@ -20,10 +20,19 @@ async function createExperiment(input: Record<string, unknown>) {
   return response.body.result?.data as { id: number; runIds: number[] };
 }
 
-function countRows(): Promise<{ experiments: number; runs: number }> {
+/**
+ * Rows a refused call could have stored: experiments named `name` and runs of experiment
+ * `experimentId` (scoped, since other test files write to the same database at once).
+ */
+function countRows(scope: {
+  name?: string;
+  experimentId?: number;
+}): Promise<{ experiments: number; runs: number }> {
   return withClient(inject("databaseUrl"), async (client) => {
     const result = await client.query(
-      `SELECT (SELECT count(*) FROM "Experiment")::int AS experiments, (SELECT count(*) FROM "Run")::int AS runs`,
+      `SELECT (SELECT count(*) FROM "Experiment" WHERE name = $1)::int AS experiments,
+              (SELECT count(*) FROM "Run" WHERE "experimentId" = $2)::int AS runs`,
+      [scope.name ?? "", scope.experimentId ?? 0],
     );
     return result.rows[0];
   });
@@ -103,16 +112,15 @@ describe("invalid input", () => {
     ],
     [{ normalization: "minmax" }, ["config.normalization must be one of sfs, zscore, zscore-per-channel"]],
   ])("run.create with %j is a 400 naming the field, and stores nothing", async (config, messages) => {
-    const before = await countRows();
+    const before = await countRows({ experimentId });
     const response = await callProcedure(baseUrl, "run.create", { experimentId, config });
     expect(response.status).toBe(400);
     for (const message of messages) expect(response.body.error?.message).toContain(message);
     expect(response.body.error?.data.issues?.[0]?.path[0]).toBe("config");
-    expect(await countRows()).toEqual(before);
+    expect(await countRows({ experimentId })).toEqual(before);
   });
 
   it("refuses a whole experiment when one run spec is invalid", async () => {
-    const before = await countRows();
     const name = unique("half-valid");
     const response = await callProcedure(baseUrl, "experiment.create", {
       name,
@@ -120,7 +128,7 @@ describe("invalid input", () => {
     });
     expect(response.status).toBe(400);
     expect(response.body.error?.message).toBe("runs[1].config.batchSize must be ≥ 1");
-    expect(await countRows()).toEqual(before);
+    expect(await countRows({ name })).toEqual({ experiments: 0, runs: 0 });
   });
 
   it("answers malformed JSON with 400, not 500", async () => {
@@ -135,16 +143,11 @@ describe("invalid input", () => {
 
 describe("API tokens", () => {
   it("refuses writes from a non-loopback client without a token, and stores nothing", async () => {
-    const before = await countRows();
-    const response = await callProcedure(
-      baseUrl,
-      "experiment.create",
-      { name: unique("remote") },
-      { headers: REMOTE },
-    );
+    const name = unique("remote");
+    const response = await callProcedure(baseUrl, "experiment.create", { name }, { headers: REMOTE });
     expect(response.status).toBe(401);
     expect(response.body.error?.message).toMatch(/need an API token/);
-    expect(await countRows()).toEqual(before);
+    expect(await countRows({ name })).toEqual({ experiments: 0, runs: 0 });
   });
 
   it("lets remote clients read without a token", async () => {

@@ -1,6 +1,7 @@
 // The dashboard's server side over real HTTP against the real server and PostgreSQL: compare
 // (groups, significance, downsampled history, CI bands), the model registry, predict, run
 // requeue / delete / purge, exports and dataset images.
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -302,6 +303,34 @@ describe("run housekeeping", () => {
     });
     expect(keep).toMatchObject({ runs: 0, kept: [registered.runId] });
     expect(await db.artifact.count({ where: { runId: registered.runId } })).toBe(2);
+  });
+});
+
+describe("artifacts", () => {
+  it("refuses an upload whose sha256 does not match, and streams a large one back byte for byte", async () => {
+    const { runIds } = await experimentWithRuns([{}]);
+    const runId = runIds[0] as number;
+    const bytes = randomBytes(3 * 1024 * 1024 + 12_345); // four 1 MiB slices
+    const url = new URL(`/api/runs/${runId}/artifacts/big.bin`, baseUrl);
+    const wrong = await fetch(url, {
+      method: "PUT",
+      headers: { "x-content-sha256": "0".repeat(64), "x-artifact-kind": "other" },
+      body: new Uint8Array(bytes),
+    });
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { error: { message: string } }).error.message).toMatch(
+      /^sha256 mismatch/,
+    );
+    expect(await db.artifact.count({ where: { runId } })).toBe(0);
+
+    await api.upload(runId, "big.bin", "other", bytes);
+    const response = await fetch(url);
+    const back = Buffer.from(await response.arrayBuffer());
+    expect(back.length).toBe(bytes.length);
+    expect(createHash("sha256").update(back).digest("hex")).toBe(
+      createHash("sha256").update(bytes).digest("hex"),
+    );
+    expect(response.headers.get("x-content-sha256")).toBe(createHash("sha256").update(bytes).digest("hex"));
   });
 });
 

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import type { ArtifactKind } from "@/generated/prisma/client";
-import type { Db } from "@/server/db/client";
+import { type Db, poolOf } from "@/server/db/client";
 
 export async function storeArtifact(
   db: Db,
@@ -43,6 +43,41 @@ export async function storeArtifact(
 
 export async function readArtifact(db: Db, runId: number, name: string) {
   return db.artifact.findUnique({ where: { runId_name: { runId, name } }, omit: { data: false } });
+}
+
+const CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * An artifact's bytes as a stream of 1 MiB slices read one query at a time, so a large model
+ * never sits whole in the server's memory. The column is stored uncompressed (see the
+ * artifact_streaming migration), which lets PostgreSQL read a slice without the rest.
+ */
+export function streamArtifact(db: Db, artifact: { id: number; size: number }): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream({
+    async pull(controller) {
+      if (offset >= artifact.size) {
+        controller.close();
+        return;
+      }
+      const { rows } = await poolOf(db).query<{ chunk: Buffer }>(
+        `SELECT substring(data FROM $1 FOR $2) AS chunk FROM "Artifact" WHERE id = $3`,
+        [offset + 1, CHUNK_BYTES, artifact.id],
+      );
+      const chunk = rows[0]?.chunk;
+      if (!chunk?.length) {
+        controller.error(new Error(`artifact ${artifact.id} changed or vanished while it was read`));
+        return;
+      }
+      offset += chunk.length;
+      controller.enqueue(new Uint8Array(chunk));
+    },
+  });
+}
+
+/** An artifact's metadata (no bytes). */
+export async function findArtifact(db: Db, runId: number, name: string) {
+  return db.artifact.findUnique({ where: { runId_name: { runId, name } } });
 }
 
 export async function listArtifacts(db: Db, runId: number) {

@@ -4,6 +4,7 @@
 import { TRPCError } from "@trpc/server";
 import type { Db } from "@/server/db/client";
 import { distinguishingLabels, paramRows } from "@/shared/config-diff";
+import { toSeries } from "./metrics";
 import { describeWelch, meanCI, welchTTest } from "./stats";
 
 export async function compareRuns(db: Db, runIds: number[]) {
@@ -76,21 +77,9 @@ export async function groupBands(db: Db, runIds: number[], keys: string[], maxPo
     WHERE m."runId" = ANY(${runIds}::int[]) AND m.key = ANY(${keys}::text[])
     GROUP BY r."groupKey", m.key, m.step
     ORDER BY r."groupKey", m.key, m.step`;
-  const bands = new Map<
-    string,
-    { groupKey: string; key: string; points: ({ step: number } & ReturnType<typeof meanCI>)[] }
-  >();
-  for (const row of rows) {
-    const id = `${row.groupKey}\u0000${row.key}`;
-    let band = bands.get(id);
-    if (!band) {
-      band = { groupKey: row.groupKey, key: row.key, points: [] };
-      bands.set(id, band);
-    }
-    band.points.push({ step: row.step, ...meanCI(row.values) });
-  }
+  const bands = toSeries(rows, "groupKey", (row) => ({ step: row.step, ...meanCI(row.values) }));
   // Bands are summaries already; thin long ones evenly to the same budget as the lines.
-  return [...bands.values()].map((band) => {
+  return bands.map((band) => {
     const stride = Math.ceil(band.points.length / maxPoints);
     return stride <= 1
       ? band

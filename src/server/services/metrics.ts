@@ -124,15 +124,27 @@ export async function downsampledHistory(db: Db, runIds: number[], keys: string[
       CASE WHEN n <= ${maxPoints} THEN step
            ELSE floor((step - lo)::float8 * ${maxPoints} / (hi - lo + 1))::int END
     ORDER BY "runId", key, step`;
-  const series = new Map<string, { runId: number; key: string; points: HistoryPoint[] }>();
+  return toSeries(rows, "runId", (row) => ({ step: row.step, value: row.value, min: row.min, max: row.max }));
+}
+
+/** Rows ordered by (owner, key, step) as one series per owner (a run, a group) and key. */
+export function toSeries<R extends { key: string }, Owner extends keyof R, P>(
+  rows: R[],
+  owner: Owner,
+  point: (row: R) => P,
+): (Pick<R, Owner> & { key: string; points: P[] })[] {
+  const series = new Map<string, Pick<R, Owner> & { key: string; points: P[] }>();
   for (const row of rows) {
-    const id = `${row.runId}\u0000${row.key}`;
+    const id = `${String(row[owner])}\u0000${row.key}`;
     let entry = series.get(id);
     if (!entry) {
-      entry = { runId: row.runId, key: row.key, points: [] };
+      entry = { [owner]: row[owner], key: row.key, points: [] } as unknown as Pick<R, Owner> & {
+        key: string;
+        points: P[];
+      };
       series.set(id, entry);
     }
-    entry.points.push({ step: row.step, value: row.value, min: row.min, max: row.max });
+    entry.points.push(point(row));
   }
   return [...series.values()];
 }

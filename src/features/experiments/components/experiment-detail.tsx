@@ -5,7 +5,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tansta
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type ReactNode, useState } from "react";
-import { buttonClass, ErrorNote, Loading } from "@/components/ui";
+import { Breadcrumbs, buttonClass, ErrorNote, Loading } from "@/components/ui";
 import { formatAgo, formatDuration, formatNumber, formatPercent, secondsBetween } from "@/lib/format";
 import { type RouterOutputs, useTRPC } from "@/lib/trpc";
 import type { RunSortField } from "@/shared/experiments";
@@ -148,12 +148,7 @@ export function ExperimentDetail({ id }: { id: number }) {
   return (
     <section className="space-y-4">
       <div>
-        <div className="text-sm text-slate-500">
-          <Link href="/experiments" className="hover:underline">
-            Experiments
-          </Link>{" "}
-          /
-        </div>
+        <Breadcrumbs trail={[{ href: "/experiments", label: "Experiments" }]} />
         {renaming === null ? (
           <div className="flex items-baseline gap-3">
             <h1 className="text-2xl font-semibold" data-testid="experiment-name">

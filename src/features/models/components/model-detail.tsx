@@ -4,7 +4,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import { buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
+import { Breadcrumbs, buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
 import { formatAgo, formatPercent } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { SUGGESTED_ALIASES } from "@/shared/registry";
@@ -30,12 +30,7 @@ export function ModelDetail({ name }: { name: string }) {
   return (
     <section className="space-y-4">
       <div>
-        <div className="text-sm text-slate-500">
-          <Link href="/models" className="hover:underline">
-            Models
-          </Link>{" "}
-          /
-        </div>
+        <Breadcrumbs trail={[{ href: "/models", label: "Models" }]} />
         <h1 className="text-2xl font-semibold">{m.name}</h1>
       </div>
 

@@ -4,7 +4,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect } from "react";
-import { buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
+import { Breadcrumbs, buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
 import { EvaluationPanel } from "@/features/evaluation/components/evaluation-panel";
 import { StatusBadge } from "@/features/experiments/components/status-badge";
 import { formatAgo, formatDuration, formatNumber, formatPercent, secondsBetween } from "@/lib/format";
@@ -61,16 +61,12 @@ export function RunPage({ id }: { id: number }) {
   return (
     <section className="space-y-4">
       <div>
-        <div className="text-sm text-slate-500">
-          <Link href="/experiments" className="hover:underline">
-            Experiments
-          </Link>{" "}
-          /{" "}
-          <Link href={`/experiments/${r.experiment.id}`} className="hover:underline">
-            {r.experiment.name}
-          </Link>{" "}
-          /
-        </div>
+        <Breadcrumbs
+          trail={[
+            { href: "/experiments", label: "Experiments" },
+            { href: `/experiments/${r.experiment.id}`, label: r.experiment.name },
+          ]}
+        />
         <div className="flex flex-wrap items-center gap-3">
           <h1 className="text-2xl font-semibold">
             <span className="text-slate-400">#{r.id}</span> {r.name}

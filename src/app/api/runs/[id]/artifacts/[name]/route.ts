@@ -4,7 +4,7 @@ import { AuthError, authorize, bearerToken } from "@/server/auth/authorize";
 import { getDb } from "@/server/db/client";
 import { REMOTE_ADDRESS_HEADER } from "@/server/http/remote-address";
 import { fail, positiveId } from "@/server/http/route-helpers";
-import { readArtifact, storeArtifact } from "@/server/services/artifacts";
+import { findArtifact, storeArtifact, streamArtifact } from "@/server/services/artifacts";
 import {
   ARTIFACT_KIND_HEADER,
   ARTIFACT_KINDS,
@@ -72,9 +72,10 @@ export async function PUT(req: Request, { params }: Params) {
 export async function GET(_req: Request, { params }: Params) {
   const where = await target(params);
   if (where instanceof Response) return where;
-  const artifact = await readArtifact(getDb(), where.runId, where.name);
+  const db = getDb();
+  const artifact = await findArtifact(db, where.runId, where.name);
   if (!artifact) return fail(404, `run ${where.runId} has no artifact named ${where.name}`);
-  return new Response(new Uint8Array(artifact.data), {
+  return new Response(streamArtifact(db, artifact), {
     headers: {
       "content-type": artifact.contentType,
       "content-length": String(artifact.size),
