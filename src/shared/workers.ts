@@ -30,6 +30,8 @@ export const workerHeartbeatSchema = z.object({
   leaseMs: z.number().int().min(5_000).max(3_600_000).optional(),
   progress: runProgressSchema.optional(),
 });
+export const workerReleaseSchema = z.object({ workerId: id, runId: id });
+
 export const workerFinishSchema = z.object({
   workerId: id,
   runId: id,

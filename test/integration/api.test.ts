@@ -150,6 +150,51 @@ describe("API tokens", () => {
     expect(await countRows({ name })).toEqual({ experiments: 0, runs: 0 });
   });
 
+  it("lets only the token that registered a worker act for it", async () => {
+    const owner = await createApiToken(db, { name: unique("gpu-box"), scope: "write" });
+    const other = await createApiToken(db, { name: unique("laptop"), scope: "write" });
+    const as = (token: string) => ({ headers: { ...REMOTE, authorization: `Bearer ${token}` } });
+    const name = unique("gpu-worker");
+    const registered = await callProcedure<{ id: number }>(
+      baseUrl,
+      "worker.register",
+      { name, host: "gpu-box", backend: "tensorflow-gpu" },
+      as(owner.token),
+    );
+    expect(registered.status).toBe(200);
+    const workerId = registered.body.result?.data.id;
+
+    const hijack = await callProcedure(baseUrl, "worker.claim", { workerId }, as(other.token));
+    expect([hijack.status, hijack.body.error?.message]).toEqual([
+      403,
+      `worker ${workerId} was registered with another token; only that token may act for it`,
+    ]);
+    const rename = await callProcedure(
+      baseUrl,
+      "worker.register",
+      { name, host: "x", backend: "wasm" },
+      as(other.token),
+    );
+    expect([rename.status, rename.body.error?.message]).toEqual([
+      403,
+      `the worker name "${name}" belongs to another token; pick another name`,
+    ]);
+    const local = await callProcedure(baseUrl, "worker.heartbeat", { workerId, runId: 1 });
+    expect(local.status).toBe(403);
+    // The owner gets past the check (and learns it holds no such run; claiming could take
+    // another test's queued run).
+    const own = await callProcedure(
+      baseUrl,
+      "worker.heartbeat",
+      { workerId, runId: 99_999_999 },
+      as(owner.token),
+    );
+    expect([own.status, own.body.error?.message]).toEqual([
+      409,
+      `worker ${workerId} no longer holds run 99999999`,
+    ]);
+  });
+
   it("lets remote clients read without a token", async () => {
     const response = await callProcedure(baseUrl, "experiment.list", {}, { kind: "query", headers: REMOTE });
     expect(response.status).toBe(200);

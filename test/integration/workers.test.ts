@@ -140,6 +140,28 @@ describe("workers", () => {
     await stopWorker(second);
   }, 300_000);
 
+  it("hands its run back at once when stopped with SIGTERM, without spending an attempt", async () => {
+    const [id] = await queueRuns(1, { epochs: 4, trainLimit: 96 });
+    // A lease far longer than the test: only the hand-back can requeue the run in time.
+    const first = startWorker("stopped", { leaseMs: 600_000 });
+    await until(
+      async () => ((await db.run.findUnique({ where: { id } }))?.epochsDone ?? 0) >= 2,
+      "two epochs",
+    );
+    await stopWorker(first, "SIGTERM");
+    expect(first.log()).toContain("handed the run back to the queue");
+    expect(await db.run.findUnique({ where: { id } })).toMatchObject({
+      status: "queued",
+      attempt: 0,
+      workerId: null,
+    });
+    const second = startWorker("successor");
+    const [run] = await until(settled([id as number]), "the handed-back run to finish");
+    expect(run).toMatchObject({ status: "succeeded", attempt: 1, epochsDone: 4 });
+    expect(await epochsOf(id as number)).toEqual([1, 2, 3, 4]);
+    await stopWorker(second);
+  }, 300_000);
+
   it("loses no epoch when the server restarts during training", async () => {
     const [id] = await queueRuns(1, { epochs: 6, trainLimit: 64 });
     const worker = startWorker("outage", { leaseMs: 60_000 });

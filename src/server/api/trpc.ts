@@ -76,7 +76,7 @@ function requireScope(scope: TokenScope) {
   return t.middleware(async ({ ctx, next }) => {
     try {
       const token = await authorize(ctx.db, ctx, scope);
-      return next({ ctx: { actor: token ? `token:${token.name}` : "local" } });
+      return next({ ctx: { actor: token ? `token:${token.name}` : "local", tokenId: token?.id ?? null } });
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
       throw new TRPCError({

@@ -3,7 +3,7 @@
 // lease they renew. Every status change goes through `transition`, which allows only the
 // moves in RUN_TRANSITIONS.
 import { TRPCError } from "@trpc/server";
-import type { Run } from "@/generated/prisma/client";
+import { Prisma, type Run } from "@/generated/prisma/client";
 import type { Db } from "@/server/db/client";
 import { canTransition, type RunStatus } from "@/shared/run-status";
 import type { RunProgress } from "@/shared/workers";
@@ -102,6 +102,21 @@ export async function finishRun(
     { finishedAt: new Date(), leaseExpiresAt: null, error: outcome.error ?? null },
     { workerId },
   );
+}
+
+/**
+ * A worker that stops gracefully hands its run back: queued again at once, its attempt not
+ * counted (the worker did not fail), to be resumed from its stored checkpoint.
+ */
+export async function releaseRun(db: Db, runId: number, workerId: number): Promise<Run> {
+  const run = await transition(
+    db,
+    runId,
+    "queued",
+    { workerId: null, leaseExpiresAt: null, queuedAt: new Date(), progress: Prisma.DbNull },
+    { workerId, status: "running" },
+  );
+  return db.run.update({ where: { id: runId }, data: { attempt: Math.max(0, run.attempt - 1) } });
 }
 
 /** A queued run is cancelled at once; a running one is flagged, and its worker ends it. */

@@ -305,7 +305,15 @@ export class Worker {
         return;
       }
       if (this.stopping && !cancelRequested) {
-        options.log(`run ${run.id}: worker stopping; the run returns to the queue when its lease expires`);
+        // Hand the run back now, after its reports, rather than at lease expiry; the next
+        // worker resumes it from the last epoch's checkpoint, and the attempt is not spent.
+        await outbox.push({ procedure: "worker.release", input: { workerId, runId: run.id } });
+        options.log(
+          (await outbox.drainFully(10_000))
+            ? `run ${run.id}: worker stopping; handed the run back to the queue`
+            : `run ${run.id}: worker stopping; the run returns to the queue when its lease expires`,
+        );
+        result.model.dispose();
         return;
       }
       if (result.cancelled) {

@@ -1,5 +1,7 @@
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
 import { createTRPCRouter, writeProcedure } from "@/server/api/trpc";
-import { claimRun, expireLeases, finishRun, heartbeat } from "@/server/services/queue";
+import { claimRun, expireLeases, finishRun, heartbeat, releaseRun } from "@/server/services/queue";
 import {
   workerClaimSchema,
   workerEvaluationSchema,
@@ -7,11 +9,43 @@ import {
   workerHeartbeatSchema,
   workerLogSchema,
   workerRegisterSchema,
+  workerReleaseSchema,
 } from "@/shared/workers";
+
+/**
+ * Procedures that act as a worker: only the token that registered it may (a write token must
+ * not claim or end runs in another worker's name).
+ */
+const workerProcedure = writeProcedure
+  .input(z.object({ workerId: z.number().int().positive() }))
+  .use(async ({ ctx, input, next }) => {
+    const worker = await ctx.db.worker.findUnique({
+      where: { id: input.workerId },
+      select: { tokenId: true },
+    });
+    if (!worker)
+      throw new TRPCError({ code: "NOT_FOUND", message: `worker ${input.workerId} is not registered` });
+    if (worker.tokenId !== ctx.tokenId)
+      throw new TRPCError({
+        code: "FORBIDDEN",
+        message: `worker ${input.workerId} was registered with another token; only that token may act for it`,
+      });
+    return next();
+  });
 
 /** The protocol trainer workers speak: register, claim a run, keep its lease, end it. */
 export const workersRouter = createTRPCRouter({
-  register: writeProcedure.input(workerRegisterSchema).mutation(({ ctx, input }) => {
+  /** The first token to register a name owns it; a worker restarting re-registers with its own. */
+  register: writeProcedure.input(workerRegisterSchema).mutation(async ({ ctx, input }) => {
+    const existing = await ctx.db.worker.findUnique({
+      where: { name: input.name },
+      select: { tokenId: true },
+    });
+    if (existing && existing.tokenId !== ctx.tokenId)
+      throw new TRPCError({
+        code: "FORBIDDEN",
+        message: `the worker name "${input.name}" belongs to another token; pick another name`,
+      });
     const data = {
       host: input.host,
       backend: input.backend,
@@ -20,23 +54,23 @@ export const workersRouter = createTRPCRouter({
     };
     return ctx.db.worker.upsert({
       where: { name: input.name },
-      create: { name: input.name, ...data },
+      create: { name: input.name, tokenId: ctx.tokenId, ...data },
       update: data,
     });
   }),
-  claim: writeProcedure.input(workerClaimSchema).mutation(async ({ ctx, input }) => {
+  claim: workerProcedure.input(workerClaimSchema).mutation(async ({ ctx, input }) => {
     // Runs of workers that died go back to the queue before anything is handed out.
     await expireLeases(ctx.db);
     await ctx.db.worker.update({ where: { id: input.workerId }, data: { lastHeartbeatAt: new Date() } });
     return claimRun(ctx.db, input.workerId, input.leaseMs);
   }),
-  heartbeat: writeProcedure
+  heartbeat: workerProcedure
     .input(workerHeartbeatSchema)
     .mutation(({ ctx, input }) =>
       heartbeat(ctx.db, input.runId, input.workerId, input.leaseMs, input.progress),
     ),
   /** The test-set evaluation; the final one (epoch 0) also fills the run's test columns. */
-  evaluation: writeProcedure.input(workerEvaluationSchema).mutation(async ({ ctx, input }) => {
+  evaluation: workerProcedure.input(workerEvaluationSchema).mutation(async ({ ctx, input }) => {
     const { split, epoch, count: _count, ...values } = input.evaluation;
     await ctx.db.$transaction(async (tx) => {
       await tx.evaluation.upsert({
@@ -62,7 +96,11 @@ export const workersRouter = createTRPCRouter({
     }));
     return { stored: (await ctx.db.runLog.createMany({ data: rows })).count };
   }),
-  finish: writeProcedure
+  /** A stopping worker hands its run back to the queue (running → queued). */
+  release: workerProcedure
+    .input(workerReleaseSchema)
+    .mutation(({ ctx, input }) => releaseRun(ctx.db, input.runId, input.workerId)),
+  finish: workerProcedure
     .input(workerFinishSchema)
     .mutation(({ ctx, input }) =>
       finishRun(ctx.db, input.runId, input.workerId, { status: input.status, error: input.error }),
