@@ -26,9 +26,13 @@ interface Misclassified {
 
 const SHOWN_IMAGES = 48;
 
-export function EvaluationPanel({ runId }: { runId: number }) {
+/** `live`: the run is training, and per-epoch evaluations may arrive. */
+export function EvaluationPanel({ runId, live = false }: { runId: number; live?: boolean }) {
   const trpc = useTRPC();
-  const list = useQuery(trpc.run.evaluations.queryOptions({ id: runId }));
+  const list = useQuery({
+    ...trpc.run.evaluations.queryOptions({ id: runId }),
+    refetchInterval: live ? 5_000 : false,
+  });
   const epochs = (list.data ?? []).filter((e) => e.split === "test").map((e) => e.epoch);
   const [epoch, setEpoch] = useState<number | null>(null);
   const shown = epoch ?? (epochs.includes(0) ? 0 : (epochs.at(-1) ?? 0));

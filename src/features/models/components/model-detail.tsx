@@ -88,7 +88,7 @@ export function ModelDetail({ name }: { name: string }) {
       </Panel>
 
       <Panel title="Versions">
-        <table className="w-full text-sm" data-testid="versions-table">
+        <table className="w-full text-sm [&_td]:pr-4 [&_th]:pr-4" data-testid="versions-table">
           <thead className="text-left text-xs uppercase text-slate-500">
             <tr>
               <th className="py-1">version</th>

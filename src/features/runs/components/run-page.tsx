@@ -149,7 +149,7 @@ export function RunPage({ id }: { id: number }) {
           <RegisterModel runId={id} />
         </Panel>
       )}
-      <EvaluationPanel runId={id} />
+      <EvaluationPanel runId={id} live={live} />
 
       <div className="grid gap-4 lg:grid-cols-2">
         <div className="space-y-4">
