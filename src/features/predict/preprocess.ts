@@ -4,6 +4,8 @@
 import type * as tf from "@tensorflow/tfjs";
 
 export const INPUT_SIZE = 32;
+/** The largest upload the server accepts; the browser checks it before sending. */
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 export interface Rgba {
   width: number;

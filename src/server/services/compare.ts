@@ -23,37 +23,28 @@ export async function compareRuns(db: Db, runIds: number[]) {
     const members = runs.filter((r) => r.groupKey === key);
     const tests = members.flatMap((r) => (r.testAccuracy === null ? [] : [r.testAccuracy]));
     const bests = members.flatMap((r) => (r.bestValAccuracy === null ? [] : [r.bestValAccuracy]));
-    return {
-      groupKey: key,
-      label: labels[i] as string,
-      runIds: members.map((r) => r.id),
-      testAccuracy: tests.length ? meanCI(tests) : null,
-      bestValAccuracy: bests.length ? meanCI(bests) : null,
-    };
+    return { label: labels[i] as string, runIds: members.map((r) => r.id), tests, bests, groupKey: key };
   });
   return {
     runs,
     params: paramRows(runs.map((r) => r.config)),
-    groups,
-    significance: significance(groups, runs),
+    groups: groups.map(({ tests, bests, ...group }) => ({
+      ...group,
+      testAccuracy: tests.length ? meanCI(tests) : null,
+      bestValAccuracy: bests.length ? meanCI(bests) : null,
+    })),
+    significance: significance(groups),
   };
 }
 
-type Group = { label: string; runIds: number[] };
-
 /** Welch's t-test on final test accuracy when the runs form exactly two groups of replicas. */
-function significance(groups: Group[], runs: { id: number; testAccuracy: number | null }[]) {
+function significance(groups: { label: string; tests: number[] }[]) {
   if (groups.length !== 2)
     return {
       result: null,
       reason: "Select runs that form exactly two groups (configs that differ only in seed).",
     };
-  const [a, b] = groups.map((g) =>
-    g.runIds.flatMap((id) => {
-      const value = runs.find((r) => r.id === id)?.testAccuracy;
-      return value === null || value === undefined ? [] : [value];
-    }),
-  ) as [number[], number[]];
+  const [a, b] = groups.map((g) => g.tests) as [number[], number[]];
   if (a.length < 2 || b.length < 2)
     return {
       result: null,

@@ -4,11 +4,16 @@
 import * as tf from "@tensorflow/tfjs";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
-import { type Rgba, ranked, readModelMetadata, toModelInput } from "@/features/predict/preprocess";
+import {
+  MAX_UPLOAD_BYTES,
+  type Rgba,
+  ranked,
+  readModelMetadata,
+  toModelInput,
+} from "@/features/predict/preprocess";
 import type { Db } from "@/server/db/client";
 import { readArtifact } from "./artifacts";
 
-export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 const MAX_PIXELS = 40_000_000;
 
 export class ImageInputError extends Error {

@@ -156,25 +156,27 @@ async function moveAlias(
   });
 }
 
+/** The model's row, locked: concurrent moves of its aliases queue up, so the log stays in order. */
+async function lockModel(tx: Tx, name: string): Promise<{ id: number; name: string }> {
+  const [model] = await tx.$queryRaw<{ id: number; name: string }[]>`
+    SELECT id, name FROM "RegisteredModel" WHERE name = ${name} FOR UPDATE`;
+  if (!model) throw new TRPCError({ code: "NOT_FOUND", message: `model "${name}" does not exist` });
+  return model;
+}
+
 export async function promote(
   db: Db,
   input: { name: string; alias: string; version: number; note: string; actor: string },
 ) {
-  return db.$transaction(async (tx) => {
-    // The row lock serialises concurrent promotions of one model, so the log stays in order.
-    const [model] = await tx.$queryRaw<{ id: number; name: string }[]>`
-      SELECT id, name FROM "RegisteredModel" WHERE name = ${input.name} FOR UPDATE`;
-    if (!model) throw new TRPCError({ code: "NOT_FOUND", message: `model "${input.name}" does not exist` });
-    return moveAlias(tx, model, input.alias, input.version, input.actor, input.note);
-  });
+  return db.$transaction(async (tx) =>
+    moveAlias(tx, await lockModel(tx, input.name), input.alias, input.version, input.actor, input.note),
+  );
 }
 
 /** Points `alias` back at the version it held before its latest move. */
 export async function rollback(db: Db, input: { name: string; alias: string; note: string; actor: string }) {
   return db.$transaction(async (tx) => {
-    const [model] = await tx.$queryRaw<{ id: number; name: string }[]>`
-      SELECT id, name FROM "RegisteredModel" WHERE name = ${input.name} FOR UPDATE`;
-    if (!model) throw new TRPCError({ code: "NOT_FOUND", message: `model "${input.name}" does not exist` });
+    const model = await lockModel(tx, input.name);
     const last = await tx.promotionLog.findFirst({
       where: { modelId: model.id, alias: input.alias },
       orderBy: { id: "desc" },

@@ -73,22 +73,17 @@ export function CompareView({ runIds }: { runIds: number[] }) {
   if (compare.error) return <ErrorNote error={compare.error} />;
   if (!compare.data) return <Loading />;
   const { runs, params, significance } = compare.data;
+  // Grouped, a run draws its own line only when it is alone in its group (in the group's colour).
+  const lineRuns = showGroups
+    ? runs.filter((r) => groups.find((g) => g.groupKey === r.groupKey)?.runIds.length === 1)
+    : runs;
   const seriesOf = (key: string): ChartSeries[] =>
-    showGroups
-      ? runs
-          .filter((r) => groups.find((g) => g.groupKey === r.groupKey)?.runIds.length === 1)
-          .map((r) => ({
-            id: `run-${r.id}`,
-            label: `#${r.id} ${r.name}`,
-            color: colorOfGroup.get(r.groupKey) ?? "#000",
-            points: history.data?.find((s) => s.runId === r.id && s.key === key)?.points ?? [],
-          }))
-      : runs.map((r) => ({
-          id: `run-${r.id}`,
-          label: `#${r.id} ${r.name}`,
-          color: colorOfRun.get(r.id) ?? "#000",
-          points: history.data?.find((s) => s.runId === r.id && s.key === key)?.points ?? [],
-        }));
+    lineRuns.map((r) => ({
+      id: `run-${r.id}`,
+      label: `#${r.id} ${r.name}`,
+      color: (showGroups ? colorOfGroup.get(r.groupKey) : colorOfRun.get(r.id)) ?? "#000",
+      points: history.data?.find((s) => s.runId === r.id && s.key === key)?.points ?? [],
+    }));
   const bandsOf = (key: string): ChartBand[] =>
     showGroups
       ? groups

@@ -140,8 +140,15 @@ export function ExperimentDetail({ id }: { id: number }) {
     const cancellable = rows.filter(
       (r) => selected.has(r.id) && (r.status === "queued" || r.status === "running"),
     );
-    for (const run of cancellable) await cancel.mutateAsync({ id: run.id }).catch(() => {});
-    setNotice(`Asked ${cancellable.length} run${cancellable.length === 1 ? "" : "s"} to cancel.`);
+    // A run that ended meanwhile refuses; its message shows below (cancel.error), and the
+    // notice counts only the runs that took the request.
+    let asked = 0;
+    for (const run of cancellable)
+      await cancel
+        .mutateAsync({ id: run.id })
+        .then(() => asked++)
+        .catch(() => {});
+    setNotice(`Asked ${asked} run${asked === 1 ? "" : "s"} to cancel.`);
     await refresh();
   };
 

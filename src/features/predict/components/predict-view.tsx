@@ -6,9 +6,7 @@ import { useEffect, useState } from "react";
 import { buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
 import { formatPercent } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
-import { type Prediction, ranked, readModelMetadata, toModelInput } from "../preprocess";
-
-const MAX_BYTES = 10 * 1024 * 1024;
+import { MAX_UPLOAD_BYTES, type Prediction, ranked, readModelMetadata, toModelInput } from "../preprocess";
 
 interface ServerAnswer {
   version: number;
@@ -110,7 +108,7 @@ export function PredictView() {
     setBrowser(null);
     setError(null);
     setBrowserError(null);
-    if (file.size > MAX_BYTES) {
+    if (file.size > MAX_UPLOAD_BYTES) {
       setError(`The file is ${(file.size / 1024 / 1024).toFixed(1)} MiB; images are limited to 10 MiB.`);
       return;
     }

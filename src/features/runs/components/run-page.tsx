@@ -46,8 +46,9 @@ export function RunPage({ id }: { id: number }) {
   // A status change brings what the worker sent last (final metrics, evaluation, model files).
   const status = run.data?.status;
   useEffect(() => {
-    if (status) void queryClient.invalidateQueries({ queryKey: trpc.run.pathKey() });
-    if (status) void queryClient.invalidateQueries({ queryKey: trpc.metric.pathKey() });
+    if (!status) return;
+    void queryClient.invalidateQueries({ queryKey: trpc.run.pathKey() });
+    void queryClient.invalidateQueries({ queryKey: trpc.metric.pathKey() });
   }, [status, queryClient, trpc]);
 
   if (run.error) return <ErrorNote error={run.error} />;

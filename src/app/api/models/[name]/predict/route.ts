@@ -1,9 +1,10 @@
 // POST an image (PNG or JPEG, any size, as the raw body or a multipart "image" field):
 // the top classes from the version an alias (default production) or ?version=N points at.
 import { TRPCError } from "@trpc/server";
+import { MAX_UPLOAD_BYTES } from "@/features/predict/preprocess";
 import { getDb } from "@/server/db/client";
 import { fail, positiveId } from "@/server/http/route-helpers";
-import { decodeImage, ImageInputError, MAX_UPLOAD_BYTES, predictImage } from "@/server/services/predict";
+import { decodeImage, ImageInputError, predictImage } from "@/server/services/predict";
 import { resolveAlias, resolveVersion } from "@/server/services/registry";
 import { aliasSchema, modelNameSchema } from "@/shared/registry";
 
