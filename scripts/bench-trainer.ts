@@ -3,7 +3,7 @@
 // at once (how two runs share a 2-core machine). Each measurement runs in its own process,
 // since kernel registrations are global.
 //
-//   npx tsx scripts/bench-trainer.ts [--batches N] [--backends tensorflow,wasm,wasm-stock,cpu]
+//   npx tsx scripts/bench-trainer.ts [--batches N] [--backends tensorflow,wasm-openblas,wasm,wasm-stock,cpu]
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -80,7 +80,8 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
   return { backend, ok: true, trainImagesPerSecond, inferImagesPerSecond };
 }
 
-function child(backend: string, batches: number): Promise<Measurement> {
+/** Measures `backend` in a child process; `threads` sets OpenBLAS's threads for wasm-openblas. */
+function child(backend: BackendName, batches: number, threads = 1): Promise<Measurement> {
   return new Promise((resolve) => {
     const proc = spawn(
       process.execPath,
@@ -93,7 +94,11 @@ function child(backend: string, batches: number): Promise<Measurement> {
         "--batches",
         String(batches),
       ],
-      { stdio: ["ignore", "pipe", "inherit"], cwd: path.resolve(import.meta.dirname, "..") },
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        cwd: path.resolve(import.meta.dirname, ".."),
+        env: { ...process.env, LABBOOK_BLAS_THREADS: String(threads) },
+      },
     );
     let out = "";
     proc.stdout.on("data", (chunk: Buffer) => {
@@ -115,7 +120,7 @@ const { values } = parseArgs({
     one: { type: "string" },
     batches: { type: "string", default: "8" },
     // cpu (plain JS) needs minutes per batch of this model: measure it only when asked.
-    backends: { type: "string", default: "tensorflow-gpu,tensorflow,wasm,wasm-stock" },
+    backends: { type: "string", default: "tensorflow-gpu,tensorflow,wasm-openblas,wasm,wasm-stock" },
   },
 });
 const batches = Number(values.batches);
@@ -131,38 +136,40 @@ const names = (values.backends ?? "")
 console.log(
   `Seed model (1,186,346 params), batch ${BATCH}, augmentation on, ${batches} timed batches after 1 warm-up`,
 );
-const results: Measurement[] = [];
+const results: (Measurement & { label: string })[] = [];
 for (const name of names) {
   // The stock kernels and plain JS are an order of magnitude slower: time fewer batches.
   const n = name === "wasm-stock" || name === "cpu" ? Math.max(2, Math.ceil(batches / 4)) : batches;
-  results.push(await child(name, n));
+  results.push({ ...(await child(name, n)), label: name });
+  // OpenBLAS can use both cores for one run: measured beside one thread.
+  if (name === "wasm-openblas") results.push({ ...(await child(name, batches, 2)), label: `${name} ×2 thr` });
 }
-const pair = names.includes("wasm")
-  ? await Promise.all([child("wasm", batches), child("wasm", batches)])
-  : [];
+// How two runs share this machine: one thread each, side by side.
+const pairResults = [];
+for (const name of (["wasm-openblas", "wasm"] as const).filter((n) => names.includes(n)))
+  pairResults.push({ name, runs: await Promise.all([child(name, batches), child(name, batches)]) });
 
 const fmt = (v?: number) => (v === undefined ? "—" : v.toFixed(1));
-const baseline = results.find((r) => r.backend === "wasm-stock" && r.ok);
+const train = (label: string) => results.find((r) => r.label === label && r.ok)?.trainImagesPerSecond;
+const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}×` : "—");
 console.log(
-  `\n${"backend".padEnd(16)}${"train img/s".padStart(13)}${"infer img/s".padStart(13)}${"train × stock".padStart(15)}`,
+  `\n${"backend".padEnd(20)}${"train img/s".padStart(13)}${"infer img/s".padStart(13)}${"× stock".padStart(10)}${"× wasm".padStart(10)}`,
 );
 for (const r of results) {
   if (!r.ok) {
-    console.log(`${r.backend.padEnd(16)}  not available: ${r.error}`);
+    console.log(`${r.label.padEnd(20)}  not available: ${r.error}`);
     continue;
   }
-  const ratio =
-    baseline?.trainImagesPerSecond && r.trainImagesPerSecond
-      ? `${(r.trainImagesPerSecond / baseline.trainImagesPerSecond).toFixed(2)}×`
-      : "—";
   console.log(
-    `${r.backend.padEnd(16)}${fmt(r.trainImagesPerSecond).padStart(13)}${fmt(r.inferImagesPerSecond).padStart(13)}${ratio.padStart(15)}`,
+    `${r.label.padEnd(20)}${fmt(r.trainImagesPerSecond).padStart(13)}${fmt(r.inferImagesPerSecond).padStart(13)}` +
+      `${ratio(r.trainImagesPerSecond, train("wasm-stock")).padStart(10)}${ratio(r.trainImagesPerSecond, train("wasm")).padStart(10)}`,
   );
 }
-const single = results.find((r) => r.backend === "wasm" && r.ok)?.trainImagesPerSecond;
-if (pair.length === 2 && pair.every((r) => r.ok) && single) {
-  const total = pair.reduce((sum, r) => sum + (r.trainImagesPerSecond ?? 0), 0);
+for (const { name, runs } of pairResults) {
+  const single = train(name);
+  if (!single || !runs.every((r) => r.ok)) continue;
+  const total = runs.reduce((sum, r) => sum + (r.trainImagesPerSecond ?? 0), 0);
   console.log(
-    `\ntwo wasm runs at once: ${pair.map((r) => fmt(r.trainImagesPerSecond)).join(" + ")} = ${fmt(total)} train img/s (${(total / single).toFixed(2)}× one run)`,
+    `two ${name} runs at once: ${runs.map((r) => fmt(r.trainImagesPerSecond)).join(" + ")} = ${fmt(total)} train img/s (${ratio(total, single)} one run)`,
   );
 }

@@ -14,12 +14,17 @@ const INPUTS = [
   "tsconfig.json",
 ];
 
-function newestMtime(entry: string): number {
-  if (!existsSync(entry)) return 0;
+// The native addon's build output is not a source.
+const NOT_SOURCES = [path.join(PROJECT_ROOT, "src", "trainer", "backend", "native", "build")];
+
+/** The newest modification time under `entry`, skipping the paths in `skip`. */
+export function newestMtime(entry: string, skip: string[] = NOT_SOURCES): number {
+  if (!existsSync(entry) || skip.includes(entry)) return 0;
   const stat = statSync(entry);
   if (!stat.isDirectory()) return stat.mtimeMs;
   let newest = stat.mtimeMs;
-  for (const child of readdirSync(entry)) newest = Math.max(newest, newestMtime(path.join(entry, child)));
+  for (const child of readdirSync(entry))
+    newest = Math.max(newest, newestMtime(path.join(entry, child), skip));
   return newest;
 }
 

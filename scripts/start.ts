@@ -7,6 +7,7 @@ import { PROJECT_ROOT } from "../src/server/db/migrate";
 import { labbookHome, openDatabase } from "../src/server/db/open";
 import { startHttpServer } from "../src/server/http/server";
 import { buildIfNeeded } from "./build-if-needed";
+import { buildNative } from "./build-native";
 
 process.env.NEXT_TELEMETRY_DISABLED = "1";
 const dev = process.argv.includes("--dev");
@@ -16,6 +17,7 @@ const database = await openDatabase();
 process.env.DATABASE_URL = database.url;
 console.log(`Database: ${database.source}`);
 if (!dev) buildIfNeeded();
+buildNative({ ifStale: true });
 
 const server = await startHttpServer({
   host: config.LABBOOK_HOST,

@@ -1,14 +1,23 @@
 // Picks the fastest TensorFlow.js backend that loads here: native TensorFlow with CUDA, native
-// TensorFlow on CPU, WebAssembly (with Labbook's fast gradient kernels), then plain JS.
+// TensorFlow on CPU, WebAssembly with Labbook's OpenBLAS convolutions, WebAssembly (with
+// Labbook's fast gradient kernels), then plain JS.
 import * as tf from "@tensorflow/tfjs";
 import { installBatchNormGrad } from "./batchnorm-grad";
 import { installCpuKernelFixes } from "./cpu-kernels";
+import { installNativeConvKernels } from "./native-conv";
 import { installPlainConv2dBackpropFilter, installWasmKernels } from "./wasm-kernels";
 
-export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "wasm-stock", "cpu"] as const;
+export const BACKENDS = [
+  "tensorflow-gpu",
+  "tensorflow",
+  "wasm-openblas",
+  "wasm",
+  "wasm-stock",
+  "cpu",
+] as const;
 export type BackendName = (typeof BACKENDS)[number];
 /** The automatic order; wasm-stock (stock kernels) exists for benchmarks. */
-const AUTO_ORDER: BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+const AUTO_ORDER: BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm-openblas", "wasm", "cpu"];
 
 export interface BackendChoice {
   name: BackendName;
@@ -32,6 +41,7 @@ async function activate(name: BackendName): Promise<string> {
       // Optional dependencies: present only where libtensorflow could be installed.
       await import(NATIVE_PACKAGES[name]);
       break;
+    case "wasm-openblas":
     case "wasm":
     case "wasm-stock":
       await import("@tensorflow/tfjs-backend-wasm");
@@ -46,13 +56,24 @@ async function activate(name: BackendName): Promise<string> {
   if (name === "tensorflow-gpu" && !(await hasCudaDevice()))
     throw new Error("no CUDA device visible to TensorFlow");
   if (name === "cpu") installCpuKernelFixes();
-  if (name === "wasm") {
+  if (name === "wasm" || name === "wasm-openblas") {
     installWasmKernels();
     installBatchNormGrad();
   }
+  if (name === "wasm-openblas") installNativeConvKernels(blasThreads());
   // Stock wasm cannot train a conv net without this kernel; the plain loop makes it the baseline.
   if (name === "wasm-stock") installPlainConv2dBackpropFilter();
   return tfBackend;
+}
+
+/** OpenBLAS threads per trainer: one, so that two runs share two cores (LABBOOK_BLAS_THREADS). */
+function blasThreads(): number {
+  const threads = Number(process.env.LABBOOK_BLAS_THREADS ?? 1);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(
+      `LABBOOK_BLAS_THREADS must be a whole number ≥ 1, got ${process.env.LABBOOK_BLAS_THREADS}`,
+    );
+  return threads;
 }
 
 async function hasCudaDevice(): Promise<boolean> {

@@ -3,9 +3,9 @@
 // or wrong stock kernel, and falls back to a plain implementation outside the case it speeds.
 import * as tf from "@tensorflow/tfjs";
 
-type TensorInfo = tf.TensorInfo;
+export type TensorInfo = tf.TensorInfo;
 type NamedAttrs = Record<string, unknown>;
-interface WasmBackend {
+export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): Float32Array;
   disposeData(dataId: object): boolean;
@@ -16,7 +16,7 @@ interface KernelArgs {
   backend: WasmBackend;
   attrs: NamedAttrs;
 }
-type KernelFunc = (args: KernelArgs) => TensorInfo;
+export type KernelFunc = (args: KernelArgs) => TensorInfo;
 
 const BACKEND = "wasm";
 
@@ -66,7 +66,7 @@ class Scope {
   }
 }
 
-const shape4 = (info: TensorInfo) => info.shape as [number, number, number, number];
+export const shape4 = (info: TensorInfo) => info.shape as [number, number, number, number];
 const isUnitStride = (strides: unknown) =>
   strides === 1 || (Array.isArray(strides) && strides.every((s) => s === 1));
 
@@ -321,7 +321,8 @@ function sharedIdentity(stock: KernelFunc): KernelFunc {
   };
 }
 
-function replaceKernel(name: string, make: (stock: KernelFunc | null) => KernelFunc): void {
+/** Registers `make(previous)` for `name` on wasm; `previous` is what was registered before. */
+export function replaceKernel(name: string, make: (stock: KernelFunc | null) => KernelFunc): void {
   const stock = stockKernel(name);
   if (stock) tf.unregisterKernel(name, BACKEND);
   tf.registerKernel({

@@ -4,46 +4,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installBatchNormGrad } from "@/trainer/backend/batchnorm-grad";
 import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
-
-type Compute = () => tf.Tensor | tf.Tensor[];
-
-/** Runs `compute` on cpu and on wasm (custom kernels installed) from the same inputs. */
-async function onBoth(
-  makeInputs: () => tf.Tensor[],
-  compute: (...inputs: tf.Tensor[]) => ReturnType<Compute>,
-) {
-  const values = (() => {
-    const inputs = makeInputs();
-    const data = inputs.map((t) => ({ values: t.dataSync().slice(), shape: t.shape }));
-    tf.dispose(inputs);
-    return data;
-  })();
-  const results: Float32Array[][] = [];
-  for (const backend of ["cpu", "wasm"]) {
-    await tf.setBackend(backend);
-    const out = tf.tidy(() => {
-      const inputs = values.map((v) => tf.tensor(v.values, v.shape));
-      const result = compute(...inputs);
-      return Array.isArray(result) ? result : [result];
-    });
-    results.push(out.map((t) => t.dataSync() as Float32Array));
-    tf.dispose(out);
-  }
-  return { cpu: results[0] as Float32Array[], wasm: results[1] as Float32Array[] };
-}
-
-function expectClose(actual: Float32Array[], expected: Float32Array[], relative = 1e-4) {
-  expect(actual.length).toBe(expected.length);
-  actual.forEach((values, k) => {
-    const reference = expected[k] as Float32Array;
-    expect(values.length).toBe(reference.length);
-    const scale = Math.max(...Array.from(reference, Math.abs), 1e-6);
-    let worst = 0;
-    for (let i = 0; i < values.length; i++)
-      worst = Math.max(worst, Math.abs((values[i] as number) - (reference[i] as number)));
-    expect(worst / scale).toBeLessThan(relative);
-  });
-}
+import { expectClose, expectConvGradientsMatch, onBoth, random } from "../../helpers/backend-compare";
 
 beforeAll(async () => {
   await tf.setBackend("wasm");
@@ -51,8 +12,6 @@ beforeAll(async () => {
   installWasmKernels();
   installBatchNormGrad();
 });
-
-const random = (shape: number[], seed: number) => () => tf.randomNormal(shape, 0, 1, "float32", seed);
 
 describe("wasm convolution gradients match the cpu backend", () => {
   it.each([
@@ -62,24 +21,7 @@ describe("wasm convolution gradients match the cpu backend", () => {
     [[2, 9, 9, 4], [5, 5, 4, 3], 1, "same"],
     [[2, 8, 8, 4], [3, 3, 4, 5], 2, "same"],
   ] as const)("x %j, filter %j, stride %d, %s padding", async (xShape, wShape, stride, pad) => {
-    const dyShape = tf.tidy(
-      () =>
-        tf.conv2d(tf.zeros([...xShape]) as tf.Tensor4D, tf.zeros([...wShape]) as tf.Tensor4D, stride, pad)
-          .shape,
-    );
-    const { cpu, wasm } = await onBoth(
-      () => [random([...xShape], 1)(), random([...wShape], 2)(), random(dyShape, 3)()],
-      (x, w, dy) => {
-        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-          tf
-            .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad)
-            .mul(dy as tf.Tensor)
-            .sum(),
-        )([x as tf.Tensor, w as tf.Tensor]);
-        return [dx as tf.Tensor, dw as tf.Tensor];
-      },
-    );
-    expectClose(wasm, cpu);
+    await expectConvGradientsMatch([...xShape], [...wShape], stride, pad);
   });
 });
 

@@ -1,0 +1,140 @@
+// Convolutions for the wasm backend computed by Labbook's native addon (im2col + OpenBLAS
+// sgemm, AVX2/AVX-512 where the CPU has them) on the tensors in place in the wasm heap.
+// wasm SIMD is 128 bits wide, so this is several times faster on x86. The addon is optional
+// (scripts/build-native.ts); outside its case (dilation, NCHW, other activations) each kernel
+// falls back to the one registered before it.
+import * as tf from "@tensorflow/tfjs";
+import { loadNativeConv, type NativeConv } from "./native-module";
+import { type KernelFunc, replaceKernel, shape4, type TensorInfo } from "./wasm-kernels";
+
+/** The forward convolution's geometry, as the addon takes it; null outside the native case. */
+function geometryOf(info: tf.backend_util.Conv2DInfo): Int32Array | null {
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.dataFormat !== "channelsLast")
+    return null;
+  return Int32Array.from([
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ]);
+}
+
+type Attrs = Record<string, unknown>;
+
+function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number],
+    (attrs.dilations ?? 1) as [number, number],
+    attrs.pad as "same",
+    attrs.dimRoundingMode as "round" | undefined,
+    false,
+    tf.backend_util.convertConv2DDataFormat((attrs.dataFormat ?? "NHWC") as "NHWC"),
+  );
+}
+
+const allFloat = (...infos: (TensorInfo | undefined)[]) =>
+  infos.every((info) => info === undefined || info.dtype === "float32");
+
+function forward(native: NativeConv, fused: boolean) {
+  return (previous: KernelFunc | null): KernelFunc =>
+    (args) => {
+      const { inputs, backend, attrs } = args;
+      const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined>;
+      const activation = fused ? ((attrs.activation as string | undefined) ?? "linear") : "linear";
+      const info = convInfo((x as TensorInfo).shape, (filter as TensorInfo).shape, attrs);
+      const geometry = geometryOf(info);
+      const supported =
+        geometry &&
+        allFloat(x, filter, bias) &&
+        !preluActivationWeights &&
+        (activation === "linear" || activation === "relu") &&
+        (!bias || tf.util.sizeFromShape(bias.shape) === info.outChannels);
+      if (!supported) return fallback(previous, args);
+      // makeOutput may grow the heap, which detaches older views: take views after it.
+      const out = backend.makeOutput(
+        [info.batchSize, info.outHeight, info.outWidth, info.outChannels],
+        "float32",
+      );
+      native.conv2d(
+        geometry,
+        backend.typedArrayFromHeap(x as TensorInfo),
+        backend.typedArrayFromHeap(filter as TensorInfo),
+        bias ? backend.typedArrayFromHeap(bias) : null,
+        activation === "relu",
+        backend.typedArrayFromHeap(out),
+      );
+      return out;
+    };
+}
+
+function backpropInput(native: NativeConv) {
+  return (previous: KernelFunc | null): KernelFunc =>
+    (args) => {
+      const { inputs, backend, attrs } = args;
+      const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+      const inputShape = attrs.inputShape as number[];
+      const geometry = geometryOf(convInfo(inputShape, filter.shape, attrs));
+      if (!geometry || !allFloat(dy, filter)) return fallback(previous, args);
+      const out = backend.makeOutput(inputShape, "float32");
+      native.conv2dBackpropInput(
+        geometry,
+        backend.typedArrayFromHeap(dy),
+        backend.typedArrayFromHeap(filter),
+        backend.typedArrayFromHeap(out),
+      );
+      return out;
+    };
+}
+
+function backpropFilter(native: NativeConv) {
+  return (previous: KernelFunc | null): KernelFunc =>
+    (args) => {
+      const { inputs, backend, attrs } = args;
+      const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+      const filterShape = attrs.filterShape as number[];
+      const geometry = geometryOf(convInfo(shape4(x), filterShape, attrs));
+      if (!geometry || !allFloat(x, dy)) return fallback(previous, args);
+      const out = backend.makeOutput(filterShape, "float32");
+      native.conv2dBackpropFilter(
+        geometry,
+        backend.typedArrayFromHeap(x),
+        backend.typedArrayFromHeap(dy),
+        backend.typedArrayFromHeap(out),
+      );
+      return out;
+    };
+}
+
+function fallback(previous: KernelFunc | null, args: Parameters<KernelFunc>[0]): TensorInfo {
+  if (!previous) throw new Error("no wasm kernel to fall back on for this convolution");
+  return previous(args);
+}
+
+let installed: NativeConv | null = null;
+
+/**
+ * Registers the native convolutions on the wasm backend, over Labbook's wasm kernels (install
+ * those first: they stay as the fallback). `threads` is OpenBLAS's thread count.
+ */
+export function installNativeConvKernels(threads = 1): NativeConv {
+  if (installed) return installed;
+  const native = loadNativeConv();
+  native.setThreads(threads);
+  replaceKernel("Conv2D", forward(native, false));
+  replaceKernel("FusedConv2D", forward(native, true));
+  replaceKernel("Conv2DBackpropInput", backpropInput(native));
+  replaceKernel("Conv2DBackpropFilter", backpropFilter(native));
+  installed = native;
+  return native;
+}

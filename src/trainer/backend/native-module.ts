@@ -1,0 +1,52 @@
+// Loads Labbook's native convolution addon (src/trainer/backend/native, built by
+// scripts/build-native.ts against OpenBLAS). Kept free of tfjs so scripts can import it cheaply.
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+
+export const NATIVE_DIR = path.resolve(import.meta.dirname, "native");
+export const NATIVE_MODULE = path.join(NATIVE_DIR, "build", "Release", "labbook_conv.node");
+
+export interface NativeConv {
+  conv2d(
+    geometry: Int32Array,
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    relu: boolean,
+    y: Float32Array,
+  ): void;
+  conv2dBackpropInput(geometry: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  conv2dBackpropFilter(geometry: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  setThreads(threads: number): void;
+  describe(): { threads: number; corename: string; config: string };
+}
+
+/** Loads the addon, or throws saying how to build it. */
+export function loadNativeConv(): NativeConv {
+  if (!existsSync(NATIVE_MODULE))
+    throw new Error(
+      "native kernels not built (needs OpenBLAS: apt-get install libopenblas-dev pkg-config, then npm run build:native)",
+    );
+  chooseOpenBlasCore();
+  return createRequire(import.meta.url)(NATIVE_MODULE) as NativeConv;
+}
+
+/**
+ * OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and falls back to its SSE3
+ * kernels, 3-5x slower. Unless the user chose one, name the core from the CPU's own flags
+ * before the library loads (it reads OPENBLAS_CORETYPE once, at load).
+ */
+function chooseOpenBlasCore(): void {
+  if (process.env.OPENBLAS_CORETYPE || process.arch !== "x64" || !existsSync("/proc/cpuinfo")) return;
+  const flags = new Set(
+    readFileSync("/proc/cpuinfo", "utf8")
+      .match(/^flags\s*:(.*)$/m)?.[1]
+      ?.trim()
+      .split(/\s+/),
+  );
+  const has = (...names: string[]) => names.every((name) => flags.has(name));
+  if (has("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"))
+    process.env.OPENBLAS_CORETYPE = "SkylakeX";
+  else if (has("avx2", "fma")) process.env.OPENBLAS_CORETYPE = "Haswell";
+}

@@ -1,0 +1,69 @@
+// Runs the same computation on the cpu backend and on wasm (with whatever kernels the test
+// installed) from the same inputs, and compares the results.
+import * as tf from "@tensorflow/tfjs";
+import { expect } from "vitest";
+
+type Compute = () => tf.Tensor | tf.Tensor[];
+
+/** Runs `compute` on cpu and on wasm (custom kernels installed) from the same inputs. */
+export async function onBoth(
+  makeInputs: () => tf.Tensor[],
+  compute: (...inputs: tf.Tensor[]) => ReturnType<Compute>,
+) {
+  const values = (() => {
+    const inputs = makeInputs();
+    const data = inputs.map((t) => ({ values: t.dataSync().slice(), shape: t.shape }));
+    tf.dispose(inputs);
+    return data;
+  })();
+  const results: Float32Array[][] = [];
+  for (const backend of ["cpu", "wasm"]) {
+    await tf.setBackend(backend);
+    const out = tf.tidy(() => {
+      const inputs = values.map((v) => tf.tensor(v.values, v.shape));
+      const result = compute(...inputs);
+      return Array.isArray(result) ? result : [result];
+    });
+    results.push(out.map((t) => t.dataSync() as Float32Array));
+    tf.dispose(out);
+  }
+  return { cpu: results[0] as Float32Array[], wasm: results[1] as Float32Array[] };
+}
+
+export function expectClose(actual: Float32Array[], expected: Float32Array[], relative = 1e-4) {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((values, k) => {
+    const reference = expected[k] as Float32Array;
+    expect(values.length).toBe(reference.length);
+    const scale = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-6);
+    let worst = 0;
+    for (let i = 0; i < values.length; i++)
+      worst = Math.max(worst, Math.abs((values[i] as number) - (reference[i] as number)));
+    expect(worst / scale).toBeLessThan(relative);
+  });
+}
+
+export const random = (shape: number[], seed: number) => () => tf.randomNormal(shape, 0, 1, "float32", seed);
+
+/** dx and dW of conv2d(x, w) on wasm match the cpu backend's for a random upstream gradient. */
+export async function expectConvGradientsMatch(
+  xShape: number[],
+  wShape: number[],
+  stride: number,
+  pad: "same" | "valid",
+) {
+  const conv = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
+  const dyShape = tf.tidy(() => conv(tf.zeros(xShape), tf.zeros(wShape)).shape);
+  const { cpu, wasm } = await onBoth(
+    () => [random(xShape, 1)(), random(wShape, 2)(), random(dyShape, 3)()],
+    (x, w, dy) => {
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        conv(a, b)
+          .mul(dy as tf.Tensor)
+          .sum(),
+      )([x as tf.Tensor, w as tf.Tensor]);
+      return [conv(x as tf.Tensor, w as tf.Tensor), dx as tf.Tensor, dw as tf.Tensor];
+    },
+  );
+  expectClose(wasm, cpu);
+}

@@ -1,0 +1,115 @@
+// The OpenBLAS convolutions (wasm-openblas backend) against the cpu backend's stock kernels.
+// The addon must be built: .ci/run installs OpenBLAS, and npm's postinstall builds it.
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { installBatchNormGrad } from "@/trainer/backend/batchnorm-grad";
+import { installNativeConvKernels } from "@/trainer/backend/native-conv";
+import { loadNativeConv, type NativeConv } from "@/trainer/backend/native-module";
+import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
+import { expectClose, expectConvGradientsMatch, onBoth, random } from "../../helpers/backend-compare";
+
+let native: NativeConv;
+
+beforeAll(async () => {
+  await tf.setBackend("wasm");
+  await tf.ready();
+  installWasmKernels();
+  installBatchNormGrad();
+  native = installNativeConvKernels(1);
+});
+
+describe("native convolutions match the cpu backend", () => {
+  it.each([
+    [[4, 8, 8, 3], [3, 3, 3, 8], 1, "same"],
+    [[2, 6, 6, 16], [3, 3, 16, 32], 1, "same"],
+    [[2, 5, 7, 4], [3, 3, 4, 6], 1, "valid"],
+    [[2, 9, 9, 4], [5, 5, 4, 3], 1, "same"],
+    [[2, 8, 8, 4], [3, 3, 4, 5], 2, "same"],
+    [[3, 7, 6, 5], [1, 1, 5, 4], 1, "valid"], // pointwise: no im2col
+    [[5, 32, 32, 96], [3, 3, 96, 4], 1, "same"], // two im2col chunks
+  ] as const)("x %j, filter %j, stride %d, %s padding", async (xShape, wShape, stride, pad) => {
+    await expectConvGradientsMatch([...xShape], [...wShape], stride, pad);
+  });
+
+  it("a dilated conv2d (no native case) falls back to the wasm kernel", async () => {
+    const { cpu, wasm } = await onBoth(
+      () => [random([2, 9, 9, 3], 25)(), random([3, 3, 3, 4], 26)()],
+      (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same", "NHWC", 2),
+    );
+    expectClose(wasm, cpu);
+  });
+
+  it("fused conv2d with bias and ReLU, and its gradients, match", async () => {
+    const { cpu, wasm } = await onBoth(
+      () => [
+        random([3, 8, 8, 6], 21)(),
+        random([3, 3, 6, 5], 22)(),
+        random([5], 23)(),
+        random([3, 8, 8, 5], 24)(),
+      ],
+      (x, w, b, dy) => {
+        const f = (a: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor) =>
+          tf.fused.conv2d({
+            x: a as tf.Tensor4D,
+            filter: filter as tf.Tensor4D,
+            strides: 1,
+            pad: "same",
+            bias,
+            activation: "relu",
+          });
+        const grads = tf.grads((a: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor) =>
+          f(a, filter, bias)
+            .mul(dy as tf.Tensor)
+            .sum(),
+        )([x, w, b] as tf.Tensor[]);
+        return [f(x as tf.Tensor, w as tf.Tensor, b as tf.Tensor), ...grads];
+      },
+    );
+    expectClose(wasm, cpu);
+    // ReLU really ran: about half of the outputs are exactly zero.
+    const zeros = Array.from(wasm[0] as Float32Array).filter((v) => v === 0).length;
+    expect(zeros / (wasm[0] as Float32Array).length).toBeGreaterThan(0.3);
+  });
+
+  it("reports which OpenBLAS it uses", () => {
+    const about = native.describe();
+    expect(about.threads).toBe(1);
+    expect(about.config).toMatch(/OpenBLAS/);
+  });
+});
+
+describe("native addon input checks", () => {
+  const geometry = Int32Array.from([1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1]);
+  const floats = (n: number) => new Float32Array(n);
+
+  it("names an array too short for the geometry instead of reading past it", () => {
+    expect(() => native.conv2d(geometry, floats(31), floats(54), null, false, floats(48))).toThrow(
+      /x holds 31 floats, needs 32/,
+    );
+    expect(() => native.conv2dBackpropFilter(geometry, floats(32), floats(48), floats(10))).toThrow(
+      /dw holds 10 floats, needs 54/,
+    );
+  });
+
+  it("refuses other array types and malformed geometry", () => {
+    expect(() =>
+      native.conv2d(
+        geometry,
+        new Float64Array(32) as unknown as Float32Array,
+        floats(54),
+        null,
+        false,
+        floats(48),
+      ),
+    ).toThrow(/x must be a Float32Array/);
+    expect(() =>
+      native.conv2dBackpropInput(Int32Array.from([1, 2, 3]), floats(1), floats(1), floats(1)),
+    ).toThrow(/geometry must be an Int32Array of 13 values/);
+    expect(() => native.setThreads(0)).toThrow(/at least 1/);
+  });
+
+  it("loads the same module again", () => {
+    expect(loadNativeConv()).toBe(native);
+  });
+});
