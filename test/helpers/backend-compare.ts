@@ -67,3 +67,12 @@ export async function expectConvGradientsMatch(
   );
   expectClose(wasm, cpu);
 }
+
+/** Convolutions every wasm convolution kernel set is checked on: padding, filter size, stride. */
+export const CONV_CASES = [
+  [[4, 8, 8, 3], [3, 3, 3, 8], 1, "same"],
+  [[2, 6, 6, 16], [3, 3, 16, 32], 1, "same"],
+  [[2, 5, 7, 4], [3, 3, 4, 6], 1, "valid"],
+  [[2, 9, 9, 4], [5, 5, 4, 3], 1, "same"],
+  [[2, 8, 8, 4], [3, 3, 4, 5], 2, "same"],
+] as [number[], number[], number, "same" | "valid"][];

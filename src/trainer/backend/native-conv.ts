@@ -78,38 +78,31 @@ function forward(native: NativeConv, fused: boolean) {
     };
 }
 
-function backpropInput(native: NativeConv) {
+/**
+ * A convolution gradient: `shapes` names its two inputs, the forward convolution's input and
+ * filter shapes, and the output's shape; `run` is the addon's function for it.
+ */
+function gradient(
+  names: [string, string],
+  shapes: (
+    a: TensorInfo,
+    b: TensorInfo,
+    attrs: Record<string, unknown>,
+  ) => { x: number[]; filter: number[]; out: number[] },
+  run: (geometry: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array) => void,
+) {
   return (previous: KernelFunc | null): KernelFunc =>
     (args) => {
       const { inputs, backend, attrs } = args;
-      const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-      const inputShape = attrs.inputShape as number[];
-      const geometry = geometryOf(convInfo(inputShape, filter.shape, attrs));
-      if (!geometry || !allFloat(dy, filter)) return fallback(previous, args);
-      const out = backend.makeOutput(inputShape, "float32");
-      native.conv2dBackpropInput(
+      const [a, b] = names.map((name) => inputs[name] as TensorInfo) as [TensorInfo, TensorInfo];
+      const shape = shapes(a, b, attrs);
+      const geometry = geometryOf(convInfo(shape.x, shape.filter, attrs));
+      if (!geometry || !allFloat(a, b)) return fallback(previous, args);
+      const out = backend.makeOutput(shape.out, "float32");
+      run(
         geometry,
-        backend.typedArrayFromHeap(dy),
-        backend.typedArrayFromHeap(filter),
-        backend.typedArrayFromHeap(out),
-      );
-      return out;
-    };
-}
-
-function backpropFilter(native: NativeConv) {
-  return (previous: KernelFunc | null): KernelFunc =>
-    (args) => {
-      const { inputs, backend, attrs } = args;
-      const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-      const filterShape = attrs.filterShape as number[];
-      const geometry = geometryOf(convInfo(shape4(x), filterShape, attrs));
-      if (!geometry || !allFloat(x, dy)) return fallback(previous, args);
-      const out = backend.makeOutput(filterShape, "float32");
-      native.conv2dBackpropFilter(
-        geometry,
-        backend.typedArrayFromHeap(x),
-        backend.typedArrayFromHeap(dy),
+        backend.typedArrayFromHeap(a),
+        backend.typedArrayFromHeap(b),
         backend.typedArrayFromHeap(out),
       );
       return out;
@@ -133,8 +126,28 @@ export function installNativeConvKernels(threads = 1): NativeConv {
   native.setThreads(threads);
   replaceKernel("Conv2D", forward(native, false));
   replaceKernel("FusedConv2D", forward(native, true));
-  replaceKernel("Conv2DBackpropInput", backpropInput(native));
-  replaceKernel("Conv2DBackpropFilter", backpropFilter(native));
+  replaceKernel(
+    "Conv2DBackpropInput",
+    gradient(
+      ["dy", "filter"],
+      (_dy, filter, attrs) => {
+        const x = attrs.inputShape as number[];
+        return { x, filter: filter.shape, out: x };
+      },
+      (geometry, dy, filter, dx) => native.conv2dBackpropInput(geometry, dy, filter, dx),
+    ),
+  );
+  replaceKernel(
+    "Conv2DBackpropFilter",
+    gradient(
+      ["x", "dy"],
+      (x, _dy, attrs) => {
+        const filter = attrs.filterShape as number[];
+        return { x: shape4(x), filter, out: filter };
+      },
+      (geometry, x, dy, dw) => native.conv2dBackpropFilter(geometry, x, dy, dw),
+    ),
+  );
   installed = native;
   return native;
 }

@@ -7,7 +7,13 @@ import { installBatchNormGrad } from "@/trainer/backend/batchnorm-grad";
 import { installNativeConvKernels } from "@/trainer/backend/native-conv";
 import { loadNativeConv, type NativeConv } from "@/trainer/backend/native-module";
 import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
-import { expectClose, expectConvGradientsMatch, onBoth, random } from "../../helpers/backend-compare";
+import {
+  CONV_CASES,
+  expectClose,
+  expectConvGradientsMatch,
+  onBoth,
+  random,
+} from "../../helpers/backend-compare";
 
 let native: NativeConv;
 
@@ -21,15 +27,11 @@ beforeAll(async () => {
 
 describe("native convolutions match the cpu backend", () => {
   it.each([
-    [[4, 8, 8, 3], [3, 3, 3, 8], 1, "same"],
-    [[2, 6, 6, 16], [3, 3, 16, 32], 1, "same"],
-    [[2, 5, 7, 4], [3, 3, 4, 6], 1, "valid"],
-    [[2, 9, 9, 4], [5, 5, 4, 3], 1, "same"],
-    [[2, 8, 8, 4], [3, 3, 4, 5], 2, "same"],
+    ...CONV_CASES,
     [[3, 7, 6, 5], [1, 1, 5, 4], 1, "valid"], // pointwise: no im2col
     [[5, 32, 32, 96], [3, 3, 96, 4], 1, "same"], // two im2col chunks
-  ] as const)("x %j, filter %j, stride %d, %s padding", async (xShape, wShape, stride, pad) => {
-    await expectConvGradientsMatch([...xShape], [...wShape], stride, pad);
+  ] as typeof CONV_CASES)("x %j, filter %j, stride %d, %s padding", async (xShape, wShape, stride, pad) => {
+    await expectConvGradientsMatch(xShape, wShape, stride, pad);
   });
 
   it("a dilated conv2d (no native case) falls back to the wasm kernel", async () => {

@@ -72,67 +72,64 @@ void col2im(const float* cols, const Geometry& g, int b0, int b1, float* dx) {
         }
 }
 
-// y = conv(x, filter) [+ bias] [relu]. filter is HWIO, i.e. row-major [K, Cout].
-void conv2d(const Geometry& g, const float* x, const float* filter, const float* bias, bool relu, float* y) {
-  const int64_t k = g.taps();
+// Calls body(b0, b1, rows) for each chunk of images [b0, b1), rows being its output pixels.
+template <typename Body>
+void forEachChunk(const Geometry& g, Body body) {
   const int chunk = g.chunk();
   for (int b0 = 0; b0 < g.n; b0 += chunk) {
     const int b1 = std::min(g.n, b0 + chunk);
-    const int64_t rows = (b1 - b0) * g.outPixels();
-    const float* cols = x + int64_t(b0) * g.h * g.w * g.cin;
-    if (!g.pointwise()) {
-      float* buffer = scratch(size_t(rows * k)).data();
-      im2col(x, g, b0, b1, buffer);
-      cols = buffer;
-    }
-    float* out = y + int64_t(b0) * g.outPixels() * g.cout;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.cout, k, 1.0f, cols, k, filter, g.cout, 0.0f, out, g.cout);
-    if (bias || relu)
-      for (int64_t r = 0; r < rows; r++) {
-        float* v = out + r * g.cout;
-        if (bias)
-          for (int c = 0; c < g.cout; c++) v[c] += bias[c];
-        if (relu)
-          for (int c = 0; c < g.cout; c++) v[c] = v[c] > 0.0f ? v[c] : 0.0f;
-      }
+    body(b0, b1, (b1 - b0) * g.outPixels());
   }
+}
+
+// The im2col rows of images [b0, b1): x itself for a pointwise convolution.
+const float* colsOf(const float* x, const Geometry& g, int b0, int b1, int64_t rows) {
+  if (g.pointwise()) return x + int64_t(b0) * g.h * g.w * g.cin;
+  float* cols = scratch(size_t(rows * g.taps())).data();
+  im2col(x, g, b0, b1, cols);
+  return cols;
+}
+
+// y = conv(x, filter) [+ bias] [relu]. filter is HWIO, i.e. row-major [K, Cout].
+void conv2d(const Geometry& g, const float* x, const float* filter, const float* bias, bool relu, float* y) {
+  const int64_t k = g.taps();
+  forEachChunk(g, [&](int b0, int b1, int64_t rows) {
+    float* out = y + int64_t(b0) * g.outPixels() * g.cout;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.cout, k, 1.0f, colsOf(x, g, b0, b1, rows), k, filter,
+                g.cout, 0.0f, out, g.cout);
+    if (!bias && !relu) return;
+    for (int64_t r = 0; r < rows; r++) {
+      float* v = out + r * g.cout;
+      if (bias)
+        for (int c = 0; c < g.cout; c++) v[c] += bias[c];
+      if (relu)
+        for (int c = 0; c < g.cout; c++) v[c] = v[c] > 0.0f ? v[c] : 0.0f;
+    }
+  });
 }
 
 // dx = dy · filterᵀ, folded back from im2col rows.
 void conv2dBackpropInput(const Geometry& g, const float* dy, const float* filter, float* dx) {
   const int64_t k = g.taps();
-  const int chunk = g.chunk();
-  for (int b0 = 0; b0 < g.n; b0 += chunk) {
-    const int b1 = std::min(g.n, b0 + chunk);
-    const int64_t rows = (b1 - b0) * g.outPixels();
+  forEachChunk(g, [&](int b0, int b1, int64_t rows) {
     const float* dyChunk = dy + int64_t(b0) * g.outPixels() * g.cout;
     float* dxChunk = dx + int64_t(b0) * g.h * g.w * g.cin;
-    if (g.pointwise()) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, g.cout, 1.0f, dyChunk, g.cout, filter, g.cout, 0.0f, dxChunk, k);
-      continue;
-    }
-    float* cols = scratch(size_t(rows * k)).data();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, g.cout, 1.0f, dyChunk, g.cout, filter, g.cout, 0.0f, cols, k);
+    float* cols = g.pointwise() ? dxChunk : scratch(size_t(rows * k)).data();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, g.cout, 1.0f, dyChunk, g.cout, filter, g.cout, 0.0f,
+                cols, k);
+    if (g.pointwise()) return;
     std::memset(dxChunk, 0, sizeof(float) * size_t(b1 - b0) * g.h * g.w * g.cin);
     col2im(cols, g, b0, b1, dx);
-  }
+  });
 }
 
 // dW = Σ im2col(x)ᵀ · dy over all chunks.
 void conv2dBackpropFilter(const Geometry& g, const float* x, const float* dy, float* dw) {
   const int64_t k = g.taps();
-  const int chunk = g.chunk();
-  for (int b0 = 0; b0 < g.n; b0 += chunk) {
-    const int b1 = std::min(g.n, b0 + chunk);
-    const int64_t rows = (b1 - b0) * g.outPixels();
-    const float* cols = x + int64_t(b0) * g.h * g.w * g.cin;
-    if (!g.pointwise()) {
-      float* buffer = scratch(size_t(rows * k)).data();
-      im2col(x, g, b0, b1, buffer);
-      cols = buffer;
-    }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g.cout, rows, 1.0f, cols, k, dy + int64_t(b0) * g.outPixels() * g.cout, g.cout, b0 == 0 ? 0.0f : 1.0f, dw, g.cout);
-  }
+  forEachChunk(g, [&](int b0, int b1, int64_t rows) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, g.cout, rows, 1.0f, colsOf(x, g, b0, b1, rows), k,
+                dy + int64_t(b0) * g.outPixels() * g.cout, g.cout, b0 == 0 ? 0.0f : 1.0f, dw, g.cout);
+  });
   if (g.n == 0) std::memset(dw, 0, sizeof(float) * size_t(k * g.cout));
 }
 
@@ -141,11 +138,6 @@ void conv2dBackpropFilter(const Geometry& g, const float* x, const float* dy, fl
 struct Fail {
   std::string message;
 };
-
-napi_value throwError(napi_env env, const std::string& message) {
-  napi_throw_error(env, "LABBOOK_NATIVE_CONV", message.c_str());
-  return nullptr;
-}
 
 void check(napi_status status, const char* what) {
   if (status != napi_ok) throw Fail{what};
@@ -184,74 +176,62 @@ Geometry geometry(napi_env env, napi_value value) {
   return g;
 }
 
-template <size_t N>
-void args(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
-  size_t argc = N;
-  check(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "arguments");
-  if (argc < N) throw Fail{"expected " + std::to_string(N) + " arguments"};
-}
-
 int64_t inputSize(const Geometry& g) { return int64_t(g.n) * g.h * g.w * g.cin; }
 int64_t outputSize(const Geometry& g) { return int64_t(g.n) * g.outPixels() * g.cout; }
 int64_t filterSize(const Geometry& g) { return g.taps() * g.cout; }
 
+// Reads N arguments, runs `body` on them, and turns a Fail into a JS exception.
+template <size_t N, typename Body>
+napi_value guarded(napi_env env, napi_callback_info info, Body body) {
+  try {
+    napi_value argv[N];
+    size_t argc = N;
+    check(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "arguments");
+    if (argc < N) throw Fail{"expected " + std::to_string(N) + " arguments"};
+    body(argv);
+  } catch (const Fail& fail) {
+    napi_throw_error(env, "LABBOOK_NATIVE_CONV", fail.message.c_str());
+  }
+  return nullptr;
+}
+
 // conv2d(geometry, x, filter, bias | null, relu, y)
 napi_value Conv2d(napi_env env, napi_callback_info info) {
-  try {
-    napi_value argv[6];
-    args(env, info, argv);
+  return guarded<6>(env, info, [env](napi_value* argv) {
     const Geometry g = geometry(env, argv[0]);
     bool relu = false;
     check(napi_get_value_bool(env, argv[4], &relu), "relu must be a boolean");
     conv2d(g, floats(env, argv[1], inputSize(g), "x"), floats(env, argv[2], filterSize(g), "filter"),
            floats(env, argv[3], g.cout, "bias", true), relu, floats(env, argv[5], outputSize(g), "y"));
-  } catch (const Fail& fail) {
-    return throwError(env, fail.message);
-  }
-  return nullptr;
+  });
 }
 
 // conv2dBackpropInput(geometry, dy, filter, dx)
 napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
-  try {
-    napi_value argv[4];
-    args(env, info, argv);
+  return guarded<4>(env, info, [env](napi_value* argv) {
     const Geometry g = geometry(env, argv[0]);
     conv2dBackpropInput(g, floats(env, argv[1], outputSize(g), "dy"), floats(env, argv[2], filterSize(g), "filter"),
                         floats(env, argv[3], inputSize(g), "dx"));
-  } catch (const Fail& fail) {
-    return throwError(env, fail.message);
-  }
-  return nullptr;
+  });
 }
 
 // conv2dBackpropFilter(geometry, x, dy, dw)
 napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
-  try {
-    napi_value argv[4];
-    args(env, info, argv);
+  return guarded<4>(env, info, [env](napi_value* argv) {
     const Geometry g = geometry(env, argv[0]);
     conv2dBackpropFilter(g, floats(env, argv[1], inputSize(g), "x"), floats(env, argv[2], outputSize(g), "dy"),
                          floats(env, argv[3], filterSize(g), "dw"));
-  } catch (const Fail& fail) {
-    return throwError(env, fail.message);
-  }
-  return nullptr;
+  });
 }
 
 // setThreads(n): OpenBLAS's thread count for the sgemm calls.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
-  try {
-    napi_value argv[1];
-    args(env, info, argv);
+  return guarded<1>(env, info, [env](napi_value* argv) {
     int32_t threads = 0;
     check(napi_get_value_int32(env, argv[0], &threads), "threads must be a number");
     if (threads < 1) throw Fail{"threads must be at least 1"};
     openblas_set_num_threads(threads);
-  } catch (const Fail& fail) {
-    return throwError(env, fail.message);
-  }
-  return nullptr;
+  });
 }
 
 // describe(): { threads, corename, config } of the OpenBLAS in use.
