@@ -34,6 +34,8 @@ export interface BatchProgress {
 }
 
 export interface TrainEvents {
+  /** Once the model is built (and restored, when resuming), before the first batch. */
+  onStart?(model: tf.LayersModel, info: { resumedFrom: number }): void | Promise<void>;
   /** `test` is set after the epochs config.testEvaluationEvery asks for. */
   onEpoch?(metrics: EpochMetrics, extra: { test?: Evaluation }): void | Promise<void>;
   onBatch?(progress: BatchProgress): void;
@@ -142,6 +144,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     tf.dispose(checkpoint.tensors.model);
     log(`resumed after epoch ${resumedFrom} from ${options.checkpointDir}`);
   }
+  await events.onStart?.(model, { resumedFrom });
 
   const { train } = data;
   const batchSize = config.batchSize;

@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type * as tf from "@tensorflow/tfjs";
 import { type Hyperparams, hyperparamsSchema } from "../../shared/hyperparams";
 import { EPOCH_METRIC_KEYS, type MetricPointInput } from "../../shared/metrics";
 import { type BackendName, selectBackend } from "../backend";
@@ -13,7 +14,7 @@ import { fetchCifar10 } from "../data/fetch";
 import { type PreparedData, prepareData } from "../data/prepare";
 import { renderAugmentationPreview } from "../data/preview";
 import { modelMetadata, serializeModel } from "../model/io";
-import { buildModel, layerSummary } from "../model/vgg";
+import { layerSummary } from "../model/vgg";
 import { type BatchProgress, type EpochMetrics, trainModel } from "../train";
 import { ApiError, isRetryable, LabbookClient } from "./client";
 import { Outbox } from "./outbox";
@@ -162,13 +163,12 @@ export class Worker {
    */
   private async uploadRunInfo(
     runId: number,
+    model: tf.LayersModel,
     config: Hyperparams,
     data: PreparedData,
     log: (message: string, level?: "warn") => void,
   ): Promise<void> {
-    const model = buildModel({ dropout: config.dropout, l2: config.l2, seed: config.seed });
     const layers = layerSummary(model);
-    model.dispose();
     const dataset = {
       train: data.train.count,
       validation: data.validation.count,
@@ -265,7 +265,6 @@ export class Worker {
           });
       }
       const data = prepareData(await this.loadData(), config);
-      if (!resumed) await this.uploadRunInfo(run.id, config, data, log);
       const result = await trainModel({
         config,
         data,
@@ -273,6 +272,9 @@ export class Worker {
         checkpointDir,
         events: {
           onLog: (message) => log(message),
+          onStart: async (model, { resumedFrom }) => {
+            if (resumedFrom === 0) await this.uploadRunInfo(run.id, model, config, data, log);
+          },
           onBatch: (p) => {
             progress = p;
           },
