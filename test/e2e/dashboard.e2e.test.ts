@@ -189,8 +189,12 @@ describe("the dashboard, flow by flow", () => {
       .toBe(8);
     await page.getByLabel(`Remove run ${runIds[3]}`).click();
     await page.getByLabel(`Remove run ${runIds[2]}`).click();
+    // Two new queries (the compare set, both evaluations) on a server that other test files
+    // keep busy: allow more than the default 15 s.
     await expect
-      .poll(() => page.getByTestId("confusion-diff-matrix").locator("button[data-cell]").count())
+      .poll(() => page.getByTestId("confusion-diff-matrix").locator("button[data-cell]").count(), {
+        timeout: 45_000,
+      })
       .toBe(100);
     await screenshot(page, "dashboard-compare-two");
   }, 300_000);

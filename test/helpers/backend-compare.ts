@@ -1,7 +1,7 @@
 // Runs the same computation on the cpu backend and on wasm (with whatever kernels the test
 // installed) from the same inputs, and compares the results.
 import * as tf from "@tensorflow/tfjs";
-import { expect } from "vitest";
+import { describe, expect, it } from "vitest";
 
 type Compute = () => tf.Tensor | tf.Tensor[];
 
@@ -76,3 +76,46 @@ export const CONV_CASES = [
   [[2, 9, 9, 4], [5, 5, 4, 3], 1, "same"],
   [[2, 8, 8, 4], [3, 3, 4, 5], 2, "same"],
 ] as [number[], number[], number, "same" | "valid"][];
+
+/** MaxPoolGrad on wasm against the cpu backend: all-negative windows, ties, mixed signs. */
+export function describeMaxPoolGrad(title: string) {
+  describe(title, () => {
+    const maxPoolGrad = (x: tf.Tensor, dy: tf.Tensor) =>
+      tf.grad((a: tf.Tensor) =>
+        tf
+          .maxPool(a as tf.Tensor4D, 2, 2, "valid")
+          .mul(dy)
+          .sum(),
+      )(x);
+
+    it("routes the gradient of all-negative windows to their maximum", async () => {
+      const { cpu, wasm } = await onBoth(
+        () => [tf.randomUniform([2, 6, 6, 3], -5, -0.1, "float32", 4), random([2, 3, 3, 3], 5)()],
+        (x, dy) => maxPoolGrad(x as tf.Tensor, dy as tf.Tensor),
+      );
+      expectClose(wasm, cpu);
+      expect(Array.from(wasm[0] as Float32Array).filter((v) => v !== 0).length).toBe(2 * 3 * 3 * 3);
+    });
+
+    it("gives tied windows' gradient to the first maximum, like the cpu backend", async () => {
+      const { cpu, wasm } = await onBoth(
+        // Two all-negative windows, each with a tie for its maximum.
+        () => [
+          tf.tensor4d([-3, -3, -1, -1, -3, -3, -1, -5], [1, 2, 4, 1]),
+          tf.tensor4d([10, 20], [1, 1, 2, 1]),
+        ],
+        (x, dy) => maxPoolGrad(x as tf.Tensor, dy as tf.Tensor),
+      );
+      expect(Array.from(wasm[0] as Float32Array)).toEqual(Array.from(cpu[0] as Float32Array));
+      expect(Array.from(wasm[0] as Float32Array)).toEqual([10, 0, 20, 0, 0, 0, 0, 0]);
+    });
+
+    it("agrees on mixed-sign inputs after ReLU and BatchNorm-like shifts", async () => {
+      const { cpu, wasm } = await onBoth(
+        () => [random([3, 8, 8, 5], 6)(), random([3, 4, 4, 5], 7)()],
+        (x, dy) => maxPoolGrad(x as tf.Tensor, dy as tf.Tensor),
+      );
+      expectClose(wasm, cpu);
+    });
+  });
+}

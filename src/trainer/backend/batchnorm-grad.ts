@@ -24,6 +24,18 @@ export function fastBatchNormGrad(dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.N
   };
 }
 
+/**
+ * Mean's gradient without the stock one's full-size `ones` tensor, which tfjs fills in JS and
+ * copies to the wasm heap: BatchNorm's batch moments take two means per layer and step.
+ */
+export function fastMeanGrad(dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) {
+  const [x] = saved as [tf.Tensor];
+  const axes = tf.util.parseAxisParam(attrs.axis as number[], x.shape);
+  const expanded = x.shape.map((size, axis) => (axes.includes(axis) ? 1 : size));
+  const reduceSize = axes.reduce((n, axis) => n * (x.shape[axis] as number), 1);
+  return { x: () => dy.reshape(expanded).mul(tf.fill(x.shape, 1 / reduceSize)) };
+}
+
 let installed = false;
 
 export function installBatchNormGrad(): void {
@@ -36,4 +48,13 @@ export function installBatchNormGrad(): void {
       ? fastBatchNormGrad(dy, saved, attrs)
       : stock.gradFunc(dy, saved, attrs);
   tf.registerGradient({ ...stock, gradFunc });
+  const stockMean = tf.getGradient("Mean");
+  if (!stockMean) throw new Error("tfjs has no Mean gradient to replace");
+  tf.registerGradient({
+    ...stockMean,
+    gradFunc: (dy, saved, attrs) =>
+      tf.getBackend() === "wasm" && !Array.isArray(dy)
+        ? fastMeanGrad(dy, saved, attrs)
+        : stockMean.gradFunc(dy, saved, attrs),
+  });
 }

@@ -1,5 +1,6 @@
 // Convolutions for the wasm backend computed by Labbook's native addon (im2col + OpenBLAS
-// sgemm, AVX2/AVX-512 where the CPU has them) on the tensors in place in the wasm heap.
+// sgemm, AVX2/AVX-512 where the CPU has them) on the tensors in place in the wasm heap, and
+// MaxPool's gradient in C++.
 // wasm SIMD is 128 bits wide, so this is several times faster on x86. The addon is optional
 // (scripts/build-native.ts); outside its case (dilation, NCHW, other activations) each kernel
 // falls back to the one registered before it.
@@ -79,24 +80,24 @@ function forward(native: NativeConv, fused: boolean) {
 }
 
 /**
- * A convolution gradient: `shapes` names its two inputs, the forward convolution's input and
- * filter shapes, and the output's shape; `run` is the addon's function for it.
+ * A gradient kernel of two inputs, named by `names`: `forward` gives the forward op's geometry
+ * and the output's shape; `run` is the addon's function for it.
  */
 function gradient(
   names: [string, string],
-  shapes: (
+  forward: (
     a: TensorInfo,
     b: TensorInfo,
     attrs: Record<string, unknown>,
-  ) => { x: number[]; filter: number[]; out: number[] },
+  ) => { info: tf.backend_util.Conv2DInfo; out: number[] },
   run: (geometry: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array) => void,
 ) {
   return (previous: KernelFunc | null): KernelFunc =>
     (args) => {
       const { inputs, backend, attrs } = args;
       const [a, b] = names.map((name) => inputs[name] as TensorInfo) as [TensorInfo, TensorInfo];
-      const shape = shapes(a, b, attrs);
-      const geometry = geometryOf(convInfo(shape.x, shape.filter, attrs));
+      const shape = forward(a, b, attrs);
+      const geometry = geometryOf(shape.info);
       if (!geometry || !allFloat(a, b)) return fallback(previous, args);
       const out = backend.makeOutput(shape.out, "float32");
       run(
@@ -132,7 +133,7 @@ export function installNativeConvKernels(threads = 1): NativeConv {
       ["dy", "filter"],
       (_dy, filter, attrs) => {
         const x = attrs.inputShape as number[];
-        return { x, filter: filter.shape, out: x };
+        return { info: convInfo(x, filter.shape, attrs), out: x };
       },
       (geometry, dy, filter, dx) => native.conv2dBackpropInput(geometry, dy, filter, dx),
     ),
@@ -143,9 +144,28 @@ export function installNativeConvKernels(threads = 1): NativeConv {
       ["x", "dy"],
       (x, _dy, attrs) => {
         const filter = attrs.filterShape as number[];
-        return { x: shape4(x), filter, out: filter };
+        return { info: convInfo(x.shape, filter, attrs), out: filter };
       },
       (geometry, x, dy, dw) => native.conv2dBackpropFilter(geometry, x, dy, dw),
+    ),
+  );
+  // A pooling's info has the convolution's fields, with outChannels = inChannels.
+  replaceKernel(
+    "MaxPoolGrad",
+    gradient(
+      ["input", "dy"],
+      (input, _dy, attrs) => ({
+        info: tf.backend_util.computePool2DInfo(
+          shape4(input),
+          attrs.filterSize as [number, number],
+          attrs.strides as [number, number],
+          1,
+          attrs.pad as "valid",
+          attrs.dimRoundingMode as "round" | undefined,
+        ),
+        out: input.shape,
+      }),
+      (geometry, x, dy, dx) => native.maxPoolGrad(geometry, x, dy, dx),
     ),
   );
   installed = native;

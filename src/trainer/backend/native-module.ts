@@ -18,6 +18,8 @@ export interface NativeConv {
   ): void;
   conv2dBackpropInput(geometry: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
   conv2dBackpropFilter(geometry: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  /** The pooling's geometry in the convolution's layout, with cout = cin. */
+  maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   setThreads(threads: number): void;
   describe(): { threads: number; corename: string; config: string };
 }

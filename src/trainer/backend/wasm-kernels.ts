@@ -214,33 +214,36 @@ const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const dx = backend.typedArrayFromHeap(out);
   dx.fill(0);
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
+  // Channels innermost: NHWC keeps each pixel's channels contiguous.
+  const best = new Float32Array(channels);
+  const bestIndex = new Int32Array(channels);
   for (let b = 0; b < batchSize; b++) {
     for (let oh = 0; oh < outHeight; oh++) {
       const h0 = oh * info.strideHeight - info.padInfo.top;
       for (let ow = 0; ow < outWidth; ow++) {
         const w0 = ow * info.strideWidth - info.padInfo.left;
-        for (let c = 0; c < channels; c++) {
-          let best = Number.NEGATIVE_INFINITY;
-          let bestIndex = -1;
-          for (let i = 0; i < info.effectiveFilterHeight; i += info.dilationHeight) {
-            const h = h0 + i;
-            if (h < 0 || h >= inHeight) continue;
-            for (let j = 0; j < info.effectiveFilterWidth; j += info.dilationWidth) {
-              const w = w0 + j;
-              if (w < 0 || w >= inWidth) continue;
-              const index = ((b * inHeight + h) * inWidth + w) * channels + c;
-              const value = xs[index] as number;
-              if (value > best || bestIndex < 0) {
-                best = value;
-                bestIndex = index;
+        bestIndex.fill(-1);
+        for (let i = 0; i < info.effectiveFilterHeight; i += info.dilationHeight) {
+          const h = h0 + i;
+          if (h < 0 || h >= inHeight) continue;
+          for (let j = 0; j < info.effectiveFilterWidth; j += info.dilationWidth) {
+            const w = w0 + j;
+            if (w < 0 || w >= inWidth) continue;
+            const base = ((b * inHeight + h) * inWidth + w) * channels;
+            for (let c = 0; c < channels; c++) {
+              const value = xs[base + c] as number;
+              // Strictly greater: the first maximum keeps the gradient.
+              if (value > (best[c] as number) || (bestIndex[c] as number) < 0) {
+                best[c] = value;
+                bestIndex[c] = base + c;
               }
             }
           }
-          if (bestIndex >= 0) {
-            dx[bestIndex] =
-              (dx[bestIndex] as number) +
-              (dys[((b * outHeight + oh) * outWidth + ow) * channels + c] as number);
-          }
+        }
+        const dyBase = ((b * outHeight + oh) * outWidth + ow) * channels;
+        for (let c = 0; c < channels; c++) {
+          const index = bestIndex[c] as number;
+          if (index >= 0) dx[index] = (dx[index] as number) + (dys[dyBase + c] as number);
         }
       }
     }
@@ -309,13 +312,15 @@ function batchMatMulWithoutFlags(stock: KernelFunc): KernelFunc {
 }
 
 /**
- * Identity sharing the data, as the cpu backend does. tfjs clones every tensor it saves for
- * backprop, and the stock wasm Identity copies it: 20 copies of each activation per batch.
+ * Identity, and Cast to the same dtype, sharing the data as the cpu backend does. tfjs clones
+ * every tensor it saves for backprop and BatchNorm's moments cast float32 to float32; the stock
+ * wasm kernels copy each: 20 copies of each activation per batch.
  */
-function sharedIdentity(stock: KernelFunc): KernelFunc {
+function sharingWhenUnchanged(stock: KernelFunc): KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: TensorInfo };
-    if (x.dtype === "string") return stock(args);
+    const dtype = (args.attrs?.dtype as tf.DataType | undefined) ?? x.dtype;
+    if (x.dtype === "string" || dtype !== x.dtype) return stock(args);
     args.backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   };
@@ -355,6 +360,7 @@ export function installWasmKernels(): void {
   replaceKernel("MaxPoolGrad", () => maxPoolGrad);
   replaceKernel("Sum", (stock) => spatialReduction(required(stock, "Sum"), "Sum"));
   replaceKernel("Mean", (stock) => spatialReduction(required(stock, "Mean"), "Mean"));
-  replaceKernel("Identity", (stock) => sharedIdentity(required(stock, "Identity")));
+  replaceKernel("Identity", (stock) => sharingWhenUnchanged(required(stock, "Identity")));
+  replaceKernel("Cast", (stock) => sharingWhenUnchanged(required(stock, "Cast")));
   replaceKernel("BatchMatMul", (stock) => batchMatMulWithoutFlags(required(stock, "BatchMatMul")));
 }

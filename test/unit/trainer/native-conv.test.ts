@@ -9,6 +9,7 @@ import { loadNativeConv, type NativeConv } from "@/trainer/backend/native-module
 import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
 import {
   CONV_CASES,
+  describeMaxPoolGrad,
   expectClose,
   expectConvGradientsMatch,
   onBoth,
@@ -81,6 +82,8 @@ describe("native convolutions match the cpu backend", () => {
   });
 });
 
+describeMaxPoolGrad("native MaxPoolGrad matches the cpu backend");
+
 describe("native addon input checks", () => {
   const geometry = Int32Array.from([1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1]);
   const floats = (n: number) => new Float32Array(n);
@@ -109,6 +112,27 @@ describe("native addon input checks", () => {
       native.conv2dBackpropInput(Int32Array.from([1, 2, 3]), floats(1), floats(1), floats(1)),
     ).toThrow(/geometry must be an Int32Array of 13 values/);
     expect(() => native.setThreads(0)).toThrow(/at least 1/);
+  });
+
+  it("maxPoolGrad gives each window's gradient to its first maximum, also when all are negative", () => {
+    // 2×2 windows, stride 2, over a [1, 2, 4, 1] image: geometry in the convolution's layout.
+    const pool = Int32Array.from([1, 2, 4, 1, 1, 2, 1, 2, 2, 2, 2, 0, 0]);
+    const dx = floats(8).fill(7);
+    native.maxPoolGrad(
+      pool,
+      Float32Array.from([-3, -3, -1, -1, -3, -3, -1, -5]),
+      Float32Array.from([10, 20]),
+      dx,
+    );
+    expect(Array.from(dx)).toEqual([10, 0, 20, 0, 0, 0, 0, 0]);
+    expect(() =>
+      native.maxPoolGrad(
+        Int32Array.from([1, 2, 4, 1, 1, 2, 3, 2, 2, 2, 2, 0, 0]),
+        floats(8),
+        floats(2),
+        floats(8),
+      ),
+    ).toThrow(/cout = cin/);
   });
 
   it("loads the same module again", () => {

@@ -6,6 +6,7 @@ import { installBatchNormGrad } from "@/trainer/backend/batchnorm-grad";
 import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
 import {
   CONV_CASES,
+  describeMaxPoolGrad,
   expectClose,
   expectConvGradientsMatch,
   onBoth,
@@ -25,45 +26,7 @@ describe("wasm convolution gradients match the cpu backend", () => {
   });
 });
 
-describe("wasm MaxPoolGrad", () => {
-  const maxPoolGrad = (x: tf.Tensor, dy: tf.Tensor) =>
-    tf.grad((a: tf.Tensor) =>
-      tf
-        .maxPool(a as tf.Tensor4D, 2, 2, "valid")
-        .mul(dy)
-        .sum(),
-    )(x);
-
-  it("routes the gradient of all-negative windows to their maximum", async () => {
-    const { cpu, wasm } = await onBoth(
-      () => [tf.randomUniform([2, 6, 6, 3], -5, -0.1, "float32", 4), random([2, 3, 3, 3], 5)()],
-      (x, dy) => maxPoolGrad(x as tf.Tensor, dy as tf.Tensor),
-    );
-    expectClose(wasm, cpu);
-    expect(Array.from(wasm[0] as Float32Array).filter((v) => v !== 0).length).toBe(2 * 3 * 3 * 3);
-  });
-
-  it("gives tied windows' gradient to the first maximum, like the cpu backend", async () => {
-    const { cpu, wasm } = await onBoth(
-      // Two all-negative windows, each with a tie for its maximum.
-      () => [
-        tf.tensor4d([-3, -3, -1, -1, -3, -3, -1, -5], [1, 2, 4, 1]),
-        tf.tensor4d([10, 20], [1, 1, 2, 1]),
-      ],
-      (x, dy) => maxPoolGrad(x as tf.Tensor, dy as tf.Tensor),
-    );
-    expect(Array.from(wasm[0] as Float32Array)).toEqual(Array.from(cpu[0] as Float32Array));
-    expect(Array.from(wasm[0] as Float32Array)).toEqual([10, 0, 20, 0, 0, 0, 0, 0]);
-  });
-
-  it("agrees on mixed-sign inputs after ReLU and BatchNorm-like shifts", async () => {
-    const { cpu, wasm } = await onBoth(
-      () => [random([3, 8, 8, 5], 6)(), random([3, 4, 4, 5], 7)()],
-      (x, dy) => maxPoolGrad(x as tf.Tensor, dy as tf.Tensor),
-    );
-    expectClose(wasm, cpu);
-  });
-});
+describeMaxPoolGrad("wasm MaxPoolGrad");
 
 describe("wasm reductions, matMul and BatchNorm gradient", () => {
   it("Sum and Mean over [0, 1, 2] (with and without keepDims) match", async () => {
@@ -87,6 +50,41 @@ describe("wasm reductions, matMul and BatchNorm gradient", () => {
       ],
     );
     expectClose(wasm, cpu);
+  });
+
+  it("Mean's gradient without a ones tensor matches, over BatchNorm's axes and others", async () => {
+    const { cpu, wasm } = await onBoth(
+      () => [random([4, 5, 5, 6], 17)(), random([4, 5, 5, 6], 18)()],
+      (x, dy) => {
+        const f = (a: tf.Tensor) =>
+          tf
+            .moments(a, [0, 1, 2])
+            .variance.sum()
+            .add(tf.mean(a.mul(dy as tf.Tensor), [1, 3]).sum())
+            .add(tf.mean(a, undefined, true).sum());
+        return tf.grad(f)(x as tf.Tensor);
+      },
+    );
+    expectClose(wasm, cpu);
+  });
+
+  it("Cast to the same dtype shares the data; other casts still convert", async () => {
+    const { cpu, wasm } = await onBoth(
+      () => [tf.tensor1d([1.5, -2.7, 3.2])],
+      (x) => [tf.cast(x as tf.Tensor, "float32").add(1), tf.cast(x as tf.Tensor, "int32").toFloat()],
+    );
+    expect(Array.from(wasm[0] as Float32Array)).toEqual(Array.from(cpu[0] as Float32Array));
+    expect(Array.from(wasm[1] as Float32Array)).toEqual([1, -2, 3]);
+    const x = tf.tensor1d([1, 2, 3]);
+    const same = tf.cast(x, "float32");
+    const buffers = () => tf.engine().backend.numDataIds();
+    const before = buffers();
+    const again = tf.cast(same, "float32");
+    expect(buffers()).toBe(before); // no copy
+    same.dispose();
+    x.dispose();
+    expect(Array.from(again.dataSync())).toEqual([1, 2, 3]); // still readable after the others go
+    again.dispose();
   });
 
   it("the tile-free FusedBatchNorm gradient matches the stock one", async () => {

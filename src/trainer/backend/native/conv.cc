@@ -1,5 +1,5 @@
 // NHWC convolutions for Labbook's tfjs kernels: im2col + OpenBLAS sgemm, reading and writing
-// the tensors in place (the wasm backend's heap). Forward, input gradient and filter gradient
+// the tensors in place (the wasm backend's heap); and MaxPool's gradient, a JS loop otherwise. Forward, input gradient and filter gradient
 // share one geometry: the forward convolution's. Images are processed in chunks so the
 // im2col buffer stays a few MiB.
 #include <cblas.h>
@@ -133,6 +133,36 @@ void conv2dBackpropFilter(const Geometry& g, const float* x, const float* dy, fl
   if (g.n == 0) std::memset(dw, 0, sizeof(float) * size_t(k * g.cout));
 }
 
+// MaxPool's gradient: each window's dy goes to its first maximum (TensorFlow's rule), in the
+// forward pooling's geometry with cout = cin.
+void maxPoolGrad(const Geometry& g, const float* x, const float* dy, float* dx) {
+  std::memset(dx, 0, sizeof(float) * size_t(g.n) * g.h * g.w * g.cin);
+  std::vector<float> best(g.cin);
+  std::vector<int64_t> at(g.cin);
+  for (int b = 0; b < g.n; b++)
+    for (int oh = 0; oh < g.oh; oh++)
+      for (int ow = 0; ow < g.ow; ow++) {
+        std::fill(at.begin(), at.end(), -1);
+        for (int i = 0; i < g.fh; i++) {
+          const int y = oh * g.sh + i - g.pt;
+          if (y < 0 || y >= g.h) continue;
+          for (int j = 0; j < g.fw; j++) {
+            const int xx = ow * g.sw + j - g.pl;
+            if (xx < 0 || xx >= g.w) continue;
+            const int64_t base = ((int64_t(b) * g.h + y) * g.w + xx) * g.cin;
+            for (int c = 0; c < g.cin; c++)
+              if (at[c] < 0 || x[base + c] > best[c]) {
+                best[c] = x[base + c];
+                at[c] = base + c;
+              }
+          }
+        }
+        const float* d = dy + ((int64_t(b) * g.oh + oh) * g.ow + ow) * g.cin;
+        for (int c = 0; c < g.cin; c++)
+          if (at[c] >= 0) dx[at[c]] += d[c];
+      }
+}
+
 // ---- N-API glue ----
 
 struct Fail {
@@ -224,6 +254,16 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
   });
 }
 
+// maxPoolGrad(geometry, x, dy, dx)
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [env](napi_value* argv) {
+    const Geometry g = geometry(env, argv[0]);
+    if (g.cout != g.cin) throw Fail{"pooling geometry needs cout = cin"};
+    maxPoolGrad(g, floats(env, argv[1], inputSize(g), "x"), floats(env, argv[2], outputSize(g), "dy"),
+                floats(env, argv[3], inputSize(g), "dx"));
+  });
+}
+
 // setThreads(n): OpenBLAS's thread count for the sgemm calls.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded<1>(env, info, [env](napi_value* argv) {
@@ -252,6 +292,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
