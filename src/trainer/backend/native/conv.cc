@@ -53,23 +53,30 @@ void im2col(const float* x, const Geometry& g, int b0, int b1, float* cols) {
         }
 }
 
+// Calls tap(k, pixel) for each filter tap k = i·fw + j of output pixel (b, oh, ow) that falls
+// inside the image, with the offset of the input pixel it reads.
+template <typename Tap>
+void forEachTapInside(const Geometry& g, int b, int oh, int ow, Tap tap) {
+  for (int i = 0; i < g.fh; i++) {
+    const int y = oh * g.sh + i - g.pt;
+    if (y < 0 || y >= g.h) continue;
+    for (int j = 0; j < g.fw; j++) {
+      const int xx = ow * g.sw + j - g.pl;
+      if (xx >= 0 && xx < g.w) tap(i * g.fw + j, ((int64_t(b) * g.h + y) * g.w + xx) * g.cin);
+    }
+  }
+}
+
 // Adds each im2col row back onto the pixels it was read from (dx must start at zero).
 void col2im(const float* cols, const Geometry& g, int b0, int b1, float* dx) {
   const float* row = cols;
   for (int b = b0; b < b1; b++)
     for (int oh = 0; oh < g.oh; oh++)
       for (int ow = 0; ow < g.ow; ow++, row += g.taps())
-        for (int i = 0; i < g.fh; i++) {
-          const int y = oh * g.sh + i - g.pt;
-          if (y < 0 || y >= g.h) continue;
-          for (int j = 0; j < g.fw; j++) {
-            const int xx = ow * g.sw + j - g.pl;
-            if (xx < 0 || xx >= g.w) continue;
-            const float* src = row + (int64_t(i) * g.fw + j) * g.cin;
-            float* dst = dx + ((int64_t(b) * g.h + y) * g.w + xx) * g.cin;
-            for (int c = 0; c < g.cin; c++) dst[c] += src[c];
-          }
-        }
+        forEachTapInside(g, b, oh, ow, [&](int k, int64_t pixel) {
+          const float* src = row + int64_t(k) * g.cin;
+          for (int c = 0; c < g.cin; c++) dx[pixel + c] += src[c];
+        });
 }
 
 // Calls body(b0, b1, rows) for each chunk of images [b0, b1), rows being its output pixels.
@@ -143,20 +150,13 @@ void maxPoolGrad(const Geometry& g, const float* x, const float* dy, float* dx) 
     for (int oh = 0; oh < g.oh; oh++)
       for (int ow = 0; ow < g.ow; ow++) {
         std::fill(at.begin(), at.end(), -1);
-        for (int i = 0; i < g.fh; i++) {
-          const int y = oh * g.sh + i - g.pt;
-          if (y < 0 || y >= g.h) continue;
-          for (int j = 0; j < g.fw; j++) {
-            const int xx = ow * g.sw + j - g.pl;
-            if (xx < 0 || xx >= g.w) continue;
-            const int64_t base = ((int64_t(b) * g.h + y) * g.w + xx) * g.cin;
-            for (int c = 0; c < g.cin; c++)
-              if (at[c] < 0 || x[base + c] > best[c]) {
-                best[c] = x[base + c];
-                at[c] = base + c;
-              }
-          }
-        }
+        forEachTapInside(g, b, oh, ow, [&](int, int64_t pixel) {
+          for (int c = 0; c < g.cin; c++)
+            if (at[c] < 0 || x[pixel + c] > best[c]) {
+              best[c] = x[pixel + c];
+              at[c] = pixel + c;
+            }
+        });
         const float* d = dy + ((int64_t(b) * g.oh + oh) * g.ow + ow) * g.cin;
         for (int c = 0; c < g.cin; c++)
           if (at[c] >= 0) dx[at[c]] += d[c];
