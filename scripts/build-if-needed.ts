@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT } from "../src/server/db/migrate";
+import { NATIVE_BUILD_DIR } from "../src/trainer/backend/native-module";
 
 const BUILD_MARKER = path.join(PROJECT_ROOT, ".next", "BUILD_ID");
 const INPUTS = [
@@ -15,7 +16,7 @@ const INPUTS = [
 ];
 
 // The native addon's build output is not a source.
-const NOT_SOURCES = [path.join(PROJECT_ROOT, "src", "trainer", "backend", "native", "build")];
+const NOT_SOURCES = [NATIVE_BUILD_DIR];
 
 /** The newest modification time under `entry`, skipping the paths in `skip`. */
 export function newestMtime(entry: string, skip: string[] = NOT_SOURCES): number {

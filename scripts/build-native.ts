@@ -11,8 +11,7 @@ import { NATIVE_DIR, NATIVE_MODULE } from "../src/trainer/backend/native-module"
 import { newestMtime } from "./build-if-needed";
 
 const upToDate = () =>
-  existsSync(NATIVE_MODULE) &&
-  newestMtime(NATIVE_DIR, [path.join(NATIVE_DIR, "build")]) <= statSync(NATIVE_MODULE).mtimeMs;
+  existsSync(NATIVE_MODULE) && newestMtime(NATIVE_DIR) <= statSync(NATIVE_MODULE).mtimeMs;
 
 /** Builds the addon (or only when stale); never fails: the trainer falls back to wasm. */
 export function buildNative({ ifStale = false } = {}): void {

@@ -52,6 +52,16 @@ export const byIdSchema = z.object({ id });
 export const runCreateSchema = runSpecSchema.extend({ experimentId: id });
 
 /** Columns a runs list may be sorted by. */
+/** The run's summary metric columns, kept up to date as epochs and the test evaluation arrive. */
+export const RUN_SUMMARY_METRICS = [
+  "bestValAccuracy",
+  "bestValLoss",
+  "lastValAccuracy",
+  "lastValLoss",
+  "testAccuracy",
+  "testLoss",
+] as const;
+
 export const RUN_SORT_FIELDS = [
   "id",
   "createdAt",
@@ -69,12 +79,7 @@ export const RUN_SORT_FIELDS = [
   "earlyStoppingPatience",
   "priority",
   "epochsDone",
-  "bestValAccuracy",
-  "bestValLoss",
-  "lastValAccuracy",
-  "lastValLoss",
-  "testAccuracy",
-  "testLoss",
+  ...RUN_SUMMARY_METRICS,
   "startedAt",
   "finishedAt",
 ] as const;

@@ -3,6 +3,7 @@
 import { stringify } from "csv-stringify/sync";
 import type { Db } from "@/server/db/client";
 import { flattenConfig } from "@/shared/config-diff";
+import { RUN_SUMMARY_METRICS } from "@/shared/experiments";
 import { metricHistory } from "./metrics";
 
 const SUMMARY_COLUMNS = [
@@ -12,12 +13,7 @@ const SUMMARY_COLUMNS = [
   "groupKey",
   "epochsDone",
   "bestEpoch",
-  "bestValAccuracy",
-  "bestValLoss",
-  "lastValAccuracy",
-  "lastValLoss",
-  "testAccuracy",
-  "testLoss",
+  ...RUN_SUMMARY_METRICS,
   "backend",
   "attempt",
   "createdAt",

@@ -4,7 +4,12 @@ import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import type { Prisma } from "@/generated/prisma/client";
 import type { Db } from "@/server/db/client";
-import { RUN_RANGE_FILTERS, type runListSchema, type runSpecSchema } from "@/shared/experiments";
+import {
+  RUN_RANGE_FILTERS,
+  RUN_SUMMARY_METRICS,
+  type runListSchema,
+  type runSpecSchema,
+} from "@/shared/experiments";
 import type { Hyperparams } from "@/shared/hyperparams";
 
 type Tx = Prisma.TransactionClient | Db;
@@ -76,16 +81,7 @@ interface Cursor {
 
 const DATE_FIELDS = new Set(["createdAt", "startedAt", "finishedAt"]);
 /** Sort columns that may hold nulls; Prisma accepts a `nulls` order only on these. */
-const NULLABLE_FIELDS = new Set([
-  "bestValAccuracy",
-  "bestValLoss",
-  "lastValAccuracy",
-  "lastValLoss",
-  "testAccuracy",
-  "testLoss",
-  "startedAt",
-  "finishedAt",
-]);
+const NULLABLE_FIELDS = new Set([...RUN_SUMMARY_METRICS, "startedAt", "finishedAt"]);
 
 function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString("base64url");

@@ -6,7 +6,7 @@
 // falls back to the one registered before it.
 import * as tf from "@tensorflow/tfjs";
 import { loadNativeConv, type NativeConv } from "./native-module";
-import { type KernelFunc, replaceKernel, shape4, type TensorInfo } from "./wasm-kernels";
+import { convInfo, type KernelFunc, poolInfo, replaceKernel, type TensorInfo } from "./wasm-kernels";
 
 /** The forward convolution's geometry, as the addon takes it; null outside the native case. */
 function geometryOf(info: tf.backend_util.Conv2DInfo): Int32Array | null {
@@ -27,21 +27,6 @@ function geometryOf(info: tf.backend_util.Conv2DInfo): Int32Array | null {
     info.padInfo.top,
     info.padInfo.left,
   ]);
-}
-
-type Attrs = Record<string, unknown>;
-
-function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): tf.backend_util.Conv2DInfo {
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number],
-    (attrs.dilations ?? 1) as [number, number],
-    attrs.pad as "same",
-    attrs.dimRoundingMode as "round" | undefined,
-    false,
-    tf.backend_util.convertConv2DDataFormat((attrs.dataFormat ?? "NHWC") as "NHWC"),
-  );
 }
 
 const allFloat = (...infos: (TensorInfo | undefined)[]) =>
@@ -149,22 +134,12 @@ export function installNativeConvKernels(threads = 1): NativeConv {
       (geometry, x, dy, dw) => native.conv2dBackpropFilter(geometry, x, dy, dw),
     ),
   );
-  // A pooling's info has the convolution's fields, with outChannels = inChannels.
+  // A pooling's geometry is a convolution's with outChannels = inChannels.
   replaceKernel(
     "MaxPoolGrad",
     gradient(
       ["input", "dy"],
-      (input, _dy, attrs) => ({
-        info: tf.backend_util.computePool2DInfo(
-          shape4(input),
-          attrs.filterSize as [number, number],
-          attrs.strides as [number, number],
-          1,
-          attrs.pad as "valid",
-          attrs.dimRoundingMode as "round" | undefined,
-        ),
-        out: input.shape,
-      }),
+      (input, _dy, attrs) => ({ info: poolInfo(input.shape, attrs), out: input.shape }),
       (geometry, x, dy, dx) => native.maxPoolGrad(geometry, x, dy, dx),
     ),
   );

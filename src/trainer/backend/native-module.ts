@@ -5,7 +5,8 @@ import { createRequire } from "node:module";
 import path from "node:path";
 
 export const NATIVE_DIR = path.resolve(import.meta.dirname, "native");
-export const NATIVE_MODULE = path.join(NATIVE_DIR, "build", "Release", "labbook_conv.node");
+export const NATIVE_BUILD_DIR = path.join(NATIVE_DIR, "build");
+export const NATIVE_MODULE = path.join(NATIVE_BUILD_DIR, "Release", "labbook_conv.node");
 
 export interface NativeConv {
   conv2d(

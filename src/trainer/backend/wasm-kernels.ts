@@ -70,18 +70,39 @@ export const shape4 = (info: TensorInfo) => info.shape as [number, number, numbe
 const isUnitStride = (strides: unknown) =>
   strides === 1 || (Array.isArray(strides) && strides.every((s) => s === 1));
 
-function backpropFilterInfo(x: TensorInfo, attrs: NamedAttrs): tf.backend_util.Conv2DInfo {
-  if (attrs.dataFormat === "NCHW") throw new Error("Conv2DBackpropFilter on wasm supports NHWC only");
+/** A Conv2D-family kernel's geometry from its attrs (strides, pad, dilations, data format). */
+export function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: NamedAttrs,
+): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(
-    shape4(x),
-    attrs.filterShape as [number, number, number, number],
-    attrs.strides as number,
-    1,
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number],
+    (attrs.dilations ?? 1) as [number, number],
     attrs.pad as "same",
     attrs.dimRoundingMode as "round" | undefined,
     false,
-    "channelsLast",
+    tf.backend_util.convertConv2DDataFormat((attrs.dataFormat ?? "NHWC") as "NHWC"),
   );
+}
+
+/** A pooling kernel's geometry from its attrs; it has the convolution's fields. */
+export function poolInfo(inputShape: number[], attrs: NamedAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computePool2DInfo(
+    inputShape as [number, number, number, number],
+    attrs.filterSize as [number, number],
+    attrs.strides as [number, number],
+    1,
+    attrs.pad as "valid",
+    attrs.dimRoundingMode as "round" | undefined,
+  );
+}
+
+function backpropFilterInfo(x: TensorInfo, attrs: NamedAttrs): tf.backend_util.Conv2DInfo {
+  if (attrs.dataFormat === "NCHW") throw new Error("Conv2DBackpropFilter on wasm supports NHWC only");
+  return convInfo(x.shape, attrs.filterShape as number[], attrs);
 }
 
 /** dW by its plain definition: correct for any stride, and slow. */
@@ -160,14 +181,7 @@ function conv2dBackpropInput(stock: KernelFunc): KernelFunc {
     if (attrs.dataFormat === "NCHW" || !isUnitStride(attrs.strides)) return stock(args);
     const inputShape = attrs.inputShape as [number, number, number, number];
     const [fh, fw, cin, cout] = shape4(filter);
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape,
-      [fh, fw, cin, cout],
-      1,
-      1,
-      attrs.pad as "same",
-      attrs.dimRoundingMode as "round" | undefined,
-    );
+    const info = convInfo(inputShape, filter.shape, attrs);
     const top = fh - 1 - info.padInfo.top;
     const left = fw - 1 - info.padInfo.left;
     const bottom = inputShape[1] - info.outHeight + fh - 1 - top;
@@ -200,14 +214,7 @@ function conv2dBackpropInput(stock: KernelFunc): KernelFunc {
  */
 const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
-  const info = tf.backend_util.computePool2DInfo(
-    shape4(input),
-    attrs.filterSize as [number, number],
-    attrs.strides as [number, number],
-    1,
-    attrs.pad as "valid",
-    attrs.dimRoundingMode as "round" | undefined,
-  );
+  const info = poolInfo(input.shape, attrs);
   const xs = backend.typedArrayFromHeap(input);
   const dys = backend.typedArrayFromHeap(dy);
   const out = backend.makeOutput(input.shape, "float32");
