@@ -159,7 +159,7 @@ export class Worker {
 
   /**
    * What the run page shows before the first epoch ends: the layer summary, the data the run
-   * trains on, and an augmentation preview. Best effort: training does not wait on it.
+   * trains on, and an augmentation preview. Best effort: a failed upload is logged, not fatal.
    */
   private async uploadRunInfo(
     runId: number,
