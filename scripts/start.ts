@@ -1,6 +1,6 @@
 // `npm start`: the database (embedded unless DATABASE_URL is set), migrations, a build when
 // sources changed, then the dashboard and API on LABBOOK_HOST:LABBOOK_PORT.
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { readServerConfig } from "../src/server/config";
 import { PROJECT_ROOT } from "../src/server/db/migrate";
@@ -31,31 +31,67 @@ console.log(`Labbook is ready on http://${config.LABBOOK_HOST}:${port}`);
 
 // One local trainer, so that queued runs train with nothing else set up (LABBOOK_LOCAL_WORKERS=0 to skip).
 const localWorkers = Number(process.env.LABBOOK_LOCAL_WORKERS ?? 1);
+let stopping = false;
 const workers = Array.from({ length: localWorkers }, (_, i) =>
-  spawn(
-    path.join(PROJECT_ROOT, "bin", "labbook"),
-    ["worker", "--url", `http://127.0.0.1:${port}`, "--name", `local-${i + 1}`],
-    {
-      stdio: "inherit",
-      env: { ...process.env, LABBOOK_WORKER_STATE: path.join(labbookHome(), "workers", `local-${i + 1}`) },
-    },
+  superviseWorker(`local-${i + 1}`, () =>
+    spawn(
+      path.join(PROJECT_ROOT, "bin", "labbook"),
+      ["worker", "--url", `http://127.0.0.1:${port}`, "--name", `local-${i + 1}`],
+      {
+        stdio: "inherit",
+        env: { ...process.env, LABBOOK_WORKER_STATE: path.join(labbookHome(), "workers", `local-${i + 1}`) },
+      },
+    ),
   ),
 );
 if (localWorkers > 0) console.log(`Started ${localWorkers} local trainer worker(s)`);
 
-let stopping = false;
+/**
+ * Keeps a local worker running: one that exits on its own is restarted, after 1 s, then twice
+ * as long after each quick exit (at most a minute); a worker that ran for a minute starts over.
+ */
+function superviseWorker(name: string, start: () => ChildProcess) {
+  let child = start();
+  let backoffMs = 1_000;
+  let startedAt = Date.now();
+  let restart: NodeJS.Timeout | undefined;
+  const watch = (current: ChildProcess) =>
+    current.once("exit", (code, signal) => {
+      if (stopping) return;
+      if (Date.now() - startedAt > 60_000) backoffMs = 1_000;
+      console.log(
+        `worker ${name} exited (${signal ? `signal ${signal}` : `code ${code}`}); restarting in ${backoffMs / 1000} s`,
+      );
+      restart = setTimeout(() => {
+        if (stopping) return;
+        startedAt = Date.now();
+        child = start();
+        watch(child);
+      }, backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 60_000);
+    });
+  watch(child);
+  return {
+    /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; never waits on an exited child. */
+    async stop(graceMs: number) {
+      clearTimeout(restart);
+      const current = child;
+      if (current.exitCode !== null || current.signalCode !== null) return;
+      const exited = new Promise((resolve) => current.once("exit", resolve));
+      current.kill("SIGTERM");
+      const timer = setTimeout(() => current.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   console.log(`${signal}: stopping Labbook…`);
-  await Promise.all(
-    workers.map(async (worker) => {
-      if (worker.exitCode !== null) return;
-      const exited = new Promise((resolve) => worker.once("exit", resolve));
-      worker.kill("SIGTERM");
-      await exited;
-    }),
-  );
+  // Workers hand their runs back through the server, so they stop first.
+  await Promise.all(workers.map((worker) => worker.stop(7_000)));
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
   await database.close();

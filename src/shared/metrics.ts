@@ -12,6 +12,14 @@ export const EPOCH_METRIC_KEYS = {
   imagesPerSecond: "images_per_second",
 } as const;
 
+/** Batch-level curves: batch n of epoch e is logged at step (e - 1) × batches + n. */
+export const BATCH_METRIC_KEYS = {
+  loss: "batch/loss",
+  accuracy: "batch/accuracy",
+  /** Logged once per run at step 0, to place batch steps on the epoch axis. */
+  batchesPerEpoch: "batches_per_epoch",
+} as const;
+
 export const MAX_POINTS_PER_BATCH = 10_000;
 
 export const metricPointSchema = z.object({

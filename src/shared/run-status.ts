@@ -4,13 +4,16 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const FINAL_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
 
-/** The only transitions the server allows. running → queued is a lease expiring (retry). */
+/**
+ * The only transitions the server allows. running → queued is a lease expiring (retry) or a
+ * worker handing its run back; cancelled/failed → queued is a resume from the checkpoint.
+ */
 export const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
   queued: ["running", "cancelled"],
   running: ["succeeded", "failed", "cancelled", "queued"],
   succeeded: [],
-  failed: [],
-  cancelled: [],
+  failed: ["queued"],
+  cancelled: ["queued"],
 };
 
 export function canTransition(from: RunStatus, to: RunStatus): boolean {

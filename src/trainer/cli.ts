@@ -18,7 +18,8 @@ const USAGE = `usage:
       files in the official format that are not the official bytes (synthetic test sets).
   labbook worker [--url URL] [--token TOKEN] [--name NAME] [--backend NAME] [--data-dir DIR] [--unverified-data]
       Claims queued runs from a Labbook server and trains them (env: LABBOOK_URL, LABBOOK_TOKEN,
-      LABBOOK_WORKER_NAME, LABBOOK_WORKER_STATE, LABBOOK_HEARTBEAT_MS, LABBOOK_LEASE_MS).`;
+      LABBOOK_WORKER_NAME, LABBOOK_WORKER_STATE, LABBOOK_HEARTBEAT_MS, LABBOOK_LEASE_MS,
+      LABBOOK_STOP_GRACE_MS).`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -80,6 +81,8 @@ async function main(argv: string[]): Promise<number> {
       pollMs: Number(env.LABBOOK_POLL_MS ?? 2_000),
       heartbeatMs: Number(env.LABBOOK_HEARTBEAT_MS ?? 2_000),
       leaseMs: Number(env.LABBOOK_LEASE_MS ?? 30_000),
+      stopGraceMs: Number(env.LABBOOK_STOP_GRACE_MS ?? 3_000),
+      blockAfterBatchMs: Number(env.LABBOOK_TEST_BLOCK_AFTER_BATCH_MS ?? 0),
       log: (message) => console.error(`[worker] ${message}`),
     });
     process.once("SIGTERM", () => worker.stop());

@@ -5,7 +5,8 @@ import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
 import type { Hyperparams } from "../shared/hyperparams";
 import { augmentedBatchTensor, batchTensor, oneHotLabels } from "./batches";
-import { type CallbackState, CHECKPOINT_VERSION, readCheckpoint, writeCheckpoint } from "./checkpoint";
+import { type CallbackState, readCheckpoint, writeCheckpoint } from "./checkpoint";
+import { CHECKPOINT_VERSION } from "./checkpoint-file";
 import { sampleTransforms } from "./data/augment";
 import type { PreparedData } from "./data/prepare";
 import { type Evaluation, evaluateModel } from "./evaluate";
@@ -22,15 +23,23 @@ export interface EpochMetrics {
   lr: number;
   epochSeconds: number;
   imagesPerSecond: number;
+  /** When the epoch ended (ISO 8601), kept through checkpoints so replays keep their time. */
+  wallTime?: string;
 }
 
 export interface BatchProgress {
   epoch: number;
   batch: number;
   batches: number;
+  /** The epoch's running means so far. */
   loss: number;
   accuracy: number;
+  /** This batch's own values, for batch-level curves. */
+  batchLoss: number;
+  batchAccuracy: number;
   imagesPerSecond: number;
+  /** When the batch ended (ms since the epoch). */
+  time: number;
 }
 
 export interface TrainEvents {
@@ -39,7 +48,7 @@ export interface TrainEvents {
   /** `test` is set after the epochs config.testEvaluationEvery asks for. */
   onEpoch?(metrics: EpochMetrics, extra: { test?: Evaluation }): void | Promise<void>;
   onBatch?(progress: BatchProgress): void;
-  /** Checked after every batch; true stops the run (the last epoch's checkpoint is kept). */
+  /** Checked after every batch and validation batch; true stops the run (the last epoch's checkpoint is kept). */
   shouldStop?(): boolean;
   onLog?(message: string): void;
 }
@@ -52,6 +61,11 @@ export interface TrainOptions {
   checkpointDir?: string;
   events?: TrainEvents;
   validationBatchSize?: number;
+  /**
+   * Blocks the thread for this long after every batch (tests): a stand-in for a slow backend's
+   * synchronous step, which starves anything else on the same thread.
+   */
+  blockAfterBatchMs?: number;
 }
 
 export interface TrainResult {
@@ -174,6 +188,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       const y = oneHotLabels(train, indices);
       const [loss, accuracy] = (await model.trainOnBatch(x, y)) as number[];
       tf.dispose([x, y]);
+      if (options.blockAfterBatchMs) blockThread(options.blockAfterBatchMs);
       if (!Number.isFinite(loss))
         throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${b + 1}`);
       seen += indices.length;
@@ -185,7 +200,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         batches,
         loss: lossSum / seen,
         accuracy: accuracySum / seen,
+        batchLoss: loss as number,
+        batchAccuracy: accuracy as number,
         imagesPerSecond: seen / ((performance.now() - started) / 1000),
+        time: Date.now(),
       });
       if (events.shouldStop?.()) {
         cancelled = true;
@@ -194,7 +212,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     }
     if (cancelled) break;
     const trainSeconds = (performance.now() - started) / 1000;
-    const [valLoss, valAccuracy] = await validate(model, data, options.validationBatchSize ?? 256);
+    const validation = await validate(model, data, options.validationBatchSize ?? 256, events.shouldStop);
+    if (!validation) {
+      cancelled = true;
+      break;
+    }
+    const [valLoss, valAccuracy] = validation;
     const metrics: EpochMetrics = {
       epoch,
       loss: lossSum / seen,
@@ -204,6 +227,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       lr: callbacks.lr,
       epochSeconds: (performance.now() - started) / 1000,
       imagesPerSecond: seen / trainSeconds,
+      wallTime: new Date().toISOString(),
     };
     history.push(metrics);
 
@@ -264,15 +288,23 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   return { model, history, bestEpoch, stoppedEarly, cancelled, resumedFrom, test };
 }
 
+/** Blocks the calling thread without spinning (Atomics.wait sleeps). */
+function blockThread(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Validation loss and accuracy, or null when `shouldStop` asked to stop midway. */
 async function validate(
   model: tf.Sequential,
   data: PreparedData,
   batchSize: number,
-): Promise<[number, number]> {
+  shouldStop?: () => boolean,
+): Promise<[number, number] | null> {
   const { validation } = data;
   let lossSum = 0;
   let accuracySum = 0;
   for (let start = 0; start < validation.count; start += batchSize) {
+    if (shouldStop?.()) return null;
     const indices = Array.from(
       { length: Math.min(batchSize, validation.count - start) },
       (_, i) => start + i,

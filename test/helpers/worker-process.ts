@@ -1,4 +1,5 @@
-// Real `labbook worker` processes for tests, on a synthetic dataset and the wasm backend.
+// Real `labbook worker` processes for tests: by default on a synthetic dataset and the wasm
+// backend, with a 500 ms heartbeat.
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 
@@ -12,6 +13,13 @@ export function startWorker(options: {
   dataDir: string;
   stateDir: string;
   leaseMs?: number;
+  heartbeatMs?: number;
+  /** "auto" picks the fastest backend, as a user's worker does. */
+  backend?: string;
+  /** The real CIFAR-10 (sha256-checked) rather than synthetic files in its format. */
+  officialData?: boolean;
+  /** Blocks the training thread this long after every batch: a step that really takes seconds. */
+  blockAfterBatchMs?: number;
 }): WorkerProcess {
   const child = spawn(
     BIN,
@@ -23,18 +31,19 @@ export function startWorker(options: {
       options.name,
       "--data-dir",
       options.dataDir,
-      "--unverified-data",
+      ...(options.officialData ? [] : ["--unverified-data"]),
       "--backend",
-      "wasm",
+      options.backend ?? "wasm",
     ],
     {
       stdio: ["ignore", "ignore", "pipe"],
       env: {
         ...process.env,
         LABBOOK_WORKER_STATE: path.join(options.stateDir, options.name),
-        LABBOOK_HEARTBEAT_MS: "500",
+        LABBOOK_HEARTBEAT_MS: String(options.heartbeatMs ?? 500),
         LABBOOK_POLL_MS: "300",
         LABBOOK_LEASE_MS: String(options.leaseMs ?? 5_000),
+        LABBOOK_TEST_BLOCK_AFTER_BATCH_MS: String(options.blockAfterBatchMs ?? 0),
       },
     },
   );
@@ -43,6 +52,12 @@ export function startWorker(options: {
     log += chunk.toString();
   });
   return Object.assign(child, { log: () => log });
+}
+
+/** Resolves with the exit code once the worker has exited. */
+export function exited(worker: ChildProcess): Promise<number | null> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve(worker.exitCode);
+  return new Promise((resolve) => worker.once("exit", (code) => resolve(code)));
 }
 
 export async function stopWorker(worker: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {

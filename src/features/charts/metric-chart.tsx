@@ -21,6 +21,10 @@ export interface ChartSeries {
   color: string;
   points: { step: number; value: number }[];
   dashed?: boolean;
+  /** This series' own smoothing (e.g. noisy batch-level values), instead of the chart's. */
+  smoothing?: number;
+  /** Drawn thin and light, behind the others. */
+  faint?: boolean;
 }
 
 export interface ChartBand {
@@ -43,14 +47,15 @@ function mergeRows(series: ChartSeries[], bands: ChartBand[], smoothing: number)
     return r;
   };
   for (const s of series) {
+    const weight = s.smoothing ?? smoothing;
     const smoothed = smooth(
       s.points.map((p) => p.value),
-      smoothing,
+      weight,
     );
     s.points.forEach((p, i) => {
       const r = row(p.step);
       r[s.id] = smoothed[i];
-      if (smoothing > 0) r[`${s.id}__raw`] = p.value;
+      if (smoothing > 0 && s.smoothing === undefined) r[`${s.id}__raw`] = p.value;
     });
   }
   for (const b of bands) {
@@ -118,7 +123,7 @@ export function MetricChart({
               formatter={(value) =>
                 Array.isArray(value) ? value.map((v) => format(Number(v))).join(" – ") : format(Number(value))
               }
-              labelFormatter={(step) => `epoch ${step}`}
+              labelFormatter={(step) => `epoch ${format(Number(step))}`}
               contentStyle={{ fontSize: 12 }}
             />
             <Legend wrapperStyle={{ fontSize: 11 }} />
@@ -148,27 +153,30 @@ export function MetricChart({
               />
             ))}
             {smoothing > 0 &&
-              series.map((s) => (
-                <Line
-                  key={`${s.id}__raw`}
-                  dataKey={`${s.id}__raw`}
-                  stroke={s.color}
-                  strokeOpacity={0.2}
-                  dot={false}
-                  isAnimationActive={false}
-                  legendType="none"
-                  connectNulls
-                />
-              ))}
+              series
+                .filter((s) => s.smoothing === undefined)
+                .map((s) => (
+                  <Line
+                    key={`${s.id}__raw`}
+                    dataKey={`${s.id}__raw`}
+                    stroke={s.color}
+                    strokeOpacity={0.2}
+                    dot={false}
+                    isAnimationActive={false}
+                    legendType="none"
+                    connectNulls
+                  />
+                ))}
             {series.map((s) => (
               <Line
                 key={s.id}
                 dataKey={s.id}
                 name={s.label}
                 stroke={s.color}
+                strokeOpacity={s.faint ? 0.45 : 1}
                 strokeDasharray={s.dashed ? "5 3" : undefined}
-                strokeWidth={1.5}
-                dot={s.points.length < 30 ? { r: 2 } : false}
+                strokeWidth={s.faint ? 1 : 1.5}
+                dot={!s.faint && s.points.length < 30 ? { r: 2 } : false}
                 isAnimationActive={false}
                 connectNulls
               />

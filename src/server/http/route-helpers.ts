@@ -7,3 +7,33 @@ export function positiveId(raw: string): number | null {
   const id = Number(raw);
   return Number.isInteger(id) && id > 0 ? id : null;
 }
+
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`the body is over the limit of ${limit / 1024 / 1024} MiB`);
+  }
+}
+
+/**
+ * The request body, read chunk by chunk and refused as soon as it passes `limit` bytes: a
+ * chunked body declares no length, so the declared length alone bounds nothing. One copy.
+ */
+export async function readBodyCapped(req: Request, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
+  if (declared > limit) throw new BodyTooLargeError(limit);
+  if (!req.body) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new BodyTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size);
+}

@@ -119,6 +119,74 @@ export async function releaseRun(db: Db, runId: number, workerId: number): Promi
   return db.run.update({ where: { id: runId }, data: { attempt: Math.max(0, run.attempt - 1) } });
 }
 
+/** Further attempts a resumed run gets, as many as a new run gets by default. */
+const RESUME_ATTEMPTS = 3;
+
+/**
+ * Cancelled or failed runs go back to the queue as themselves: the next worker resumes each
+ * from its stored checkpoint, so its history continues with no gap and no repeated step.
+ * Requeue, by contrast, starts a fresh run from scratch.
+ */
+export async function resumeRuns(db: Db, ids: number[]): Promise<Run[]> {
+  return db.$transaction(async (tx) => {
+    const runs = await tx.run.findMany({
+      where: { id: { in: ids }, deletedAt: null },
+      select: { id: true, status: true, attempt: true, epochsDone: true },
+    });
+    const missing = ids.filter((id) => !runs.some((r) => r.id === id));
+    if (missing.length)
+      throw new TRPCError({ code: "NOT_FOUND", message: `runs ${missing.join(", ")} do not exist` });
+    const unfit = runs.filter((r) => r.status !== "cancelled" && r.status !== "failed");
+    if (unfit.length)
+      throw new TRPCError({
+        code: "CONFLICT",
+        message: `runs ${unfit.map((r) => `${r.id} (${r.status})`).join(", ")} cannot be resumed; only cancelled or failed runs can`,
+      });
+    const withCheckpoint = new Set(
+      (
+        await tx.artifact.findMany({
+          where: { runId: { in: ids }, name: "checkpoint" },
+          select: { runId: true },
+        })
+      ).map((a) => a.runId),
+    );
+    const bare = runs.filter((r) => !withCheckpoint.has(r.id));
+    if (bare.length)
+      throw new TRPCError({
+        code: "CONFLICT",
+        message: `runs ${bare.map((r) => r.id).join(", ")} have no checkpoint (they stopped before their first epoch ended); requeue them instead`,
+      });
+    const resumed: Run[] = [];
+    for (const run of runs) {
+      resumed.push(
+        await transition(
+          tx,
+          run.id,
+          "queued",
+          {
+            queuedAt: new Date(),
+            cancelRequestedAt: null,
+            finishedAt: null,
+            error: null,
+            workerId: null,
+            leaseExpiresAt: null,
+            progress: Prisma.DbNull,
+            maxAttempts: run.attempt + RESUME_ATTEMPTS,
+          },
+          { status: run.status },
+        ),
+      );
+      await tx.runLog.create({
+        data: {
+          runId: run.id,
+          message: `resume requested (was ${run.status} after epoch ${run.epochsDone})`,
+        },
+      });
+    }
+    return resumed;
+  });
+}
+
 /** A queued run is cancelled at once; a running one is flagged, and its worker ends it. */
 export async function requestCancel(db: Db, runId: number): Promise<Run> {
   return db.$transaction(async (tx) => {

@@ -1,6 +1,9 @@
 // Picks the fastest TensorFlow.js backend that loads here: native TensorFlow with CUDA, native
 // TensorFlow on CPU, WebAssembly with Labbook's OpenBLAS convolutions, WebAssembly (with
 // Labbook's fast gradient kernels), then plain JS.
+import { existsSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { installBatchNormGrad } from "./batchnorm-grad";
 import { installCpuKernelFixes } from "./cpu-kernels";
@@ -34,13 +37,48 @@ const NATIVE_PACKAGES = {
 
 const reason = (error: unknown) => (error instanceof Error ? error.message.split("\n")[0] : String(error));
 
+/**
+ * Whether an optional TensorFlow package can load, checked without importing it: a package
+ * whose install could not download libtensorflow still registers all its kernels on import,
+ * before failing, and a second probe would register them again (hundreds of warnings).
+ */
+export function nativePackageProblem(pkg: string): string | null {
+  let dir: string;
+  try {
+    dir = path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
+  } catch {
+    return `${pkg} is not installed`;
+  }
+  const lib = path.join(dir, "lib");
+  const binding =
+    existsSync(lib) &&
+    readdirSync(lib).some(
+      (sub) => sub.startsWith("napi-v") && existsSync(path.join(lib, sub, "tfjs_binding.node")),
+    );
+  return binding
+    ? null
+    : `${pkg} has no libtensorflow binding (its install script downloads it; see the README)`;
+}
+
+/** A failed native import leaves its kernels registered: then no other native package is tried. */
+let nativeImportFailed = false;
+
 async function activate(name: BackendName): Promise<string> {
   switch (name) {
     case "tensorflow-gpu":
-    case "tensorflow":
-      // Optional dependencies: present only where libtensorflow could be installed.
-      await import(NATIVE_PACKAGES[name]);
+    case "tensorflow": {
+      // Optional dependencies: usable only where libtensorflow could be installed.
+      const problem = nativePackageProblem(NATIVE_PACKAGES[name]);
+      if (problem) throw new Error(problem);
+      if (nativeImportFailed) throw new Error("another TensorFlow package failed to load in this process");
+      try {
+        await import(NATIVE_PACKAGES[name]);
+      } catch (error) {
+        nativeImportFailed = true;
+        throw error;
+      }
       break;
+    }
     case "wasm-openblas":
     case "wasm":
     case "wasm-stock":

@@ -1,23 +1,20 @@
 // A trainer worker: registers with a Labbook server, claims queued runs, trains them and
 // reports every epoch, like a ClearML or W&B Launch agent. It needs only the server's URL and
 // a token, so it can run on another machine (a GPU box).
-import { existsSync } from "node:fs";
+//
+// Two threads: training runs in a worker thread (training-thread.ts), and this one only talks
+// to the server. A synchronous backend blocks its thread for a whole step or evaluation pass,
+// so heartbeats, cancel checks, outbox flushes and signals live where nothing blocks them.
 import os from "node:os";
 import path from "node:path";
-import type * as tf from "@tensorflow/tfjs";
 import { type Hyperparams, hyperparamsSchema } from "../../shared/hyperparams";
-import { EPOCH_METRIC_KEYS, type MetricPointInput } from "../../shared/metrics";
-import { type BackendName, selectBackend } from "../backend";
-import { packCheckpoint, readCheckpoint, unpackCheckpoint } from "../checkpoint";
-import { type Cifar10, loadCifar10 } from "../data/cifar10";
-import { fetchCifar10 } from "../data/fetch";
-import { type PreparedData, prepareData } from "../data/prepare";
-import { renderAugmentationPreview } from "../data/preview";
-import { modelMetadata, serializeModel } from "../model/io";
-import { layerSummary } from "../model/vgg";
-import { type BatchProgress, type EpochMetrics, trainModel } from "../train";
+import { BATCH_METRIC_KEYS, EPOCH_METRIC_KEYS, type MetricPointInput } from "../../shared/metrics";
+import type { BackendName } from "../backend";
+import { readCheckpointMeta, unpackCheckpoint } from "../checkpoint-file";
+import type { BatchProgress, EpochMetrics } from "../train";
 import { ApiError, isRetryable, LabbookClient } from "./client";
 import { Outbox } from "./outbox";
+import { TrainingThread } from "./training-thread-handle";
 
 export interface WorkerOptions {
   url: string;
@@ -33,6 +30,10 @@ export interface WorkerOptions {
   pollMs: number;
   heartbeatMs: number;
   leaseMs: number;
+  /** How long a stop waits for the trainer's next batch before ending its thread. */
+  stopGraceMs?: number;
+  /** Tests: block the training thread after every batch, as a slow synchronous step would. */
+  blockAfterBatchMs?: number;
   log: (message: string) => void;
 }
 
@@ -41,6 +42,9 @@ interface ClaimedRun {
   attempt: number;
   config: unknown;
 }
+
+/** Why a run stops before its end: each ends the attempt differently. */
+type StopReason = "cancel" | "lease-lost" | "shutdown" | "token-refused";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -64,19 +68,29 @@ async function retrying<T>(
 
 export function epochPoints(m: EpochMetrics, system: Record<string, number>): MetricPointInput[] {
   const k = EPOCH_METRIC_KEYS;
+  const at = { step: m.epoch, ...(m.wallTime ? { wallTime: m.wallTime } : {}) };
   return [
-    { key: k.loss, step: m.epoch, value: m.loss },
-    { key: k.accuracy, step: m.epoch, value: m.accuracy },
-    { key: k.valLoss, step: m.epoch, value: m.valLoss },
-    { key: k.valAccuracy, step: m.epoch, value: m.valAccuracy },
-    { key: k.lr, step: m.epoch, value: m.lr },
-    { key: k.epochSeconds, step: m.epoch, value: m.epochSeconds },
-    { key: k.imagesPerSecond, step: m.epoch, value: m.imagesPerSecond },
-    ...Object.entries(system).map(([key, value]) => ({ key: `sys/${key}`, step: m.epoch, value })),
+    { key: k.loss, value: m.loss, ...at },
+    { key: k.accuracy, value: m.accuracy, ...at },
+    { key: k.valLoss, value: m.valLoss, ...at },
+    { key: k.valAccuracy, value: m.valAccuracy, ...at },
+    { key: k.lr, value: m.lr, ...at },
+    { key: k.epochSeconds, value: m.epochSeconds, ...at },
+    { key: k.imagesPerSecond, value: m.imagesPerSecond, ...at },
+    ...Object.entries(system).map(([key, value]) => ({ key: `sys/${key}`, value, ...at })),
   ];
 }
 
-/** Process CPU % since the previous call, and memory, for the run's system charts. */
+export function batchPoints(p: BatchProgress): MetricPointInput[] {
+  const step = (p.epoch - 1) * p.batches + p.batch;
+  const wallTime = new Date(p.time).toISOString();
+  return [
+    { key: BATCH_METRIC_KEYS.loss, step, value: p.batchLoss, wallTime },
+    { key: BATCH_METRIC_KEYS.accuracy, step, value: p.batchAccuracy, wallTime },
+  ];
+}
+
+/** Process CPU % since the previous call (all threads), and memory, for the run's system charts. */
 function systemSampler() {
   let lastCpu = process.cpuUsage();
   let lastTime = performance.now();
@@ -94,45 +108,98 @@ function systemSampler() {
   };
 }
 
+/** Uploads only the newest of what it is offered: a checkpoint superseded in the queue is skipped. */
+class LatestUpload {
+  private pending: Buffer | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly upload: (bytes: Buffer) => Promise<void>) {}
+
+  offer(bytes: Buffer): void {
+    this.pending = bytes;
+    this.running ??= this.drain().finally(() => {
+      this.running = null;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending) {
+      const bytes = this.pending;
+      this.pending = null;
+      await this.upload(bytes);
+    }
+  }
+
+  /** Waits for uploads in flight, for at most `timeoutMs`. */
+  async settled(timeoutMs: number): Promise<void> {
+    if (this.running) await Promise.race([this.running, sleep(timeoutMs)]);
+  }
+}
+
 export class Worker {
   private readonly client: LabbookClient;
   private stopping = false;
-  private dataset: Promise<Cifar10> | null = null;
+  private thread: TrainingThread | null = null;
+  /** Stops the run in progress, if any. */
+  private stopRun: ((reason: StopReason) => void) | null = null;
+  private tokenRefused: string | null = null;
 
   constructor(private readonly options: WorkerOptions) {
     this.client = new LabbookClient(options.url, options.token);
   }
 
-  /** Finishes the current batch, leaves the run to its lease (another worker resumes it) and exits. */
+  /** Stops the current run at its next batch, hands it back to the queue and exits. */
   stop(): void {
     this.stopping = true;
+    this.stopRun?.("shutdown");
+  }
+
+  /** The training thread, started again if it has exited (a crash, or a kill on stop). */
+  private async trainingThread(): Promise<{
+    thread: TrainingThread;
+    backend: BackendName;
+    skipped: string[];
+  }> {
+    const { options } = this;
+    if (!this.thread?.alive) {
+      this.thread = new TrainingThread({
+        backend: options.backend,
+        dataDir: options.dataDir,
+        fetchData: options.fetchData,
+        dataCheck: options.dataCheck,
+        blockAfterBatchMs: options.blockAfterBatchMs,
+      });
+    }
+    const thread = this.thread;
+    return { thread, ...(await thread.ready) };
   }
 
   async run(): Promise<void> {
     const { options } = this;
-    const backend = await selectBackend(options.backend);
+    const { backend, skipped } = await this.trainingThread();
+    options.log(`backend ${backend}${skipped.length ? `; skipped ${skipped.join("; ")}` : ""}`);
     const info = {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? "unknown",
       memoryGb: Math.round(os.totalmem() / 1e9),
       platform: `${os.platform()} ${os.arch()}`,
       node: process.version,
-      skippedBackends: backend.skipped,
+      skippedBackends: skipped,
     };
     const worker = await retrying(
       () =>
         this.client.mutation<{ id: number }>("worker.register", {
           name: options.name,
           host: os.hostname(),
-          backend: backend.name,
+          backend,
           info,
         }),
       options.log,
       "registering",
       () => this.stopping,
     );
-    options.log(`worker ${options.name} (#${worker.id}) on ${backend.name}, serving ${options.url}`);
-    while (!this.stopping) {
+    options.log(`worker ${options.name} (#${worker.id}) on ${backend}, serving ${options.url}`);
+    while (!this.stopping && !this.tokenRefused) {
       let run: ClaimedRun | null = null;
       try {
         run = await this.client.mutation<ClaimedRun | null>("worker.claim", {
@@ -143,55 +210,11 @@ export class Worker {
         if (!isRetryable(error)) throw error;
         options.log(`server unreachable (${(error as Error).message}); retrying`);
       }
-      if (run) await this.execute(worker.id, run, backend.name);
+      if (run) await this.execute(worker.id, run, backend);
       else await sleep(options.pollMs);
     }
-  }
-
-  private loadData(): Promise<Cifar10> {
-    const { options } = this;
-    this.dataset ??= (async () => {
-      if (options.fetchData) await fetchCifar10({ dir: options.dataDir });
-      return loadCifar10(options.dataDir, { expect: options.dataCheck });
-    })();
-    return this.dataset;
-  }
-
-  /**
-   * What the run page shows before the first epoch ends: the layer summary, the data the run
-   * trains on, and an augmentation preview. Best effort: a failed upload is logged, not fatal.
-   */
-  private async uploadRunInfo(
-    runId: number,
-    model: tf.LayersModel,
-    config: Hyperparams,
-    data: PreparedData,
-    log: (message: string, level?: "warn") => void,
-  ): Promise<void> {
-    const layers = layerSummary(model);
-    const dataset = {
-      train: data.train.count,
-      validation: data.validation.count,
-      test: data.test.count,
-      normalization: data.normalizer.kind,
-      mean: data.normalizer.mean,
-      std: data.normalizer.std,
-    };
-    const preview = await renderAugmentationPreview(data.train, {
-      indices: Array.from({ length: Math.min(6, data.train.count) }, (_, i) => i),
-      variants: 7,
-      params: config.augmentation,
-      seed: config.seed,
-    });
-    const uploads: [string, Buffer, string][] = [
-      ["layers.json", Buffer.from(JSON.stringify(layers)), "application/json"],
-      ["dataset.json", Buffer.from(JSON.stringify(dataset)), "application/json"],
-      ["augmentation-preview.png", preview, "image/png"],
-    ];
-    for (const [name, bytes, type] of uploads)
-      await this.client
-        .upload(runId, name, "other", bytes, type)
-        .catch((error: unknown) => log(`could not upload ${name}: ${(error as Error).message}`, "warn"));
+    this.thread?.kill();
+    if (this.tokenRefused) throw new Error(this.tokenRefused);
   }
 
   private async execute(workerId: number, run: ClaimedRun, backend: string): Promise<void> {
@@ -204,91 +227,143 @@ export class Worker {
       (report, error) =>
         options.log(`run ${run.id}: the server refused ${report.procedure}: ${(error as Error).message}`),
     );
-    const log = (message: string, level: "info" | "warn" | "error" = "info") => {
+    const log = (
+      message: string,
+      level: "info" | "warn" | "error" = "info",
+      time = new Date().toISOString(),
+    ) => {
       options.log(`run ${run.id}: ${message}`);
       void outbox.push({
         procedure: "worker.log",
-        input: { runId: run.id, lines: [{ level, message, time: new Date().toISOString() }] },
+        input: { runId: run.id, lines: [{ level, message, time }] },
       });
     };
-    let cancelRequested = false;
-    let leaseLost = false;
+    const flush = () => void outbox.flush().catch(() => {});
+
+    let stopReason: StopReason | null = null;
+    let thread: TrainingThread | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+    const stopWith = (reason: StopReason) => {
+      if (stopReason) return;
+      stopReason = reason;
+      thread?.requestStop();
+      // A step or an evaluation pass may outlast the grace: then the thread is ended, and the
+      // run resumes from its last epoch's checkpoint.
+      killTimer = setTimeout(() => {
+        if (thread) {
+          options.log(`run ${run.id}: the trainer did not stop within ${grace} ms; ending its thread`);
+          void thread.kill();
+        }
+      }, grace);
+    };
+    const grace = options.stopGraceMs ?? 3_000;
+    this.stopRun = stopWith;
+    if (this.stopping) stopWith("shutdown");
+
     let progress: BatchProgress | null = null;
+    let pendingBatchPoints: MetricPointInput[] = [];
+    const pushBatchPoints = async () => {
+      if (!pendingBatchPoints.length) return;
+      const points = pendingBatchPoints;
+      pendingBatchPoints = [];
+      await outbox.push({ procedure: "metric.log", input: { runId: run.id, points } });
+    };
     const beat = setInterval(() => {
       client
         .mutation<{ cancelRequested: boolean }>("worker.heartbeat", {
           workerId,
           runId: run.id,
           leaseMs: options.leaseMs,
-          progress: progress && {
-            epoch: progress.epoch,
-            batch: progress.batch,
-            batches: progress.batches,
-            imagesPerSecond: progress.imagesPerSecond,
-          },
+          ...(progress && {
+            progress: {
+              epoch: progress.epoch,
+              batch: progress.batch,
+              batches: progress.batches,
+              imagesPerSecond: progress.imagesPerSecond,
+            },
+          }),
         })
         .then((answer) => {
-          if (answer.cancelRequested && !cancelRequested) log("cancel requested; stopping after this batch");
-          cancelRequested ||= answer.cancelRequested;
+          if (answer.cancelRequested && !stopReason) {
+            log("cancel requested; stopping");
+            stopWith("cancel");
+          }
         })
         .catch((error: unknown) => {
-          // 409: the lease went to another worker (this one was presumed dead). Anything else
-          // is an outage: keep training, the outbox keeps the reports.
-          if (error instanceof ApiError && error.status === 409) leaseLost = true;
+          if (!(error instanceof ApiError)) return; // an outage: keep training, the outbox keeps the reports
+          if (error.status === 409) {
+            // The lease went to another worker (this one was presumed dead).
+            if (!stopReason) options.log(`run ${run.id}: lost the lease (${error.message}); stopping`);
+            stopWith("lease-lost");
+          } else if (error.status === 401 || error.status === 403) {
+            this.tokenRefused = `the server refused this worker's token (${error.status}: ${error.message}); stopping`;
+            options.log(this.tokenRefused);
+            stopWith("token-refused");
+          } else {
+            options.log(`run ${run.id}: the server refused a heartbeat (${error.status}: ${error.message})`);
+          }
         });
-      void outbox.flush().catch(() => {});
+      void pushBatchPoints().then(flush);
     }, options.heartbeatMs);
     const sample = systemSampler();
+    const checkpoints = new LatestUpload((bytes) =>
+      client
+        .upload(run.id, "checkpoint", "checkpoint", bytes)
+        .catch((error: unknown) => log(`checkpoint upload failed: ${(error as Error).message}`, "warn")),
+    );
 
     let finish: { status: "succeeded" | "failed" | "cancelled"; error?: string } | null = null;
     try {
       const config: Hyperparams = hyperparamsSchema.parse(run.config);
       log(`attempt ${run.attempt} on ${options.name} (${backend})`);
-      if (!existsSync(path.join(checkpointDir, "checkpoint.json"))) {
+      if (!(await readCheckpointMeta(checkpointDir))) {
         const stored = await retrying(
           () => client.download(run.id, "checkpoint"),
           options.log,
           "fetching the checkpoint",
-          () => false,
+          () => stopReason !== null,
         );
         if (stored) await unpackCheckpoint(stored, checkpointDir);
       }
-      const resumed = await readCheckpoint<EpochMetrics>(checkpointDir).catch(() => null);
+      const resumed = await readCheckpointMeta<EpochMetrics>(checkpointDir);
       if (resumed) {
         // Epochs the last attempt trained may not all have reached the server: send them again
-        // (writes are idempotent), so the history has no gap.
-        log(`resuming after epoch ${resumed.meta.epoch}`);
-        for (const m of resumed.meta.history)
+        // (writes are idempotent, and each point keeps the time it was measured).
+        log(`resuming after epoch ${resumed.epoch}`);
+        for (const m of resumed.history)
           await outbox.push({
             procedure: "metric.log",
             input: { runId: run.id, points: epochPoints(m, {}) },
           });
+        flush();
       }
-      const data = prepareData(await this.loadData(), config);
-      const result = await trainModel({
-        config,
-        data,
-        backend,
-        checkpointDir,
-        events: {
-          onLog: (message) => log(message),
-          onStart: async (model, { resumedFrom }) => {
-            if (resumedFrom === 0) await this.uploadRunInfo(run.id, model, config, data, log);
-          },
+      const trainer = await this.trainingThread();
+      thread = trainer.thread;
+      if (stopReason) thread.requestStop();
+      let sentBatchesPerEpoch = false;
+      const outcome = await thread.train(
+        { runId: run.id, config, checkpointDir, sendRunInfo: !resumed },
+        {
+          onLog: (message, level, time) => log(message, level, time),
           onBatch: (p) => {
             progress = p;
+            if (!sentBatchesPerEpoch) {
+              sentBatchesPerEpoch = true;
+              pendingBatchPoints.push({ key: BATCH_METRIC_KEYS.batchesPerEpoch, step: 0, value: p.batches });
+            }
+            pendingBatchPoints.push(...batchPoints(p));
           },
-          shouldStop: () => cancelRequested || leaseLost || this.stopping,
-          onEpoch: async (m, { test }) => {
-            // The checkpoint first: an epoch the server shows can then be resumed from. The
-            // latest replaces the previous one; a failed upload is made good by the next epoch's.
-            const packed = await packCheckpoint(checkpointDir);
-            if (packed)
+          onRunInfo: async (files) => {
+            for (const file of files)
               await client
-                .upload(run.id, "checkpoint", "checkpoint", packed)
+                .upload(run.id, file.name, "other", Buffer.from(file.bytes), file.contentType)
                 .catch((error: unknown) =>
-                  log(`checkpoint upload failed: ${(error as Error).message}`, "warn"),
+                  log(`could not upload ${file.name}: ${(error as Error).message}`, "warn"),
                 );
+          },
+          onEpoch: async (m, test, checkpoint) => {
+            // Reports leave now; the checkpoint uploads beside them (the newest wins).
+            await pushBatchPoints();
             await outbox.push({
               procedure: "metric.log",
               input: { runId: run.id, points: epochPoints(m, sample()) },
@@ -298,30 +373,36 @@ export class Worker {
                 procedure: "worker.evaluation",
                 input: { workerId, runId: run.id, evaluation: { ...test, epoch: m.epoch } },
               });
-            void outbox.flush().catch(() => {});
+            flush();
+            if (checkpoint) checkpoints.offer(checkpoint);
           },
         },
-      });
-      if (leaseLost) {
+      );
+      clearTimeout(killTimer);
+      await pushBatchPoints();
+      if (outcome.type === "failed") throw new Error(outcome.error);
+      const reason = stopReason as StopReason | null;
+      if (reason === "lease-lost") {
         options.log(`run ${run.id}: another worker holds this run now; dropping this attempt`);
         return;
       }
-      if (this.stopping && !cancelRequested) {
-        // Hand the run back now, after its reports, rather than at lease expiry; the next
-        // worker resumes it from the last epoch's checkpoint, and the attempt is not spent.
+      if (reason === "token-refused") return;
+      if (reason === "shutdown" && outcome.type === "stopped") {
+        // Hand the run back now rather than at lease expiry; the next worker resumes it from
+        // the last epoch's checkpoint, and the attempt is not spent.
+        await checkpoints.settled(5_000);
         await outbox.push({ procedure: "worker.release", input: { workerId, runId: run.id } });
         options.log(
-          (await outbox.drainFully(10_000))
+          (await outbox.drainFully(3_000, 250))
             ? `run ${run.id}: worker stopping; handed the run back to the queue`
             : `run ${run.id}: worker stopping; the run returns to the queue when its lease expires`,
         );
-        result.model.dispose();
         return;
       }
-      if (result.cancelled) {
+      if (outcome.type === "stopped") {
         finish = { status: "cancelled" };
       } else {
-        const { modelJson, weights } = await serializeModel(result.model, modelMetadata(data.normalizer));
+        const { weights, modelJson } = outcome;
         await retrying(
           () => client.upload(run.id, "weights.bin", "model", weights),
           options.log,
@@ -334,24 +415,26 @@ export class Worker {
           "uploading model.json",
           () => false,
         );
-        if (result.test)
+        if (outcome.test)
           await outbox.push({
             procedure: "worker.evaluation",
-            input: { workerId, runId: run.id, evaluation: { ...result.test, epoch: 0 } },
+            input: { workerId, runId: run.id, evaluation: { ...outcome.test, epoch: 0 } },
           });
         finish = { status: "succeeded" };
       }
-      result.model.dispose();
     } catch (error) {
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const message = error instanceof Error ? error.message : String(error);
       log(`failed: ${message}`, "error");
       finish = { status: "failed", error: message };
     } finally {
       clearInterval(beat);
-      if (finish && !leaseLost) {
-        // The finish goes last, after every report of the run.
+      clearTimeout(killTimer);
+      this.stopRun = null;
+      if (finish && stopReason !== "lease-lost" && stopReason !== "token-refused") {
+        // The checkpoint (a stopped run may be resumed from it), then the end, after every report.
+        await checkpoints.settled(60_000);
         await outbox.push({ procedure: "worker.finish", input: { workerId, runId: run.id, ...finish } });
-        if (!(await outbox.drainFully(10 * 60_000)))
+        if (!(await outbox.drainFully(this.stopping ? 3_000 : 10 * 60_000)))
           options.log(`run ${run.id}: could not reach the server to report the end`);
         else options.log(`run ${run.id}: ${finish.status}`);
       }

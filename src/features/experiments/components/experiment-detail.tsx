@@ -109,6 +109,16 @@ export function ExperimentDetail({ id }: { id: number }) {
       },
     }),
   );
+  const resume = useMutation(
+    trpc.run.resume.mutationOptions({
+      onSuccess: (resumed) => {
+        setNotice(
+          `Resuming ${resumed.length} run${resumed.length === 1 ? "" : "s"} from ${resumed.length === 1 ? "its" : "their"} last checkpoint.`,
+        );
+        return refresh();
+      },
+    }),
+  );
   const remove = useMutation(
     trpc.run.delete.mutationOptions({
       onSuccess: ({ count }, input) => {
@@ -135,7 +145,7 @@ export function ExperimentDetail({ id }: { id: number }) {
   const rows = runs.data?.pages.flatMap((page) => page.items) ?? [];
   const total = runs.data?.pages[0]?.total ?? 0;
   const ids = [...selected];
-  const actionError = cancel.error ?? requeue.error ?? remove.error ?? purge.error;
+  const actionError = cancel.error ?? requeue.error ?? resume.error ?? remove.error ?? purge.error;
   const cancelSelected = async () => {
     const cancellable = rows.filter(
       (r) => selected.has(r.id) && (r.status === "queued" || r.status === "running"),
@@ -233,6 +243,15 @@ export function ExperimentDetail({ id }: { id: number }) {
               onClick={() => requeue.mutate({ ids })}
             >
               Requeue
+            </button>
+            <button
+              type="button"
+              className={buttonClass.secondary}
+              title="Continue cancelled or failed runs from their last checkpoint"
+              disabled={!selected.size || resume.isPending}
+              onClick={() => resume.mutate({ ids })}
+            >
+              Resume
             </button>
             <button
               type="button"

@@ -32,7 +32,8 @@ export function RunPage({ id }: { id: number }) {
   const run = useQuery({
     ...trpc.run.get.queryOptions({ id }),
     refetchInterval: (q) =>
-      q.state.data && ["queued", "running"].includes(q.state.data.status) ? 2_000 : false,
+      // Each heartbeat (every 2 s) moves the progress bar: poll often enough not to miss one.
+      q.state.data?.status === "running" ? 1_000 : q.state.data?.status === "queued" ? 2_000 : false,
   });
   const live = run.data ? ["queued", "running"].includes(run.data.status) : false;
   const history = useRunHistory(id, live);
@@ -43,6 +44,7 @@ export function RunPage({ id }: { id: number }) {
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.run.pathKey() });
   const cancel = useMutation(trpc.run.cancel.mutationOptions({ onSuccess: invalidate }));
   const requeue = useMutation(trpc.run.requeue.mutationOptions({ onSuccess: invalidate }));
+  const resume = useMutation(trpc.run.resume.mutationOptions({ onSuccess: invalidate }));
   // A status change brings what the worker sent last (final metrics, evaluation, model files).
   const status = run.data?.status;
   useEffect(() => {
@@ -93,6 +95,16 @@ export function RunPage({ id }: { id: number }) {
                 Requeue
               </button>
             )}
+            {(r.status === "cancelled" || r.status === "failed") && (
+              <button
+                type="button"
+                className={buttonClass.secondary}
+                title="Continue this run from its last checkpoint"
+                onClick={() => resume.mutate({ ids: [id] })}
+              >
+                Resume
+              </button>
+            )}
             <a className={buttonClass.secondary} href={`/api/runs/${id}/metrics?format=csv`} download>
               Metrics CSV
             </a>
@@ -110,7 +122,7 @@ export function RunPage({ id }: { id: number }) {
             .
           </p>
         )}
-        <ErrorNote error={cancel.error ?? requeue.error} />
+        <ErrorNote error={cancel.error ?? requeue.error ?? resume.error} />
       </div>
 
       {r.status === "failed" && r.error && (

@@ -1,7 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { adminProcedure, createTRPCRouter, publicProcedure, writeProcedure } from "@/server/api/trpc";
 import { listArtifacts } from "@/server/services/artifacts";
-import { requestCancel } from "@/server/services/queue";
+import { requestCancel, resumeRuns } from "@/server/services/queue";
 import {
   getRun,
   listRuns,
@@ -55,6 +55,8 @@ export const runsRouter = createTRPCRouter({
   }),
   /** A queued run is cancelled at once; a running one stops at its worker's next batch. */
   cancel: writeProcedure.input(byIdSchema).mutation(({ ctx, input }) => requestCancel(ctx.db, input.id)),
+  /** Queues cancelled or failed runs again, to continue from their last checkpoint. */
+  resume: writeProcedure.input(runIdListSchema).mutation(({ ctx, input }) => resumeRuns(ctx.db, input.ids)),
   /** Queues a fresh copy of each finished run. */
   requeue: writeProcedure.input(runIdListSchema).mutation(({ ctx, input }) => requeueRuns(ctx.db, input.ids)),
   /** Soft delete (deleted: true) or restore (deleted: false). */

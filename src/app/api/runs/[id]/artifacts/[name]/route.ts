@@ -3,7 +3,7 @@ import { TRPCError } from "@trpc/server";
 import { AuthError, authorize, bearerToken } from "@/server/auth/authorize";
 import { getDb } from "@/server/db/client";
 import { REMOTE_ADDRESS_HEADER } from "@/server/http/remote-address";
-import { fail, positiveId } from "@/server/http/route-helpers";
+import { BodyTooLargeError, fail, positiveId, readBodyCapped } from "@/server/http/route-helpers";
 import { findArtifact, storeArtifact, streamArtifact } from "@/server/services/artifacts";
 import {
   ARTIFACT_KIND_HEADER,
@@ -47,11 +47,14 @@ export async function PUT(req: Request, { params }: Params) {
   if (!sha256 || !/^[0-9a-f]{64}$/i.test(sha256))
     return fail(400, `${ARTIFACT_SHA256_HEADER} must be the body's sha256 in hex`);
   const declared = Number(req.headers.get("content-length") ?? Number.NaN);
-  if (declared > MAX_ARTIFACT_BYTES)
-    return fail(413, `artifacts are limited to ${MAX_ARTIFACT_BYTES / 1024 / 1024} MiB`);
-  const bytes = Buffer.from(await req.arrayBuffer());
-  if (bytes.length > MAX_ARTIFACT_BYTES)
-    return fail(413, `artifacts are limited to ${MAX_ARTIFACT_BYTES / 1024 / 1024} MiB`);
+  let bytes: Buffer;
+  try {
+    bytes = await readBodyCapped(req, MAX_ARTIFACT_BYTES);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError)
+      return fail(413, `artifacts are limited to ${MAX_ARTIFACT_BYTES / 1024 / 1024} MiB`);
+    throw error;
+  }
   if (Number.isFinite(declared) && declared !== bytes.length)
     return fail(400, `received ${bytes.length} of ${declared} bytes`);
   try {
