@@ -13,7 +13,7 @@ import pg from "pg";
 import { startEmbeddedPostgres } from "../src/server/db/embedded-postgres";
 import { applyMigrations } from "../src/server/db/migrate";
 import { EPOCH_METRIC_KEYS as K } from "../src/shared/metrics";
-import { startLabbook } from "../test/helpers/labbook-process";
+import { startLabbook } from "./lib/labbook-process";
 import { seedLarge } from "./lib/seed-large";
 
 const { values } = parseArgs({

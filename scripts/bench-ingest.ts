@@ -13,7 +13,7 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { startEmbeddedPostgres } from "../src/server/db/embedded-postgres";
 import { applyMigrations } from "../src/server/db/migrate";
-import { startLabbook } from "../test/helpers/labbook-process";
+import { startLabbook } from "./lib/labbook-process";
 
 const { values } = parseArgs({
   options: {

@@ -10,12 +10,12 @@ import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort } from "@/server/db/embedded-postgres";
 import { applyMigrations } from "@/server/db/migrate";
+import { type LabbookProcess, startLabbook } from "../../scripts/lib/labbook-process";
+import { startWorker, stopWorker, until, type WorkerProcess } from "../../scripts/lib/worker-process";
 import { launchBrowser, screenshot } from "../helpers/browser";
 import { createDatabase, dropDatabase } from "../helpers/database";
-import { type LabbookProcess, startLabbook } from "../helpers/labbook-process";
 import { writeSyntheticCifar } from "../helpers/synthetic-cifar";
 import { callProcedure } from "../helpers/trpc-http";
-import { startWorker, stopWorker, until, type WorkerProcess } from "../helpers/worker-process";
 
 const adminUrl = inject("adminUrl");
 const dataDir = writeSyntheticCifar(60);
@@ -110,8 +110,9 @@ describe("the dashboard, flow by flow", () => {
     expect(sawRunning).toBe(true);
     expect(sawProgress).toBe(true);
     expect(await page.getByTestId("stat-epochs").textContent()).toBe("3 / 3");
-    // Three epochs drawn in the loss chart: two lines (train, val) with dots.
-    await expect.poll(() => page.getByTestId("chart-Loss").locator(".recharts-line").count()).toBe(2);
+    // The loss chart: batch-level train loss (smoothed, between epochs), then train and val per epoch.
+    await expect.poll(() => page.getByTestId("chart-Loss").locator(".recharts-line").count()).toBe(3);
+    expect(await page.getByTestId("chart-Loss").textContent()).toContain("train (batches)");
     await expect
       .poll(() => page.getByTestId("total-params").textContent(), { timeout: 10_000 })
       .toBe("1,186,346");
@@ -287,4 +288,32 @@ describe("the dashboard, flow by flow", () => {
     await page.goto(at("/experiments"));
     await screenshot(page, "dashboard-experiments");
   });
+
+  it("cancels a run from its page, then resumes it from its checkpoint", async () => {
+    const created = await callProcedure<{ id: number }[]>(server.baseUrl, "run.create", {
+      experimentId: Number(experimentUrl.split("/").pop()),
+      config: { trainLimit: 128, batchSize: 32, epochs: 6, normalization: "zscore" },
+    });
+    const id = created.body.result?.data[0]?.id as number;
+    await page.goto(at(`/runs/${id}`));
+    await expect
+      .poll(async () => Number((await page.getByTestId("stat-epochs").textContent())?.split(" / ")[0]), {
+        timeout: 120_000,
+      })
+      .toBeGreaterThanOrEqual(2);
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await expect
+      .poll(() => page.getByTestId("run-status").textContent(), { timeout: 30_000 })
+      .toBe("cancelled");
+    const stoppedAfter = Number((await page.getByTestId("stat-epochs").textContent())?.split(" / ")[0]);
+    await page.getByRole("button", { name: "Resume" }).click();
+    await expect
+      .poll(() => page.getByTestId("run-status").textContent(), { timeout: 120_000 })
+      .toBe("succeeded");
+    expect(await page.getByTestId("stat-epochs").textContent()).toBe("6 / 6");
+    await expect
+      .poll(() => page.getByTestId("run-logs").textContent())
+      .toContain(`resuming after epoch ${stoppedAfter}`);
+    await screenshot(page, "dashboard-run-resumed");
+  }, 240_000);
 });

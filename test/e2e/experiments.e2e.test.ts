@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startLabbook } from "../../scripts/lib/labbook-process";
 import { launchBrowser, screenshot } from "../helpers/browser";
-import { startLabbook } from "../helpers/labbook-process";
 
 let browser: Browser;
 beforeAll(async () => {

@@ -14,17 +14,17 @@ import { applyMigrations } from "@/server/db/migrate";
 import { defaultDataDir } from "@/trainer/data/cifar10-format";
 import { fetchCifar10 } from "@/trainer/data/fetch";
 import { type HeartbeatReport, watchHeartbeats } from "../../scripts/lib/heartbeat-monitor";
-import { createDatabase, dropDatabase } from "../helpers/database";
-import { type LabbookProcess, startLabbook } from "../helpers/labbook-process";
-import { writeSyntheticCifar } from "../helpers/synthetic-cifar";
-import { callProcedure } from "../helpers/trpc-http";
+import { type LabbookProcess, startLabbook } from "../../scripts/lib/labbook-process";
 import {
   exited,
   startWorker as spawnWorker,
   stopWorker,
   until,
   type WorkerProcess,
-} from "../helpers/worker-process";
+} from "../../scripts/lib/worker-process";
+import { createDatabase, dropDatabase } from "../helpers/database";
+import { writeSyntheticCifar } from "../helpers/synthetic-cifar";
+import { callProcedure } from "../helpers/trpc-http";
 
 const adminUrl = inject("adminUrl");
 const syntheticDir = writeSyntheticCifar(60);

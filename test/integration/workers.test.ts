@@ -8,11 +8,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { createDb, type Db } from "@/server/db/client";
 import { freePort } from "@/server/db/embedded-postgres";
 import { applyMigrations } from "@/server/db/migrate";
+import { type LabbookProcess, startLabbook } from "../../scripts/lib/labbook-process";
+import {
+  startWorker as spawnWorker,
+  stopWorker,
+  until,
+  type WorkerProcess,
+} from "../../scripts/lib/worker-process";
 import { createDatabase, dropDatabase } from "../helpers/database";
-import { type LabbookProcess, startLabbook } from "../helpers/labbook-process";
 import { writeSyntheticCifar } from "../helpers/synthetic-cifar";
 import { callProcedure } from "../helpers/trpc-http";
-import { startWorker as spawnWorker, stopWorker, until, type WorkerProcess } from "../helpers/worker-process";
 
 const adminUrl = inject("adminUrl");
 const dataDir = writeSyntheticCifar(60);
@@ -131,12 +136,20 @@ describe("workers", () => {
       "two epochs",
     );
     await stopWorker(first, "SIGKILL");
+    const killedAt = new Date();
     const second = startWorker("survivor");
     const [run] = await until(settled([id as number]), "the resumed run to finish");
     expect(run).toMatchObject({ status: "succeeded", attempt: 2, epochsDone: 4 });
     expect(await epochsOf(id as number)).toEqual([1, 2, 3, 4]);
     const logs = await db.runLog.findMany({ where: { runId: id }, orderBy: { id: "asc" } });
-    expect(logs.some((l) => /resuming after epoch [2-4]/.test(l.message))).toBe(true);
+    const resumedAfter = Number(
+      logs.map((l) => /resuming after epoch (\d)/.exec(l.message)?.[1]).find(Boolean),
+    );
+    expect(resumedAfter).toBeGreaterThanOrEqual(2);
+    // Replayed epochs keep the time they were trained, not the time of the replay.
+    const points = await db.metricPoint.findMany({ where: { runId: id, key: "val_accuracy" } });
+    for (const point of points.filter((p) => p.step <= resumedAfter))
+      expect(point.wallTime.getTime()).toBeLessThan(killedAt.getTime());
     await stopWorker(second);
   }, 300_000);
 
@@ -192,6 +205,45 @@ describe("workers", () => {
     expect(Date.now() - asked).toBeLessThan(15_000);
     await stopWorker(worker);
   }, 120_000);
+
+  it("resumes a cancelled run from its checkpoint: same run, history continued once", async () => {
+    const [id] = (await queueRuns(1, { epochs: 5, trainLimit: 96 })) as [number];
+    const worker = startWorker("resume");
+    await until(
+      async () => ((await db.run.findUnique({ where: { id } }))?.epochsDone ?? 0) >= 2,
+      "two epochs",
+    );
+    expect((await callProcedure(server.baseUrl, "run.cancel", { id })).status).toBe(200);
+    const [cancelled] = await until(settled([id]), "the cancel", 30_000);
+    expect(cancelled?.status).toBe("cancelled");
+    const stoppedAfter = cancelled?.epochsDone as number;
+    // A succeeded run, and a run with no checkpoint, cannot be resumed; nothing changes.
+    const [fresh] = (await queueRuns(1, { epochs: 1 })) as [number];
+    await until(
+      async () => (await db.run.findUnique({ where: { id: fresh } }))?.status === "succeeded",
+      "the short run",
+    );
+    await db.artifact.deleteMany({ where: { runId: fresh, name: "checkpoint" } });
+    const refused = await callProcedure(server.baseUrl, "run.resume", { ids: [fresh] });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error?.message).toMatch(/cannot be resumed; only cancelled or failed runs can/);
+    const bare = await db.run.update({ where: { id: fresh }, data: { status: "failed" } });
+    const noCheckpoint = await callProcedure(server.baseUrl, "run.resume", { ids: [bare.id] });
+    expect(noCheckpoint.status).toBe(409);
+    expect(noCheckpoint.body.error?.message).toMatch(/have no checkpoint/);
+    expect((await db.run.findUniqueOrThrow({ where: { id: fresh } })).status).toBe("failed");
+
+    expect((await callProcedure(server.baseUrl, "run.resume", { ids: [id] })).status).toBe(200);
+    const [run] = await until(settled([id]), "the resumed run to finish");
+    expect(run).toMatchObject({ status: "succeeded", attempt: 2, epochsDone: 5, error: null });
+    expect(await epochsOf(id)).toEqual([1, 2, 3, 4, 5]);
+    const logs = (await db.runLog.findMany({ where: { runId: id }, orderBy: { id: "asc" } })).map(
+      (l) => l.message,
+    );
+    expect(logs).toContain(`resuming after epoch ${stoppedAfter}`);
+    expect(logs.some((m) => m.startsWith("resume requested (was cancelled"))).toBe(true);
+    await stopWorker(worker);
+  }, 300_000);
 
   it("marks a run whose trainer throws as failed, with the error", async () => {
     const empty = mkdtempSync(path.join(tmpdir(), "labbook-no-data-"));

@@ -5,10 +5,10 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
+import { startLabbook } from "../../scripts/lib/labbook-process";
 import { startEmbeddedPostgres } from "../../src/server/db/embedded-postgres";
 import { applyMigrations } from "../../src/server/db/migrate";
 import { createDatabase, dropDatabase } from "../helpers/database";
-import { startLabbook } from "../helpers/labbook-process";
 import { writeSyntheticCifar } from "../helpers/synthetic-cifar";
 
 declare module "vitest" {

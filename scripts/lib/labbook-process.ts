@@ -1,4 +1,4 @@
-// Starts the real Labbook server (scripts/start.ts) as a child process for tests.
+// Starts the real Labbook server (scripts/start.ts) as a child process, for tests and scripts.
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 
