@@ -134,8 +134,12 @@ try {
   killed.kill("SIGKILL");
   await exited(killed);
   launch(`${killedName}-replacement`);
+  // The next claim after the lease runs out requeues the run, and may take it in the same request.
   await until(
-    async () => (await runRow(onKilled.id))?.status !== "running",
+    async () => {
+      const row = await runRow(onKilled.id);
+      return row?.status !== "running" || row.workerId !== onKilled.workerId;
+    },
     "the lease to expire",
     leaseMs * 4,
   );
@@ -192,6 +196,10 @@ try {
   console.log(`SIGTERM → worker exited: ${stopExitMs} ms (run handed back: ${handedBack ? "yes" : "no"})`);
   console.log(`kill -9 → run requeued: ${requeueMs} ms (lease ${leaseMs} ms)`);
   console.log(`total: ${((Date.now() - started) / 60_000).toFixed(1)} min`);
+} catch (error) {
+  for (const [name, worker] of workers)
+    console.error(`--- ${name}\n${worker.log().split("\n").slice(-15).join("\n")}`);
+  throw error;
 } finally {
   await Promise.all([...workers.values()].map((worker) => stopWorker(worker, "SIGKILL")));
   await labbook.stop();

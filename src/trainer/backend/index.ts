@@ -47,7 +47,7 @@ export function nativePackageProblem(pkg: string): string | null {
   try {
     dir = path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
   } catch {
-    return `${pkg} is not installed`;
+    return "not installed";
   }
   const lib = path.join(dir, "lib");
   const binding =
