@@ -88,5 +88,5 @@ for (let i = 0; i < Math.max(ours.length, theirs.length); i++) {
 const summary = labbook.find((l) => l.type === "summary");
 const refSummary = reference.find((l) => l.summary === true);
 console.log(
-  `test accuracy: labbook ${pct(summary?.testAccuracy)} (${summary?.backend}), torch ${pct(refSummary?.testAccuracy)} (${refSummary?.torch})`,
+  `test accuracy: labbook ${pct(summary?.testAccuracy)} (${summary?.backend}, weights of epoch ${summary?.modelEpoch}), torch ${pct(refSummary?.testAccuracy)} (${refSummary?.torch}, weights of epoch ${refSummary?.modelEpoch})`,
 );

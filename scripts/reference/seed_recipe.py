@@ -1,6 +1,8 @@
 """The seed notebook's recipe written independently in PyTorch, to check Labbook's trainer
-against: same data split sizes, normalisation, augmentation parameters, model, optimiser and
-callbacks, but none of Labbook's code, RNG or kernels. Prints one JSON line per epoch, with the
+against: the notebook's split (sklearn's train_test_split), normalisation, Keras 2's
+augmentation semantics (in the normalised units the notebook fed ImageDataGenerator), model,
+optimiser, val_loss with the L2 penalty, and callbacks (best weights restored only when early
+stopping ends the run), but none of Labbook's code, RNG or kernels. Prints one JSON line per epoch, with the
 same keys as `labbook train`, then a summary with the test accuracy.
 
     apt-get install python3-torch        # Debian's CPU build
@@ -19,6 +21,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.model_selection import train_test_split
 from torch import nn
 
 SIZE = 32
@@ -50,8 +53,9 @@ def vgg(dropout, l2_layers):
 
 
 def augment(x, generator, args):
-    """ImageDataGenerator's random affine (rotation, shift, shear, zoom, flip), brightness and
-    channel shift, on pixels in [0, 1]; 'nearest' fill is grid_sample's border padding."""
+    """ImageDataGenerator's random affine (rotation, shift, shear, zoom, then the flip), channel
+    shift and brightness, on normalised images as the notebook fed them; 'nearest' fill is
+    grid_sample's border padding."""
     n = x.shape[0]
 
     def uniform(low, high):
@@ -83,12 +87,23 @@ def augment(x, generator, args):
     to_unit = mat(one * 2 / (SIZE - 1), zero, -one, zero, one * 2 / (SIZE - 1), -one)
     grid = F.affine_grid((to_unit @ m @ torch.linalg.inv(to_unit))[:, :2], list(x.shape), align_corners=True)
     warped = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
-    brightness = uniform(args.brightness_low, args.brightness_high).view(n, 1, 1, 1)
+    # Channel shift: one intensity per image, clipped to the image's own range.
     shift = uniform(-args.channel_shift, args.channel_shift).view(n, 1, 1, 1)
-    return (warped * brightness + shift).clamp(0, 1)
+    low = warped.amin(dim=(1, 2, 3), keepdim=True)
+    high = warped.amax(dim=(1, 2, 3), keepdim=True)
+    shifted = torch.maximum(torch.minimum(warped + shift, high), low)
+    # Brightness on data outside [0, 255]: to 8 bits over the image's range, PIL's multiply
+    # (truncated, clipped at 255), back to the range.
+    factor = uniform(args.brightness_low, args.brightness_high).view(n, 1, 1, 1)
+    low = shifted.amin(dim=(1, 2, 3), keepdim=True)
+    span = shifted.amax(dim=(1, 2, 3), keepdim=True) - low
+    levels = torch.floor((shifted - low) / torch.where(span > 0, span, torch.ones_like(span)) * 255)
+    brightened = torch.clamp(torch.floor(levels * factor), max=255)
+    return brightened / 255 * span + low
 
 
 def evaluate(model, x, y, normalise):
+    """Mean cross-entropy and accuracy (Keras' val_loss adds the L2 penalty to this)."""
     model.eval()
     loss, correct = 0.0, 0
     with torch.no_grad():
@@ -99,6 +114,11 @@ def evaluate(model, x, y, normalise):
     return loss / len(x), correct / len(x)
 
 
+def l2_penalty(l2, layers):
+    with torch.no_grad():
+        return l2 * sum((layer.weight**2).sum().item() for layer in layers)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data-dir", default=os.environ.get("LABBOOK_DATA_DIR", os.path.expanduser("~/.cache/labbook/cifar-10-batches-bin")))
@@ -107,7 +127,8 @@ def main():
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--l2", type=float, default=1e-4)
-    p.add_argument("--validation", type=int, default=5000)
+    p.add_argument("--validation-split", type=float, default=0.1)
+    p.add_argument("--split-seed", type=int, default=70)
     p.add_argument("--train-limit", type=int, default=0, help="train on the first N images only")
     p.add_argument("--seed", type=int, default=70)
     p.add_argument("--threads", type=int, default=2)
@@ -126,8 +147,8 @@ def main():
 
     images, labels = load_batches(args.data_dir, [f"data_batch_{i}.bin" for i in range(1, 6)])
     test_x, test_y = load_batches(args.data_dir, ["test_batch.bin"])
-    order = np.random.default_rng(args.seed).permutation(len(images))
-    val_idx, train_idx = order[: args.validation], order[args.validation :]
+    # The notebook's train_test_split(X, y, test_size=0.1, random_state=70).
+    train_idx, val_idx = train_test_split(np.arange(len(images)), test_size=args.validation_split, random_state=args.split_seed)
     if args.train_limit:
         train_idx = train_idx[: args.train_limit]
     to_unit = lambda a: torch.from_numpy(a.astype(np.float32) / 255)
@@ -145,7 +166,7 @@ def main():
     model = vgg([0.2, 0.3, 0.4, 0.5], l2_layers)
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-7)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=10, min_lr=1e-5, threshold=1e-4, threshold_mode="abs")
-    best_val, best_state, wait = math.inf, None, 0
+    best_val, best_state, wait, best_epoch, model_epoch = math.inf, None, 0, 0, 0
     for epoch in range(1, args.epochs + 1):
         model.train()
         started = time.time()
@@ -153,8 +174,8 @@ def main():
         loss_sum, correct = 0.0, 0
         for start in range(0, len(train_x), args.batch_size):
             idx = permutation[start : start + args.batch_size]
-            x = train_x[idx] if args.no_augmentation else augment(train_x[idx], generator, args)
-            logits = model(normalise(x))
+            x = normalise(train_x[idx])
+            logits = model(x if args.no_augmentation else augment(x, generator, args))
             # Keras adds l2 * sum(w^2) of each regularised kernel to the loss it reports.
             loss = F.cross_entropy(logits, train_y[idx]) + args.l2 * sum((layer.weight**2).sum() for layer in l2_layers)
             optimiser.zero_grad()
@@ -163,26 +184,29 @@ def main():
             loss_sum += loss.item() * len(idx)
             correct += (logits.argmax(1) == train_y[idx]).sum().item()
         seconds = time.time() - started
-        val_loss, val_accuracy = evaluate(model, val_x, val_y, normalise)
+        val_crossentropy, val_accuracy = evaluate(model, val_x, val_y, normalise)
+        val_loss = val_crossentropy + l2_penalty(args.l2, l2_layers)
         lr = optimiser.param_groups[0]["lr"]
         plateau.step(val_loss)
         print(json.dumps({
             "epoch": epoch, "loss": round(loss_sum / len(train_x), 4), "accuracy": round(correct / len(train_x), 4),
-            "valLoss": round(val_loss, 4), "valAccuracy": round(val_accuracy, 4), "lr": lr,
+            "valLoss": round(val_loss, 4), "valCrossEntropy": round(val_crossentropy, 4),
+            "valAccuracy": round(val_accuracy, 4), "lr": lr,
             "seconds": round(seconds, 1), "imagesPerSecond": round(len(train_x) / seconds, 1),
         }), flush=True)
-        # EarlyStopping(patience 40, restore_best_weights).
+        # EarlyStopping(patience 40, restore_best_weights): Keras 2 restores only when it stops.
         if val_loss < best_val:
-            best_val, wait = val_loss, 0
+            best_val, wait, best_epoch = val_loss, 0, epoch
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
         else:
             wait += 1
             if wait >= 40:
+                model.load_state_dict(best_state)
+                model_epoch = best_epoch
                 break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        model_epoch = epoch
     test_loss, test_accuracy = evaluate(model, test_x, test_y, normalise)
-    print(json.dumps({"summary": True, "testLoss": round(test_loss, 4), "testAccuracy": round(test_accuracy, 4), "torch": torch.__version__, "threads": args.threads}), flush=True)
+    print(json.dumps({"summary": True, "modelEpoch": model_epoch, "testLoss": round(test_loss, 4), "testAccuracy": round(test_accuracy, 4), "torch": torch.__version__, "threads": args.threads}), flush=True)
 
 
 if __name__ == "__main__":

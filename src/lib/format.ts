@@ -46,3 +46,11 @@ export function secondsBetween(
   if (!start) return null;
   return ((end ? new Date(end).getTime() : Date.now()) - new Date(start).getTime()) / 1000;
 }
+
+/** Which epoch's weights a model holds, said against the run's best and last epochs. */
+export function describeModelEpoch(epoch: number, bestEpoch: number | null, lastEpoch: number): string {
+  const notes = [epoch === bestEpoch ? "best val loss" : null, epoch === lastEpoch ? "last" : null].filter(
+    Boolean,
+  );
+  return `epoch ${epoch}${notes.length ? ` (${notes.join(", ")})` : ""}`;
+}

@@ -60,7 +60,11 @@ export const hyperparamsSchema = z.object({
     .object({
       enabled: z.boolean().default(true),
       patience: count(0, 10_000).default(40),
+      /// Keras 2's restore_best_weights: the best epoch's weights, only when training stops early.
       restoreBestWeights: z.boolean().default(true),
+      /// End on the best epoch's weights (lowest val loss) even when all epochs ran: a good
+      /// choice for a model to promote. Off by default, as in the notebook.
+      restoreBestAlways: z.boolean().default(false),
     })
     .prefault({}),
   augmentation: augmentationSchema.prefault({}),

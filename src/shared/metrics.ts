@@ -5,7 +5,10 @@ import { z } from "zod";
 export const EPOCH_METRIC_KEYS = {
   loss: "loss",
   accuracy: "accuracy",
+  /** As Keras reports it: cross-entropy plus the L2 penalty; what the callbacks monitor. */
   valLoss: "val_loss",
+  /** The validation cross-entropy alone. */
+  valCrossEntropy: "val_crossentropy",
   valAccuracy: "val_accuracy",
   lr: "lr",
   epochSeconds: "epoch_seconds",

@@ -37,6 +37,8 @@ export const workerFinishSchema = z.object({
   runId: id,
   status: z.enum(["succeeded", "failed", "cancelled"]),
   error: z.string().max(20_000).optional(),
+  /** The epoch whose weights the uploaded model holds. */
+  modelEpoch: z.number().int().min(1).max(10_000).optional(),
 });
 
 const rate = z.number().min(0).max(1);

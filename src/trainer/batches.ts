@@ -31,7 +31,7 @@ export function batchTensor(set: ImageSet, indices: ArrayLike<number>, normalize
   return tf.tensor4d(gather(set, indices, normalizer.scale, normalizer.offset), shape(indices.length));
 }
 
-/** Augmented, then normalised: augmentation works on pixels in [0, 1]. */
+/** Normalised, then augmented in the normalised units, as the notebook's generator did. */
 export function augmentedBatchTensor(
   set: ImageSet,
   indices: ArrayLike<number>,
@@ -39,15 +39,7 @@ export function augmentedBatchTensor(
   transforms: BatchTransforms,
   params: AugmentationParams,
 ): tf.Tensor4D {
-  return tf.tidy(() => {
-    const unit = tf.tensor4d(
-      gather(set, indices, [1 / 255, 1 / 255, 1 / 255], [0, 0, 0]),
-      shape(indices.length),
-    );
-    const augmented = augmentBatch(unit, transforms, params);
-    const scale = tf.tensor1d(normalizer.scale.map((s) => s * 255));
-    return augmented.mul(scale).add(tf.tensor1d(normalizer.offset)) as tf.Tensor4D;
-  });
+  return tf.tidy(() => augmentBatch(batchTensor(set, indices, normalizer), transforms, params));
 }
 
 export function oneHotLabels(set: ImageSet, indices: ArrayLike<number>): tf.Tensor2D {

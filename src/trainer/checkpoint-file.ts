@@ -6,7 +6,8 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { RandomState } from "./random";
 
-export const CHECKPOINT_VERSION = 1;
+/** 2: the notebook's split, Keras' augmentation units, val_loss with L2 (version 1 trained otherwise). */
+export const CHECKPOINT_VERSION = 2;
 export const CHECKPOINT_META = "checkpoint.json";
 
 export interface CallbackState {

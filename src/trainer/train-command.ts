@@ -143,7 +143,7 @@ async function train(options: TrainCommandOptions): Promise<number> {
     emit({ type: "cancelled", epochsDone: result.history.length, out });
     return 130;
   }
-  await saveModel(result.model, path.join(out, "model"), modelMetadata(data.normalizer));
+  await saveModel(result.model, path.join(out, "model"), modelMetadata(data.normalizer, result.modelEpoch));
   const summary = layerSummary(result.model);
   const test = result.test;
   await writeFile(path.join(out, "history.json"), JSON.stringify(result.history, null, 2));
@@ -154,7 +154,7 @@ async function train(options: TrainCommandOptions): Promise<number> {
     backend: backend.name,
     epochs: result.history.length,
     resumedFrom: result.resumedFrom,
-    bestEpoch: result.bestEpoch,
+    modelEpoch: result.modelEpoch,
     stoppedEarly: result.stoppedEarly,
     bestValAccuracy: Math.max(...result.history.map((h) => h.valAccuracy)),
     bestValLoss: Math.min(...result.history.map((h) => h.valLoss)),

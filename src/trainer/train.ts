@@ -1,6 +1,7 @@
 // The seed notebook's training recipe: Adam, ReduceLROnPlateau and EarlyStopping on val loss
-// (best weights restored), on-the-fly augmentation, a checkpoint after every epoch, and a
-// resume from the last checkpoint that continues the run where it stopped.
+// (as Keras 2 computes it, with the L2 penalty; best weights restored only when it stops
+// early, unless asked to always), on-the-fly augmentation, a checkpoint after every epoch, and
+// a resume from the last checkpoint that continues the run where it stopped.
 import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
 import type { Hyperparams } from "../shared/hyperparams";
@@ -17,7 +18,10 @@ export interface EpochMetrics {
   epoch: number;
   loss: number;
   accuracy: number;
+  /** Cross-entropy plus the L2 penalty, as Keras 2's evaluate reports val_loss. */
   valLoss: number;
+  /** The validation cross-entropy alone (absent in checkpoints of older versions). */
+  valCrossEntropy?: number;
   valAccuracy: number;
   /** The learning rate the epoch trained with. */
   lr: number;
@@ -71,8 +75,8 @@ export interface TrainOptions {
 export interface TrainResult {
   model: tf.Sequential;
   history: EpochMetrics[];
-  /** 1-based epoch whose weights the model holds at the end. */
-  bestEpoch: number;
+  /** 1-based epoch whose weights the model holds at the end (the last, or the best restored). */
+  modelEpoch: number;
   stoppedEarly: boolean;
   cancelled: boolean;
   /** 1-based epoch the run resumed after, or 0 for a fresh start. */
@@ -122,6 +126,22 @@ export function applyCallbacks(
   else next.early.wait++;
   const stop = config.earlyStopping.enabled && next.early.wait >= config.earlyStopping.patience;
   return { state: next, improved, stop };
+}
+
+/**
+ * The epoch whose weights a finished run exports. Keras 2 restores the best weights only when
+ * EarlyStopping ends the run (the notebook ran all its epochs, so it exported the last);
+ * restoreBestAlways asks for the best epoch in every case.
+ */
+export function keptEpoch(
+  config: Hyperparams,
+  stoppedEarly: boolean,
+  bestEpoch: number,
+  lastEpoch: number,
+): number {
+  const { restoreBestWeights, restoreBestAlways } = config.earlyStopping;
+  if (bestEpoch < 1) return lastEpoch;
+  return (restoreBestWeights && stoppedEarly) || restoreBestAlways ? bestEpoch : lastEpoch;
 }
 
 export async function trainModel(options: TrainOptions): Promise<TrainResult> {
@@ -217,12 +237,15 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       cancelled = true;
       break;
     }
-    const [valLoss, valAccuracy] = validation;
+    const [valCrossEntropy, valAccuracy] = validation;
+    // Keras 2's test_step adds the model's regularisation losses to val_loss.
+    const valLoss = valCrossEntropy + regularizationPenalty(model);
     const metrics: EpochMetrics = {
       epoch,
       loss: lossSum / seen,
       accuracy: accuracySum / seen,
       valLoss,
+      valCrossEntropy,
       valAccuracy,
       lr: callbacks.lr,
       epochSeconds: (performance.now() - started) / 1000,
@@ -234,7 +257,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     const step = applyCallbacks(callbacks, valLoss, epoch, config);
     callbacks = step.state;
     stoppedEarly = step.stop;
-    if (step.improved && config.earlyStopping.restoreBestWeights) {
+    if (
+      step.improved &&
+      (config.earlyStopping.restoreBestWeights || config.earlyStopping.restoreBestAlways)
+    ) {
       tf.dispose(bestWeights ?? []);
       bestWeights = model.getWeights().map((w) => w.clone());
     }
@@ -272,20 +298,27 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   }
 
   const lastEpoch = history.at(-1)?.epoch ?? 0;
-  let bestEpoch = lastEpoch;
-  if (
-    !cancelled &&
-    bestWeights &&
-    config.earlyStopping.restoreBestWeights &&
-    callbacks.early.bestEpoch !== lastEpoch
-  ) {
+  const best = callbacks.early.bestEpoch;
+  const modelEpoch = cancelled || !bestWeights ? lastEpoch : keptEpoch(config, stoppedEarly, best, lastEpoch);
+  if (modelEpoch !== lastEpoch && bestWeights) {
     model.setWeights(bestWeights);
-    bestEpoch = callbacks.early.bestEpoch;
-    log(`restored the weights of epoch ${bestEpoch} (best val loss ${callbacks.early.best.toFixed(4)})`);
+    log(`restored the weights of epoch ${modelEpoch} (best val loss ${callbacks.early.best.toFixed(4)})`);
+  } else if (!cancelled && best && best !== lastEpoch) {
+    log(
+      `the model keeps the weights of its last epoch, ${lastEpoch}; the best val loss was at epoch ${best} (Keras restores it only when early stopping ends the run)`,
+    );
   }
   tf.dispose(bestWeights ?? []);
   const test = cancelled ? null : await evaluateModel(model, data.test, data.normalizer, { split: "test" });
-  return { model, history, bestEpoch, stoppedEarly, cancelled, resumedFrom, test };
+  return { model, history, modelEpoch, stoppedEarly, cancelled, resumedFrom, test };
+}
+
+/** Σ of the model's regularisation losses (L2 · Σ‖W‖² over the conv kernels) at its current weights. */
+export function regularizationPenalty(model: tf.LayersModel): number {
+  return tf.tidy(() => {
+    const losses = (model as unknown as { calculateLosses(): tf.Scalar[] }).calculateLosses();
+    return losses.length ? (tf.addN(losses).dataSync()[0] as number) : 0;
+  });
 }
 
 /** Blocks the calling thread without spinning (Atomics.wait sleeps). */

@@ -70,7 +70,16 @@ export const HYPERPARAM_SECTIONS: { title: string; fields: FieldSpec[] }[] = [
       { path: "lrPlateau.minLr", label: "Minimum LR", kind: "number", step: "any" },
       { path: "earlyStopping.enabled", label: "Early stopping", kind: "checkbox" },
       { path: "earlyStopping.patience", label: "Early stopping patience", kind: "number", step: "1" },
-      { path: "earlyStopping.restoreBestWeights", label: "Restore best weights", kind: "checkbox" },
+      {
+        path: "earlyStopping.restoreBestWeights",
+        label: "Restore best weights when stopping early",
+        kind: "checkbox",
+      },
+      {
+        path: "earlyStopping.restoreBestAlways",
+        label: "Always end on the best epoch's weights",
+        kind: "checkbox",
+      },
     ],
   },
   {

@@ -93,13 +93,18 @@ export async function finishRun(
   db: Db,
   runId: number,
   workerId: number,
-  outcome: { status: "succeeded" | "failed" | "cancelled"; error?: string },
+  outcome: { status: "succeeded" | "failed" | "cancelled"; error?: string; modelEpoch?: number },
 ): Promise<Run> {
   return transition(
     db,
     runId,
     outcome.status,
-    { finishedAt: new Date(), leaseExpiresAt: null, error: outcome.error ?? null },
+    {
+      finishedAt: new Date(),
+      leaseExpiresAt: null,
+      error: outcome.error ?? null,
+      ...(outcome.modelEpoch ? { modelEpoch: outcome.modelEpoch } : {}),
+    },
     { workerId },
   );
 }

@@ -1,6 +1,8 @@
-// On-the-fly augmentation with the parameters of Keras' ImageDataGenerator. Each image gets
-// one composed affine matrix; the whole batch is warped by a single tf.image.transform call.
-// Pixels are in [0, 1] here: brightness scales them, channel shift adds to them, both clipped.
+// On-the-fly augmentation with the parameters and semantics of Keras 2's ImageDataGenerator,
+// which the notebook fed the already normalised array: everything here works in the run's own
+// normalised units (z for z-score, [0, 1] for SFS). Keras' order is affine, channel shift, flip,
+// brightness. The flip is folded into the affine matrix (applied after it, as Keras does), and
+// the channel shift and brightness act on whole images, so they commute with the flip.
 import * as tf from "@tensorflow/tfjs";
 import type { Hyperparams } from "../../shared/hyperparams";
 import type { Random } from "../random";
@@ -82,7 +84,40 @@ export function sampleTransforms(
   return { matrices, brightness, channelShift };
 }
 
-/** Augments a batch of [n, h, w, 3] images in [0, 1]. */
+/**
+ * Keras' apply_channel_shift: one intensity per image, added to every channel, then clipped to
+ * the image's own min and max (taken before the shift).
+ */
+export function channelShift(images: tf.Tensor4D, intensity: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const lo = images.min([1, 2, 3], true);
+    const hi = images.max([1, 2, 3], true);
+    return tf.minimum(tf.maximum(images.add(intensity), lo), hi) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Keras' apply_brightness_shift(x, b, scale=False) on normalised data: the image is min-max
+ * scaled to [0, 255] and truncated to 8 bits, PIL's ImageEnhance.Brightness multiplies it
+ * (truncating, clipped at 255), and it is mapped back to its own min and max. So brightness
+ * scales about the image's minimum, clips at its maximum, and quantises to 256 levels.
+ * Keras 2 does this only for data outside [0, 255]; for data in [0, 1] (SFS) it casts the floats
+ * to uint8 and returns a black image, a bug Labbook does not reproduce: every image takes the
+ * min-relative path.
+ */
+export function brightnessShift(images: tf.Tensor4D, factor: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const lo = images.min([1, 2, 3], true);
+    const span = images.max([1, 2, 3], true).sub(lo);
+    // A flat image (span 0) stays at its value, as in Keras.
+    const safeSpan = tf.where(span.greater(0), span, tf.onesLike(span));
+    const bytes = images.sub(lo).div(safeSpan).mul(255).floor();
+    const brightened = tf.minimum(bytes.mul(factor).floor(), 255);
+    return brightened.div(255).mul(span).add(lo) as tf.Tensor4D;
+  });
+}
+
+/** Augments a batch of normalised [n, h, w, 3] images, as the notebook's generator did. */
 export function augmentBatch(
   images: tf.Tensor4D,
   transforms: BatchTransforms,
@@ -90,14 +125,18 @@ export function augmentBatch(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const n = images.shape[0];
-    const warped = tf.image.transform(
+    // fill mode "constant" fills with 0 in the normalised units, as Keras' cval=0 does.
+    let out = tf.image.transform(
       images,
       tf.tensor2d(transforms.matrices, [n, 8]),
       "bilinear",
       params.fillMode,
       0,
     );
-    const scaled = warped.mul(tf.tensor4d(transforms.brightness, [n, 1, 1, 1]));
-    return scaled.add(tf.tensor4d(transforms.channelShift, [n, 1, 1, 1])).clipByValue(0, 1) as tf.Tensor4D;
+    if (params.channelShift > 0) out = channelShift(out, tf.tensor4d(transforms.channelShift, [n, 1, 1, 1]));
+    // A range of exactly [1, 1] means no brightness change (Keras' brightness_range=None).
+    if (params.brightness[0] !== 1 || params.brightness[1] !== 1)
+      out = brightnessShift(out, tf.tensor4d(transforms.brightness, [n, 1, 1, 1]));
+    return out;
   });
 }

@@ -1,10 +1,10 @@
-// The seed notebook's preparation: a seeded train/validation split of the 50,000 training
-// images and a normalisation whose statistics come from the train split alone, then applied
-// to validation and test alike (the notebook normalised validation with test statistics).
+// The seed notebook's preparation: its train/validation split of the 50,000 training images
+// (sklearn's train_test_split, reproduced index for index) and a normalisation whose
+// statistics come from the train split alone, applied to validation and test alike.
 import type { Normalization } from "../../shared/hyperparams";
-import { Random } from "../random";
 import type { Cifar10, ImageSet } from "./cifar10";
 import { PIXELS } from "./cifar10-format";
+import { sklearnSplitIndices } from "./numpy-random";
 
 /** x_normalised = x_byte · scale[c] + offset[c] for channel c. */
 export interface Normalizer {
@@ -43,15 +43,14 @@ function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
   return { count, images, labels };
 }
 
-/** Splits off `fraction` of the images for validation, shuffled with `seed`. */
+/**
+ * train_test_split(X, y, test_size=fraction, random_state=seed), as the notebook called it:
+ * validation is the first ceil(fraction · n) of numpy's RandomState(seed).permutation(n), train
+ * the rest, each in that order.
+ */
 export function splitTrainValidation(set: ImageSet, fraction: number, seed: number) {
-  const order = new Random(seed).shuffle(Uint32Array.from({ length: set.count }, (_, i) => i));
-  const validationCount = Math.round(set.count * fraction);
-  const trainCount = set.count - validationCount;
-  return {
-    train: subset(set, order.subarray(0, trainCount)),
-    validation: subset(set, order.subarray(trainCount)),
-  };
+  const { train, test } = sklearnSplitIndices(set.count, fraction, seed);
+  return { train: subset(set, train), validation: subset(set, test) };
 }
 
 export function fitNormalizer(kind: Normalization, train: ImageSet): Normalizer {

@@ -6,7 +6,7 @@ import { Random } from "../random";
 import { type AugmentationParams, sampleTransforms } from "./augment";
 import type { ImageSet } from "./cifar10";
 import { IMAGE_SIZE, PIXELS } from "./cifar10-format";
-import { fitNormalizer } from "./prepare";
+import { fitNormalizer, type Normalizer } from "./prepare";
 
 export interface PreviewOptions {
   indices: number[];
@@ -17,6 +17,8 @@ export interface PreviewOptions {
   scale?: number;
   /** Gap between tiles, in output pixels. */
   gap?: number;
+  /** The run's normalisation: augmentation acts in its units (default SFS). */
+  normalizer?: Normalizer;
 }
 
 export async function renderAugmentationPreview(set: ImageSet, options: PreviewOptions): Promise<Buffer> {
@@ -30,11 +32,12 @@ export async function renderAugmentationPreview(set: ImageSet, options: PreviewO
 
   // Every tile of the grid as one batch: each row's original repeated, then augmented.
   const sources = options.indices.flatMap((index) => Array.from({ length: options.variants }, () => index));
-  // The training pipeline itself; the sfs normalizer leaves the augmented pixels in [0, 1].
+  // The training pipeline itself, in the run's units; shown back in pixels.
+  const normalizer = options.normalizer ?? fitNormalizer("sfs", set);
   const augmented = augmentedBatchTensor(
     set,
     sources,
-    fitNormalizer("sfs", set),
+    normalizer,
     sampleTransforms(new Random(options.seed), sources.length, options.params),
     options.params,
   );
@@ -55,7 +58,13 @@ export async function renderAugmentationPreview(set: ImageSet, options: PreviewO
     paint(row, 0, (p) => set.images[index * PIXELS + p] as number);
     for (let v = 0; v < options.variants; v++) {
       const offset = (row * options.variants + v) * PIXELS;
-      paint(row, v + 1, (p) => (pixels[offset + p] as number) * 255);
+      paint(row, v + 1, (p) => {
+        const c = p % 3;
+        const value =
+          ((pixels[offset + p] as number) - (normalizer.offset[c] as number)) /
+          (normalizer.scale[c] as number);
+        return Math.min(255, Math.max(0, value));
+      });
     }
   });
   return PNG.sync.write(png);

@@ -16,12 +16,15 @@ export const WEIGHTS_BIN = "weights.bin";
 export interface ModelMetadata {
   normalizer: { kind: string; scale: number[]; offset: number[] };
   classNames: readonly string[];
+  /** The training epoch whose weights these are. */
+  epoch?: number;
 }
 
-export function modelMetadata(normalizer: ModelMetadata["normalizer"]): ModelMetadata {
+export function modelMetadata(normalizer: ModelMetadata["normalizer"], epoch?: number): ModelMetadata {
   return {
     normalizer: { kind: normalizer.kind, scale: [...normalizer.scale], offset: [...normalizer.offset] },
     classNames: CLASS_NAMES,
+    ...(epoch ? { epoch } : {}),
   };
 }
 

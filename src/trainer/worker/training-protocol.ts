@@ -44,7 +44,7 @@ export type FromTrainingThread =
       modelJson: Uint8Array;
       weights: Uint8Array;
       test: Evaluation | null;
-      bestEpoch: number;
+      modelEpoch: number;
     }
   | { type: "stopped" }
   | { type: "failed"; error: string };

@@ -16,7 +16,7 @@ import {
 } from "./training-protocol";
 
 export type TrainOutcome =
-  | { type: "finished"; modelJson: Buffer; weights: Buffer; test: Evaluation | null; bestEpoch: number }
+  | { type: "finished"; modelJson: Buffer; weights: Buffer; test: Evaluation | null; modelEpoch: number }
   | { type: "stopped"; killed: boolean }
   | { type: "failed"; error: string };
 
@@ -158,7 +158,7 @@ export class TrainingThread {
           modelJson: toBuffer(message.modelJson),
           weights: toBuffer(message.weights),
           test: message.test,
-          bestEpoch: message.bestEpoch,
+          modelEpoch: message.modelEpoch,
         });
         break;
       case "stopped":

@@ -58,6 +58,7 @@ async function runInfo(model: Parameters<typeof layerSummary>[0], data: Prepared
     variants: 7,
     params: config.augmentation,
     seed: config.seed,
+    normalizer: data.normalizer,
   });
   const files: RunFile[] = [
     {
@@ -101,9 +102,12 @@ async function train(job: TrainJob, backend: string): Promise<void> {
       post({ type: "stopped" });
       return;
     }
-    const { modelJson, weights } = await serializeModel(result.model, modelMetadata(data.normalizer));
+    const { modelJson, weights } = await serializeModel(
+      result.model,
+      modelMetadata(data.normalizer, result.modelEpoch),
+    );
     result.model.dispose();
-    post({ type: "finished", modelJson, weights, test: result.test, bestEpoch: result.bestEpoch });
+    post({ type: "finished", modelJson, weights, test: result.test, modelEpoch: result.modelEpoch });
   } catch (error) {
     post({
       type: "failed",

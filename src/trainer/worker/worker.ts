@@ -73,6 +73,7 @@ export function epochPoints(m: EpochMetrics, system: Record<string, number>): Me
     { key: k.loss, value: m.loss, ...at },
     { key: k.accuracy, value: m.accuracy, ...at },
     { key: k.valLoss, value: m.valLoss, ...at },
+    ...(m.valCrossEntropy === undefined ? [] : [{ key: k.valCrossEntropy, value: m.valCrossEntropy, ...at }]),
     { key: k.valAccuracy, value: m.valAccuracy, ...at },
     { key: k.lr, value: m.lr, ...at },
     { key: k.epochSeconds, value: m.epochSeconds, ...at },
@@ -312,7 +313,8 @@ export class Worker {
         .catch((error: unknown) => log(`checkpoint upload failed: ${(error as Error).message}`, "warn")),
     );
 
-    let finish: { status: "succeeded" | "failed" | "cancelled"; error?: string } | null = null;
+    let finish: { status: "succeeded" | "failed" | "cancelled"; error?: string; modelEpoch?: number } | null =
+      null;
     try {
       const config: Hyperparams = hyperparamsSchema.parse(run.config);
       log(`attempt ${run.attempt} on ${options.name} (${backend})`);
@@ -420,7 +422,7 @@ export class Worker {
             procedure: "worker.evaluation",
             input: { workerId, runId: run.id, evaluation: { ...outcome.test, epoch: 0 } },
           });
-        finish = { status: "succeeded" };
+        finish = { status: "succeeded", modelEpoch: outcome.modelEpoch };
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

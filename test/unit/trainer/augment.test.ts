@@ -1,13 +1,19 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_HYPERPARAMS } from "@/shared/hyperparams";
 import { selectBackend } from "@/trainer/backend";
+import { augmentedBatchTensor, batchTensor } from "@/trainer/batches";
 import {
   type AugmentationParams,
   affineMatrix,
   augmentBatch,
+  brightnessShift,
+  channelShift,
   sampleTransforms,
 } from "@/trainer/data/augment";
+import { fitNormalizer } from "@/trainer/data/prepare";
 import { Random } from "@/trainer/random";
 
 beforeAll(async () => {
@@ -97,12 +103,98 @@ describe("augmentation", () => {
       await selectBackend("cpu");
     }
   });
+});
 
-  it("keeps pixels in [0, 1] after brightness and channel shift", () => {
-    const x = tf.ones([2, 4, 4, 3]) as tf.Tensor4D;
-    const params = { ...NONE, brightness: [1.5, 1.5] as [number, number], channelShift: 0.3 };
-    const out = augmentBatch(x, sampleTransforms(new Random(1), 2, params, 4), params);
-    expect(out.max().dataSync()[0]).toBeLessThanOrEqual(1);
+/** Keras 2's channel shift and brightness on z-scored images, by numpy and PIL: scripts/reference/keras_augment_fixture.py. */
+const keras = JSON.parse(
+  readFileSync(path.resolve(import.meta.dirname, "../../fixtures/keras-augment.json"), "utf8"),
+) as {
+  cases: {
+    image: number[];
+    shape: [number, number, number];
+    intensity: number;
+    brightness: number;
+    shifted: number[];
+    shiftedThenBrightened: number[];
+  }[];
+};
+
+describe("channel shift and brightness as Keras applies them to normalised data", () => {
+  const one = (values: number[], shape: [number, number, number]) => tf.tensor4d(values, [1, ...shape]);
+  const scalar = (v: number) => tf.tensor4d([v], [1, 1, 1, 1]);
+
+  it("channel shift: one intensity on every channel, clipped to the image's own min and max", () => {
+    for (const c of keras.cases) {
+      const out = channelShift(one(c.image, c.shape), scalar(c.intensity)).dataSync();
+      const worst = Math.max(...Array.from(out, (v, i) => Math.abs(v - (c.shifted[i] as number))));
+      expect(worst).toBeLessThan(1e-6);
+    }
+  });
+
+  it("brightness: 8-bit min-max scaling, PIL's multiply and clip, back to the image's range", () => {
+    for (const c of keras.cases) {
+      const out = brightnessShift(one(c.shifted, c.shape), scalar(c.brightness)).dataSync();
+      const step = (Math.max(...c.shifted) - Math.min(...c.shifted)) / 255;
+      const off = Array.from(out, (v, i) => Math.abs(v - (c.shiftedThenBrightened[i] as number)));
+      // Equal up to float rounding; a value on an 8-bit boundary may land one level away.
+      expect(Math.max(...off)).toBeLessThanOrEqual(step * 1.001);
+      expect(off.filter((d) => d > 1e-5).length, `factor ${c.brightness}`).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it("the whole batch path: shift, then brightness, per image, in Keras' order", () => {
+    const n = keras.cases.length;
+    const [h, w] = (keras.cases[0] as (typeof keras.cases)[number]).shape;
+    const batch = tf.tensor4d(
+      keras.cases.flatMap((c) => c.image),
+      [n, h, w, 3],
+    );
+    const params = { ...NONE, channelShift: 0.1, brightness: [0.5, 1.5] as [number, number] };
+    const transforms = {
+      matrices: Float32Array.from({ length: n * 8 }, (_, i) => [1, 0, 0, 0, 1, 0, 0, 0][i % 8] as number),
+      channelShift: Float32Array.from(keras.cases, (c) => c.intensity),
+      brightness: Float32Array.from(keras.cases, (c) => c.brightness),
+    };
+    const out = augmentBatch(batch, transforms, params).dataSync();
+    const expected = keras.cases.flatMap((c) => c.shiftedThenBrightened);
+    const wrong = Array.from(out).filter((v, i) => Math.abs(v - (expected[i] as number)) > 1e-5).length;
+    expect(wrong).toBeLessThanOrEqual(n * 2);
+  });
+
+  it("works in the run's units: a z-score run shifts by 0.1 z, an SFS run by 0.1 of [0, 1]", () => {
+    const set = {
+      count: 1,
+      images: Uint8Array.from({ length: 3072 }, (_, i) => 40 + ((i * 37) % 150)),
+      labels: Uint8Array.from([0]),
+    };
+    const params = { ...NONE, channelShift: 0.1 };
+    const transforms = {
+      ...sampleTransforms(new Random(1), 1, NONE),
+      channelShift: Float32Array.from([0.1]),
+    };
+    for (const kind of ["zscore", "sfs"] as const) {
+      const normalizer = fitNormalizer(kind, set);
+      const plain = batchTensor(set, [0], normalizer).dataSync();
+      const shifted = augmentedBatchTensor(set, [0], normalizer, transforms, params).dataSync();
+      const max = Math.max(...plain);
+      // Pixels that stay under the image's max move by exactly 0.1 in the normalised units.
+      const moved = Array.from(plain)
+        .map((v, i) => [v, (shifted[i] as number) - v] as const)
+        .filter(([v]) => v + 0.1 < max - 1e-6);
+      expect(moved.length).toBeGreaterThan(1000);
+      for (const [, delta] of moved) expect(delta).toBeCloseTo(0.1, 5);
+      expect(Math.max(...shifted)).toBeCloseTo(max, 5);
+    }
+  });
+
+  it("brightness scales about the image's minimum and keeps it within its own range", () => {
+    const x = tf.tensor4d([-2, -1, 0, 1, 2, 3], [1, 1, 2, 3]);
+    const darker = Array.from(brightnessShift(x, scalar(0.5)).dataSync());
+    // 8-bit levels of (x + 2) / 5: 0, 51, 102, 153, 204, 255 → × 0.5 → 0, 25, 51, 76, 102, 127.
+    expect(darker.map((v) => Math.round(((v + 2) / 5) * 255))).toEqual([0, 25, 51, 76, 102, 127]);
+    const brighter = Array.from(brightnessShift(x, scalar(1.5)).dataSync());
+    expect(Math.max(...brighter)).toBeCloseTo(3, 5);
+    expect(Math.min(...brighter)).toBeCloseTo(-2, 5);
   });
 });
 

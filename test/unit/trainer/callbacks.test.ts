@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { hyperparamsSchema } from "@/shared/hyperparams";
 import type { CallbackState } from "@/trainer/checkpoint";
-import { applyCallbacks } from "@/trainer/train";
+import { applyCallbacks, keptEpoch } from "@/trainer/train";
 
 const config = hyperparamsSchema.parse({
   learningRate: 1e-3,
@@ -41,5 +41,60 @@ describe("ReduceLROnPlateau and EarlyStopping", () => {
     const { stoppedAt, state } = run([1.0, 0.8, 0.85, 0.9, 0.81, 0.82, 0.7]);
     expect(stoppedAt).toBe(6);
     expect(state.early.bestEpoch).toBe(7);
+  });
+});
+
+describe("which epoch's weights a run exports (Keras 2's restore_best_weights)", () => {
+  const six = (restoreBestAlways: boolean) =>
+    hyperparamsSchema.parse({ epochs: 6, earlyStopping: { patience: 2, restoreBestAlways } });
+  function exported(losses: number[], restoreBestAlways: boolean) {
+    const cfg = six(restoreBestAlways);
+    let state: CallbackState = {
+      lr: cfg.learningRate,
+      plateau: { best: Number.POSITIVE_INFINITY, wait: 0 },
+      early: { best: Number.POSITIVE_INFINITY, wait: 0, bestEpoch: 0 },
+    };
+    let last = 0;
+    let stopped = false;
+    for (const [i, loss] of losses.entries()) {
+      const step = applyCallbacks(state, loss, i + 1, cfg);
+      state = step.state;
+      last = i + 1;
+      if (step.stop) {
+        stopped = true;
+        break;
+      }
+    }
+    return { last, stopped, kept: keptEpoch(cfg, stopped, state.early.bestEpoch, last) };
+  }
+
+  it("patience 2 running out on the last epoch still counts as stopping early, as in Keras", () => {
+    const losses = [1.0, 0.9, 0.8, 0.7, 0.75, 0.72];
+    expect(exported(losses, false)).toEqual({ last: 6, stopped: true, kept: 4 });
+    // Two epochs without improvement at the very end count as stopping early in Keras.
+    const noStop = [1.0, 0.9, 0.8, 0.7, 0.75, 0.69];
+    expect(exported(noStop, false)).toEqual({ last: 6, stopped: false, kept: 6 });
+    expect(exported([1.0, 0.9, 0.8, 0.7, 0.71, 0.6], false).kept).toBe(6);
+    expect(exported([1.0, 0.9, 0.8, 0.7, 0.71, 0.69], true).kept).toBe(6);
+  });
+
+  it("keeps the last epoch when all ran and the best came earlier, unless always restoring", () => {
+    const losses = [1.0, 0.6, 0.7, 0.59, 0.65, 0.62];
+    expect(exported(losses, false)).toEqual({ last: 6, stopped: true, kept: 4 });
+    const ranAll = [1.0, 0.6, 0.7, 0.55, 0.65, 0.54];
+    expect(exported(ranAll, false).kept).toBe(6);
+    const bestEarly = [1.0, 0.5, 0.7, 0.6, 0.55, 0.52];
+    expect(exported(bestEarly, false)).toEqual({ last: 4, stopped: true, kept: 2 });
+    const lateBounce = [1.0, 0.9, 0.5, 0.6, 0.49, 0.55];
+    expect(exported(lateBounce, false)).toEqual({ last: 6, stopped: false, kept: 6 });
+    expect(exported(lateBounce, true)).toEqual({ last: 6, stopped: false, kept: 5 });
+  });
+
+  it("never restores when restore_best_weights is off and the option is not set", () => {
+    const cfg = hyperparamsSchema.parse({ earlyStopping: { patience: 2, restoreBestWeights: false } });
+    expect(keptEpoch(cfg, true, 2, 4)).toBe(4);
+    expect(
+      keptEpoch({ ...cfg, earlyStopping: { ...cfg.earlyStopping, restoreBestAlways: true } }, false, 2, 4),
+    ).toBe(2);
   });
 });

@@ -1,6 +1,18 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ImageSet } from "@/trainer/data/cifar10";
+import { Mt19937, numpyPermutation, sklearnSplitIndices } from "@/trainer/data/numpy-random";
 import { fitNormalizer, prepareData, splitTrainValidation } from "@/trainer/data/prepare";
+
+/** Written by real numpy and sklearn: scripts/reference/numpy_split_fixture.py. */
+const fixture = JSON.parse(
+  readFileSync(path.resolve(import.meta.dirname, "../../fixtures/numpy-split.json"), "utf8"),
+) as {
+  notebook: { validation: number[]; trainHead: number[]; trainTail: number[]; trainSum: number };
+  cases: { n: number; fraction: number; seed: number; test: number[]; train: number[] }[];
+  mt19937Seed70Uint32: number[];
+};
 
 function set(count: number): ImageSet {
   const images = new Uint8Array(count * 3072);
@@ -10,6 +22,38 @@ function set(count: number): ImageSet {
 
 /** The first pixel's red value identifies an image in `set`. */
 const ids = (s: ImageSet) => Array.from({ length: s.count }, (_, i) => s.images[i * 3072 + 1] as number);
+
+describe("the notebook's split, as numpy and sklearn make it", () => {
+  it("MT19937 seeded as RandomState(70) draws numpy's raw outputs", () => {
+    const random = new Mt19937(70);
+    expect(fixture.mt19937Seed70Uint32.map(() => random.nextUint32())).toEqual(fixture.mt19937Seed70Uint32);
+  });
+
+  it("train_test_split(test_size=0.1, random_state=70): the same 5,000 validation images, in order", () => {
+    const { train, test } = sklearnSplitIndices(50_000, 0.1, 70);
+    expect(Array.from(test)).toEqual(fixture.notebook.validation);
+    expect(Array.from(train.subarray(0, 100))).toEqual(fixture.notebook.trainHead);
+    expect(Array.from(train.subarray(-100))).toEqual(fixture.notebook.trainTail);
+    expect(train.reduce((a, b) => a + b, 0)).toBe(fixture.notebook.trainSum);
+  });
+
+  it("other seeds, sizes and fractions split as sklearn does", () => {
+    for (const c of fixture.cases) {
+      const { train, test } = sklearnSplitIndices(c.n, c.fraction, c.seed);
+      expect([Array.from(test), Array.from(train)], `n=${c.n} seed=${c.seed}`).toEqual([c.test, c.train]);
+    }
+    expect(numpyPermutation(1, 5)).toEqual(Uint32Array.from([0]));
+  });
+
+  it("splitTrainValidation picks exactly those images", () => {
+    const data = set(1000);
+    const c = fixture.cases[0] as (typeof fixture.cases)[number];
+    const { train, validation } = splitTrainValidation(data, c.fraction, c.seed);
+    const byIndex = (indices: number[]) => indices.map((i) => data.images[i * 3072 + 1] as number);
+    expect(ids(validation)).toEqual(byIndex(c.test));
+    expect(ids(train)).toEqual(byIndex(c.train));
+  });
+});
 
 describe("train/validation split", () => {
   it("splits 50,000 images 45,000/5,000 at the default fraction", () => {

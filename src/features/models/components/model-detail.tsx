@@ -5,7 +5,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { Breadcrumbs, buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
-import { formatAgo, formatPercent } from "@/lib/format";
+import { describeModelEpoch, formatAgo, formatPercent } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { SUGGESTED_ALIASES } from "@/shared/registry";
 
@@ -95,6 +95,9 @@ export function ModelDetail({ name }: { name: string }) {
               <th className="py-1">run</th>
               <th className="py-1 text-right">test acc</th>
               <th className="py-1 text-right">best val acc</th>
+              <th className="py-1" title="The epoch whose weights this version holds">
+                weights
+              </th>
               <th className="py-1">files</th>
               <th className="py-1">registered</th>
               <th className="py-1" />
@@ -123,6 +126,9 @@ export function ModelDetail({ name }: { name: string }) {
                 </td>
                 <td className="py-2 text-right tabular-nums">{formatPercent(v.run.testAccuracy, 2)}</td>
                 <td className="py-2 text-right tabular-nums">{formatPercent(v.run.bestValAccuracy, 2)}</td>
+                <td className="py-2 text-xs" data-testid={`version-${v.version}-epoch`}>
+                  {v.epoch ? describeModelEpoch(v.epoch, v.run.bestEpoch, v.run.epochsDone) : "—"}
+                </td>
                 <td className="py-2 text-xs">
                   <a
                     className="text-indigo-700 hover:underline"

@@ -7,7 +7,14 @@ import { useEffect } from "react";
 import { Breadcrumbs, buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
 import { EvaluationPanel } from "@/features/evaluation/components/evaluation-panel";
 import { StatusBadge } from "@/features/experiments/components/status-badge";
-import { formatAgo, formatDuration, formatNumber, formatPercent, secondsBetween } from "@/lib/format";
+import {
+  describeModelEpoch,
+  formatAgo,
+  formatDuration,
+  formatNumber,
+  formatPercent,
+  secondsBetween,
+} from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { EPOCH_METRIC_KEYS } from "@/shared/metrics";
 import { RegisterModel } from "./register-model";
@@ -141,7 +148,7 @@ export function RunPage({ id }: { id: number }) {
         </p>
       )}
 
-      <div className="grid grid-cols-2 gap-3 md:grid-cols-4 lg:grid-cols-7">
+      <div className="grid grid-cols-2 gap-3 md:grid-cols-4 lg:grid-cols-8">
         <Stat label="Epochs" value={`${r.epochsDone} / ${r.epochs}`} testId="stat-epochs" />
         <Stat
           label={`Best val acc${r.bestEpoch ? ` (epoch ${r.bestEpoch})` : ""}`}
@@ -151,6 +158,11 @@ export function RunPage({ id }: { id: number }) {
         <Stat label="Last val acc" value={formatPercent(r.lastValAccuracy, 2)} />
         <Stat label="Best val loss" value={formatNumber(r.bestValLoss)} />
         <Stat label="Test accuracy" value={formatPercent(r.testAccuracy, 2)} testId="stat-test-acc" />
+        <Stat
+          label="Model weights"
+          value={r.modelEpoch ? describeModelEpoch(r.modelEpoch, r.bestEpoch, r.epochsDone) : "—"}
+          testId="stat-model-epoch"
+        />
         <Stat label="Duration" value={formatDuration(secondsBetween(r.startedAt, r.finishedAt))} />
         <Stat label="Attempt" value={`${r.attempt} / ${r.maxAttempts}`} />
       </div>

@@ -1,6 +1,6 @@
-import { TRPCError } from "@trpc/server";
 import { adminProcedure, createTRPCRouter, publicProcedure, writeProcedure } from "@/server/api/trpc";
 import { listArtifacts } from "@/server/services/artifacts";
+import { readEvaluation } from "@/server/services/evaluations";
 import { requestCancel, resumeRuns } from "@/server/services/queue";
 import {
   getRun,
@@ -42,17 +42,9 @@ export const runsRouter = createTRPCRouter({
       select: { id: true, split: true, epoch: true, accuracy: true, loss: true, createdAt: true },
     }),
   ),
-  evaluation: publicProcedure.input(runEvaluationSchema).query(async ({ ctx, input }) => {
-    const evaluation = await ctx.db.evaluation.findUnique({
-      where: { runId_split_epoch: { runId: input.id, split: input.split, epoch: input.epoch } },
-    });
-    if (!evaluation)
-      throw new TRPCError({
-        code: "NOT_FOUND",
-        message: `run ${input.id} has no ${input.split} evaluation${input.epoch ? ` after epoch ${input.epoch}` : ""}`,
-      });
-    return evaluation;
-  }),
+  evaluation: publicProcedure
+    .input(runEvaluationSchema)
+    .query(({ ctx, input }) => readEvaluation(ctx.db, input.id, input.split, input.epoch)),
   /** A queued run is cancelled at once; a running one stops at its worker's next batch. */
   cancel: writeProcedure.input(byIdSchema).mutation(({ ctx, input }) => requestCancel(ctx.db, input.id)),
   /** Queues cancelled or failed runs again, to continue from their last checkpoint. */

@@ -1,6 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { createTRPCRouter, writeProcedure } from "@/server/api/trpc";
+import { storeEvaluation } from "@/server/services/evaluations";
 import { claimRun, expireLeases, finishRun, heartbeat, releaseRun } from "@/server/services/queue";
 import {
   workerClaimSchema,
@@ -71,20 +72,7 @@ export const workersRouter = createTRPCRouter({
     ),
   /** The test-set evaluation; the final one (epoch 0) also fills the run's test columns. */
   evaluation: workerProcedure.input(workerEvaluationSchema).mutation(async ({ ctx, input }) => {
-    const { split, epoch, count: _count, ...values } = input.evaluation;
-    await ctx.db.$transaction(async (tx) => {
-      await tx.evaluation.upsert({
-        where: { runId_split_epoch: { runId: input.runId, split, epoch } },
-        create: { runId: input.runId, split, epoch, ...values },
-        update: values,
-      });
-      if (split === "test" && epoch === 0) {
-        await tx.run.update({
-          where: { id: input.runId },
-          data: { testAccuracy: values.accuracy, testLoss: values.loss },
-        });
-      }
-    });
+    await storeEvaluation(ctx.db, input.runId, input.evaluation);
     return { ok: true };
   }),
   log: writeProcedure.input(workerLogSchema).mutation(async ({ ctx, input }) => {
@@ -100,9 +88,11 @@ export const workersRouter = createTRPCRouter({
   release: workerProcedure
     .input(workerReleaseSchema)
     .mutation(({ ctx, input }) => releaseRun(ctx.db, input.runId, input.workerId)),
-  finish: workerProcedure
-    .input(workerFinishSchema)
-    .mutation(({ ctx, input }) =>
-      finishRun(ctx.db, input.runId, input.workerId, { status: input.status, error: input.error }),
-    ),
+  finish: workerProcedure.input(workerFinishSchema).mutation(({ ctx, input }) =>
+    finishRun(ctx.db, input.runId, input.workerId, {
+      status: input.status,
+      error: input.error,
+      modelEpoch: input.modelEpoch,
+    }),
+  ),
 });

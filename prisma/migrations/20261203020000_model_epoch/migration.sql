@@ -1,0 +1,6 @@
+-- AlterTable
+ALTER TABLE "ModelVersion" ADD COLUMN     "epoch" INTEGER;
+
+-- AlterTable
+ALTER TABLE "Run" ADD COLUMN     "modelEpoch" INTEGER;
+
