@@ -3,7 +3,7 @@
 // (each replaced by a fresh worker, as a supervisor would), then reports per run its attempts,
 // workers, epochs stored and duplicates, the largest heartbeat gap, and the latencies.
 //
-//   npx tsx scripts/soak-workers.ts [--workers 3] [--runs 4] [--epochs 2] [--train-limit 6400]
+//   npx tsx scripts/soak-workers.ts [--workers 3] [--runs 4] [--epochs 2] [--train-limit 9600]
 //                                   [--lease-ms 30000] [--heartbeat-ms 2000]
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,7 +23,7 @@ const { values } = parseArgs({
     workers: { type: "string", default: "3" },
     runs: { type: "string", default: "4" },
     epochs: { type: "string", default: "2" },
-    "train-limit": { type: "string", default: "6400" },
+    "train-limit": { type: "string", default: "9600" },
     "lease-ms": { type: "string", default: "30000" },
     "heartbeat-ms": { type: "string", default: "2000" },
   },
@@ -191,6 +191,14 @@ try {
   }
   console.log(
     `\nlargest heartbeat gap: ${report.maxGap?.gapMs ?? "none"} ms (interval ${heartbeatMs} ms) over ${report.gaps.length} heartbeats`,
+  );
+  const epochSeconds = (
+    await pool.query<{ value: number }>(
+      `SELECT value FROM "MetricPoint" WHERE key = 'epoch_seconds' ORDER BY value`,
+    )
+  ).rows.map((r) => r.value);
+  console.log(
+    `epoch length: ${Math.min(...epochSeconds).toFixed(0)}–${Math.max(...epochSeconds).toFixed(0)} s (training plus validation)`,
   );
   console.log(`cancel → cancelled: ${cancelMs} ms`);
   console.log(`SIGTERM → worker exited: ${stopExitMs} ms (run handed back: ${handedBack ? "yes" : "no"})`);

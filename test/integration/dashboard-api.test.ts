@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ranked, toModelInput } from "@/features/predict/preprocess";
+import { createApiToken } from "@/server/auth/tokens";
 import { createDb } from "@/server/db/client";
 import { welchTTest } from "@/server/services/stats";
 import { CLASS_NAMES } from "@/shared/cifar10-classes";
@@ -376,5 +377,42 @@ describe("exports and dataset images", () => {
     ]);
     expect((await fetch(new URL("/api/dataset/test/20", baseUrl))).status).toBe(404);
     expect((await fetch(new URL("/api/dataset/test/1?scale=9", baseUrl))).status).toBe(400);
+  });
+
+  it("takes uploads to a running run only from its worker's token, and none once the run is finished", async () => {
+    const { runIds } = await experimentWithRuns([{ seeds: [1, 2] }]);
+    const [running, finished] = runIds as [number, number];
+    const owner = await createApiToken(db, { name: `owner-${Date.now()}`, scope: "write" });
+    const other = await createApiToken(db, { name: `other-${Date.now()}`, scope: "write" });
+    const worker = await new LabbookClient(baseUrl, owner.token).mutation<{ id: number }>("worker.register", {
+      name: `uploader-${Date.now()}`,
+      host: "box",
+      backend: "wasm",
+    });
+    await db.run.update({ where: { id: running }, data: { status: "running", workerId: worker.id } });
+    const status = (error: unknown) => (error instanceof ApiError ? error.status : error);
+    for (const client of [new LabbookClient(baseUrl, other.token), api])
+      expect(
+        await client.upload(running, "checkpoint", "checkpoint", Buffer.from("evil")).catch(status),
+      ).toBe(403);
+    await new LabbookClient(baseUrl, owner.token).upload(
+      running,
+      "checkpoint",
+      "checkpoint",
+      Buffer.from("mine"),
+    );
+    expect(
+      (await db.artifact.findFirstOrThrow({ where: { runId: running }, omit: { data: false } })).data,
+    ).toEqual(new Uint8Array(Buffer.from("mine")));
+
+    await api.upload(finished, "weights.bin", "model", Buffer.from("trained"));
+    await finish(finished, 0.5);
+    const refused = await api
+      .upload(finished, "weights.bin", "model", Buffer.from("swapped"))
+      .catch((e) => e);
+    expect(status(refused)).toBe(409);
+    expect((refused as Error).message).toMatch(/is succeeded; its artifacts are read-only/);
+    const kept = await db.artifact.findFirstOrThrow({ where: { runId: finished }, omit: { data: false } });
+    expect(Buffer.from(kept.data).toString()).toBe("trained");
   });
 });

@@ -1,5 +1,7 @@
 // Run artifacts kept in Postgres (bytea): stored whole after their size and sha256 check, and
-// replaced under the same name (so one "checkpoint" artifact is always the latest).
+// replaced under the same name (so one "checkpoint" artifact is always the latest) while the
+// run is queued or running. A running run takes uploads only from its worker's token; a
+// finished run's artifacts are read-only (a registered model's weights must not change).
 import { createHash } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import type { ArtifactKind } from "@/generated/prisma/client";
@@ -14,6 +16,8 @@ export async function storeArtifact(
     contentType: string;
     bytes: Buffer;
     sha256: string;
+    /** The uploading token (null: a local client without one). */
+    tokenId: number | null;
   },
 ) {
   const actual = createHash("sha256").update(input.bytes).digest("hex");
@@ -33,10 +37,26 @@ export async function storeArtifact(
     input.bytes.length,
     actual,
     input.bytes,
+    input.tokenId,
   ]);
   const stored = rows[0];
-  if (!stored) throw new TRPCError({ code: "NOT_FOUND", message: `run ${input.runId} does not exist` });
+  if (!stored) throw await refusal(db, input.runId);
   return stored;
+}
+
+/** Why STORE_SQL stored nothing: no such run, a finished one, or another worker's. */
+async function refusal(db: Db, runId: number): Promise<TRPCError> {
+  const run = await db.run.findFirst({ where: { id: runId, deletedAt: null }, select: { status: true } });
+  if (!run) return new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
+  if (run.status === "running")
+    return new TRPCError({
+      code: "FORBIDDEN",
+      message: `run ${runId} is running; only the token of the worker holding it may upload its artifacts`,
+    });
+  return new TRPCError({
+    code: "CONFLICT",
+    message: `run ${runId} is ${run.status}; its artifacts are read-only`,
+  });
 }
 
 interface StoredArtifact {
@@ -52,7 +72,11 @@ interface StoredArtifact {
 
 const STORE_SQL = `
   INSERT INTO "Artifact" ("runId", name, kind, "contentType", size, sha256, data, "createdAt")
-  SELECT id, $2, $3::"ArtifactKind", $4, $5, $6, $7, now() FROM "Run" WHERE id = $1 AND "deletedAt" IS NULL
+  SELECT id, $2, $3::"ArtifactKind", $4, $5, $6, $7, now() FROM "Run" r
+  WHERE id = $1 AND "deletedAt" IS NULL
+    AND (status = 'queued'
+      OR status = 'running' AND EXISTS (
+        SELECT 1 FROM "Worker" w WHERE w.id = r."workerId" AND w."tokenId" IS NOT DISTINCT FROM $8::int))
   ON CONFLICT ("runId", name) DO UPDATE SET
     kind = EXCLUDED.kind, "contentType" = EXCLUDED."contentType", size = EXCLUDED.size,
     sha256 = EXCLUDED.sha256, data = EXCLUDED.data, "createdAt" = EXCLUDED."createdAt"

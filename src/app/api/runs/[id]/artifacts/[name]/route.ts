@@ -17,6 +17,12 @@ export const dynamic = "force-dynamic";
 
 type Params = { params: Promise<{ id: string; name: string }> };
 
+const TRPC_STATUS: Partial<Record<TRPCError["code"], number>> = {
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  CONFLICT: 409,
+};
+
 async function target(params: Params["params"]): Promise<{ runId: number; name: string } | Response> {
   const { id, name } = await params;
   const runId = positiveId(id);
@@ -30,12 +36,14 @@ export async function PUT(req: Request, { params }: Params) {
   const where = await target(params);
   if (where instanceof Response) return where;
   const db = getDb();
+  let tokenId: number | null;
   try {
-    await authorize(
+    const token = await authorize(
       db,
       { remoteAddress: req.headers.get(REMOTE_ADDRESS_HEADER), bearerToken: bearerToken(req.headers) },
       "write",
     );
+    tokenId = token?.id ?? null;
   } catch (error) {
     if (error instanceof AuthError) return fail(error.status, error.message);
     throw error;
@@ -64,10 +72,11 @@ export async function PUT(req: Request, { params }: Params) {
       contentType: req.headers.get("content-type") ?? "application/octet-stream",
       bytes,
       sha256,
+      tokenId,
     });
     return Response.json(artifact, { status: 201 });
   } catch (error) {
-    if (error instanceof TRPCError) return fail(error.code === "NOT_FOUND" ? 404 : 400, error.message);
+    if (error instanceof TRPCError) return fail(TRPC_STATUS[error.code] ?? 400, error.message);
     throw error;
   }
 }
