@@ -29,6 +29,22 @@ export function poolOf(db: Db): pg.Pool {
   return pool;
 }
 
+/** Runs `work` in one transaction on a connection of `db`'s pool (for the paths that bypass Prisma). */
+export async function inPoolTransaction<T>(db: Db, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await poolOf(db).connect();
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK");
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 const globalForDb = globalThis as unknown as { labbookDb?: Db };
 
 /** The process-wide client for DATABASE_URL (set by scripts/start.ts before the app loads). */

@@ -4,7 +4,7 @@
 // per evaluation, long enough to delay the workers' heartbeats.
 import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
-import { type Db, poolOf } from "@/server/db/client";
+import { type Db, inPoolTransaction, poolOf } from "@/server/db/client";
 import type { evaluationSchema } from "@/shared/workers";
 
 type EvaluationInput = z.output<typeof evaluationSchema>;
@@ -19,9 +19,7 @@ const UPSERT_SQL = `
 /** Stores a run's evaluation; the final test one (epoch 0) also fills the run's test columns. */
 export async function storeEvaluation(db: Db, runId: number, evaluation: EvaluationInput): Promise<void> {
   const { split, epoch, loss, accuracy, confusionMatrix, perClass, misclassified } = evaluation;
-  const client = await poolOf(db).connect();
-  try {
-    await client.query("BEGIN");
+  await inPoolTransaction(db, async (client) => {
     const run = await client.query(
       `SELECT 1 FROM "Run" WHERE id = $1 AND "deletedAt" IS NULL FOR KEY SHARE`,
       [runId],
@@ -42,13 +40,7 @@ export async function storeEvaluation(db: Db, runId: number, evaluation: Evaluat
         `UPDATE "Run" SET "testAccuracy" = $2, "testLoss" = $3, "updatedAt" = now() WHERE id = $1`,
         [runId, accuracy, loss],
       );
-    await client.query("COMMIT");
-  } catch (error) {
-    await client.query("ROLLBACK");
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export interface StoredEvaluation {

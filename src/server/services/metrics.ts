@@ -3,7 +3,7 @@
 import { TRPCError } from "@trpc/server";
 import type pg from "pg";
 import type { z } from "zod";
-import { type Db, poolOf } from "@/server/db/client";
+import { type Db, inPoolTransaction, poolOf } from "@/server/db/client";
 import { EPOCH_METRIC_KEYS, type metricPointSchema } from "@/shared/metrics";
 
 type Point = z.output<typeof metricPointSchema>;
@@ -63,18 +63,11 @@ export async function recordMetrics(db: Db, runId: number, points: Point[]): Pro
   if (!rows.some((p) => SUMMARY_KEYS.has(p.key))) {
     stored = await insertOrUpsert(poolOf(db), params);
   } else {
-    const client = await poolOf(db).connect();
-    try {
-      await client.query("BEGIN");
-      stored = (await client.query(UPSERT_SQL, params)).rowCount ?? 0;
-      if (stored === rows.length) await client.query(SUMMARY_SQL, [runId]);
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK");
-      throw error;
-    } finally {
-      client.release();
-    }
+    stored = await inPoolTransaction(db, async (client) => {
+      const count = (await client.query(UPSERT_SQL, params)).rowCount ?? 0;
+      if (count === rows.length) await client.query(SUMMARY_SQL, [runId]);
+      return count;
+    });
   }
   if (stored !== rows.length) {
     const run = await db.run.findFirst({ where: { id: runId, deletedAt: null }, select: { status: true } });

@@ -55,9 +55,7 @@ export function nativePackageProblem(pkg: string): string | null {
     readdirSync(lib).some(
       (sub) => sub.startsWith("napi-v") && existsSync(path.join(lib, sub, "tfjs_binding.node")),
     );
-  return binding
-    ? null
-    : `${pkg} has no libtensorflow binding (its install script downloads it; see the README)`;
+  return binding ? null : "no libtensorflow binding (its install downloads one; see the README)";
 }
 
 /** A failed native import leaves its kernels registered: then no other native package is tried. */
