@@ -6,6 +6,7 @@ import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { type ReactNode, useState } from "react";
 import type { AppRouter } from "@/server/api/root";
+import { MAX_BATCH_SIZE } from "@/shared/api";
 
 export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
 export type RouterInputs = inferRouterInputs<AppRouter>;
@@ -23,6 +24,7 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
       links: [
         httpBatchLink({
           url: "/api/trpc",
+          maxItems: MAX_BATCH_SIZE,
           headers() {
             const token = window.localStorage.getItem(TOKEN_STORAGE_KEY);
             return token ? { authorization: `Bearer ${token}` } : {};

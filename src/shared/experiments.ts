@@ -1,9 +1,10 @@
 // Input schemas for experiments and runs, shared by the API and the dashboard forms.
 import { z } from "zod";
 import { hyperparamsSchema, NORMALIZATIONS } from "./hyperparams";
+import { dbId, MAX_DB_INT } from "./ids";
 import { RUN_STATUSES } from "./run-status";
 
-const id = z.number({ error: "must be a number" }).int().positive({ error: "must be a positive id" });
+const id = dbId;
 
 export const experimentNameSchema = z
   .string({ error: "must be text" })
@@ -144,11 +145,15 @@ export const runPurgeSchema = z.object({ experimentId: id.optional() });
 export const runLogsSchema = z.object({
   id,
   /** The id of the last log line already shown (ids are strings: they may exceed 2^53). */
-  after: z.string().regex(/^\d+$/).optional(),
+  after: z
+    .string()
+    .regex(/^\d{1,19}$/, { error: "must be a log line id" })
+    .refine((v) => BigInt(v) <= 2n ** 63n - 1n, { error: "must be a log line id" })
+    .optional(),
 });
 export const runEvaluationSchema = z.object({
   id,
   split: z.string().min(1).max(40).default("test"),
   /** 0: the final evaluation; n: after epoch n. */
-  epoch: z.number().int().min(0).default(0),
+  epoch: z.number().int().min(0).max(MAX_DB_INT).default(0),
 });

@@ -1,5 +1,6 @@
 // Metric points as trainers report them, shared by the API and trainer-side clients.
 import { z } from "zod";
+import { dbId } from "./ids";
 
 /** Keys the trainer reports every epoch; the run's summary columns are derived from the val_* ones. */
 export const EPOCH_METRIC_KEYS = {
@@ -45,7 +46,7 @@ export const metricPointSchema = z.object({
 export type MetricPointInput = z.input<typeof metricPointSchema>;
 
 export const metricBatchSchema = z.object({
-  runId: z.number().int().positive(),
+  runId: dbId,
   points: z
     .array(metricPointSchema)
     .min(1, { error: "must hold at least one point" })
@@ -56,7 +57,7 @@ const metricKeySchema = metricPointSchema.shape.key;
 
 export const runIdsSchema = z.object({
   runIds: z
-    .array(z.number().int().positive())
+    .array(dbId)
     .min(1, { error: "must list at least one run" })
     .max(100, { error: "must list at most 100 runs" }),
 });

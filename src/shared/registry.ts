@@ -1,5 +1,6 @@
 // Inputs of the model registry, shared by the API and the dashboard.
 import { z } from "zod";
+import { dbId } from "./ids";
 
 export const modelNameSchema = z
   .string({ error: "must be text" })
@@ -22,7 +23,7 @@ export const SUGGESTED_ALIASES = ["production", "champion", "staging"] as const;
 const note = z.string().trim().max(2000, { error: "must be at most 2000 characters" }).default("");
 
 export const modelRegisterSchema = z.object({
-  runId: z.number().int().positive(),
+  runId: dbId,
   name: modelNameSchema,
   description: z.string().trim().max(2000).default(""),
 });
@@ -30,7 +31,7 @@ export const modelRegisterSchema = z.object({
 export const modelPromoteSchema = z.object({
   name: modelNameSchema,
   alias: aliasSchema,
-  version: z.number().int().positive(),
+  version: dbId,
   note,
 });
 

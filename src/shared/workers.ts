@@ -1,7 +1,8 @@
 // Inputs of the worker protocol, shared by the API and workers.
 import { z } from "zod";
+import { dbId } from "./ids";
 
-const id = z.number().int().positive();
+const id = dbId;
 
 export const workerRegisterSchema = z.object({
   name: z.string().trim().min(1).max(120),

@@ -4,7 +4,7 @@ import { createDb, type Db } from "@/server/db/client";
 import { applyMigrations } from "@/server/db/migrate";
 import { recordMetrics } from "@/server/services/metrics";
 import { claimRun, expireLeases, finishRun, heartbeat, requestCancel } from "@/server/services/queue";
-import { queueRuns } from "@/server/services/runs";
+import { queueRuns, softDeleteRuns } from "@/server/services/runs";
 import { runSpecSchema } from "@/shared/experiments";
 import { metricBatchSchema } from "@/shared/metrics";
 import { createDatabase, dropDatabase } from "../helpers/database";
@@ -72,6 +72,40 @@ describe("claiming runs", () => {
 });
 
 describe("leases", () => {
+  it("expires leases past a run deleted while running, and keeps handing out runs", async () => {
+    await drain();
+    const w = await worker("deleted");
+    const deleted = await queueOne();
+    await db.run.update({
+      where: { id: deleted.id },
+      data: {
+        status: "running",
+        workerId: w.id,
+        deletedAt: new Date(),
+        leaseExpiresAt: new Date(Date.now() - 60_000),
+      },
+    });
+    const next = await queueOne();
+    await expect(expireLeases(db)).resolves.toBeDefined();
+    expect((await claimRun(db, w.id))?.id).toBe(next.id);
+    await db.run.update({ where: { id: deleted.id }, data: { status: "cancelled" } });
+  });
+
+  it("never leaves a run deleted and running when a delete and a claim race", async () => {
+    await drain();
+    const w = await worker("racer");
+    for (let round = 0; round < 10; round++) {
+      const run = await queueOne();
+      await Promise.allSettled([
+        softDeleteRuns(db, [run.id], true),
+        new Promise((resolve) => setTimeout(resolve, round)).then(() => claimRun(db, w.id)),
+      ]);
+      const after = await db.run.findUniqueOrThrow({ where: { id: run.id } });
+      expect(after.deletedAt !== null && after.status === "running", `round ${round}`).toBe(false);
+      await db.run.update({ where: { id: run.id }, data: { status: "cancelled" } });
+    }
+  });
+
   it("requeue a dead worker's run with its attempt raised, and fail it after maxAttempts", async () => {
     await drain();
     const run = await queueOne({ maxAttempts: 2 });

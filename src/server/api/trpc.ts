@@ -1,4 +1,5 @@
 // tRPC setup: context, error formatting, and the layered procedures every router uses.
+import { randomUUID } from "node:crypto";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { TokenScope } from "@/generated/prisma/client";
@@ -25,7 +26,18 @@ export function createContext(db: Db, headers: Headers): Context {
 /* ---------- Init ---------- */
 
 const t = initTRPC.context<Context>().create({
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, path }) {
+    // An unexpected error's message may hold SQL, file paths or a query's shape: the client
+    // gets an id to quote, and the server's log has the rest.
+    if (error.code === "INTERNAL_SERVER_ERROR") {
+      const id = randomUUID().slice(0, 8);
+      console.error(`[error ${id}] tRPC ${path ?? "?"} failed:`, error.cause ?? error);
+      return {
+        ...shape,
+        message: `internal error ${id}; the server's log has the details`,
+        data: { ...shape.data, issues: null, stack: undefined },
+      };
+    }
     const zodError = error.cause instanceof ZodError ? error.cause : null;
     const issues = zodError?.issues.map((issue) => ({
       path: issue.path.map(String),

@@ -16,15 +16,26 @@ const UPSERT_SQL = `
     loss = EXCLUDED.loss, accuracy = EXCLUDED.accuracy, "confusionMatrix" = EXCLUDED."confusionMatrix",
     "perClass" = EXCLUDED."perClass", misclassified = EXCLUDED.misclassified`;
 
-/** Stores a run's evaluation; the final test one (epoch 0) also fills the run's test columns. */
-export async function storeEvaluation(db: Db, runId: number, evaluation: EvaluationInput): Promise<void> {
+/**
+ * Stores a run's evaluation; the final test one (epoch 0) also fills the run's test columns.
+ * With `workerId`, only while that worker holds the run (running, its lease).
+ */
+export async function storeEvaluation(
+  db: Db,
+  runId: number,
+  evaluation: EvaluationInput,
+  workerId?: number,
+): Promise<void> {
   const { split, epoch, loss, accuracy, confusionMatrix, perClass, misclassified } = evaluation;
   await inPoolTransaction(db, async (client) => {
-    const run = await client.query(
-      `SELECT 1 FROM "Run" WHERE id = $1 AND "deletedAt" IS NULL FOR KEY SHARE`,
+    const { rows } = await client.query<{ status: string; workerId: number | null }>(
+      `SELECT status::text, "workerId" FROM "Run" WHERE id = $1 AND "deletedAt" IS NULL FOR KEY SHARE`,
       [runId],
     );
-    if (!run.rowCount) throw new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
+    const run = rows[0];
+    if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
+    if (workerId !== undefined && (run.status !== "running" || run.workerId !== workerId))
+      throw new TRPCError({ code: "CONFLICT", message: `worker ${workerId} does not hold run ${runId}` });
     await client.query(UPSERT_SQL, [
       runId,
       split,

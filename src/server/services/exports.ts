@@ -22,15 +22,23 @@ const SUMMARY_COLUMNS = [
   "error",
 ] as const;
 
+/**
+ * A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading
+ * apostrophe, as OWASP advises: run names and errors come from users and trainers.
+ */
+export function spreadsheetSafe(value: unknown): unknown {
+  return typeof value === "string" && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
 export async function experimentRunsCsv(db: Db, experimentId: number): Promise<string> {
   const runs = await db.run.findMany({ where: { experimentId, deletedAt: null }, orderBy: { id: "asc" } });
   const configs = runs.map((r) => flattenConfig(r.config));
   const params = [...new Set(configs.flatMap((c) => Object.keys(c)))].sort();
-  const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : (v ?? ""));
+  const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : spreadsheetSafe(v ?? ""));
   return stringify(
     runs.map((run, i) => [
       ...SUMMARY_COLUMNS.map((c) => cell(run[c])),
-      ...params.map((p) => configs[i]?.[p] ?? ""),
+      ...params.map((p) => spreadsheetSafe(configs[i]?.[p] ?? "")),
     ]),
     { header: true, columns: [...SUMMARY_COLUMNS, ...params.map((p) => `param.${p}`)] },
   );
@@ -40,7 +48,7 @@ export async function runMetricsExport(db: Db, runId: number, format: "csv" | "j
   const points = await metricHistory(db, runId);
   if (format === "csv")
     return stringify(
-      points.map((p) => [p.key, p.step, p.value, p.wallTime.toISOString()]),
+      points.map((p) => [spreadsheetSafe(p.key), p.step, p.value, p.wallTime.toISOString()]),
       { header: true, columns: ["key", "step", "value", "wallTime"] },
     );
   const metrics: Record<string, { step: number; value: number; wallTime: string }[]> = {};

@@ -115,7 +115,7 @@ export async function downsampledHistory(db: Db, runIds: number[], keys: string[
     FROM pts
     GROUP BY "runId", key,
       CASE WHEN n <= ${maxPoints} THEN step
-           ELSE floor((step - lo)::float8 * ${maxPoints} / (hi - lo + 1))::int END
+           ELSE floor((step - lo)::float8 * ${maxPoints} / (hi::float8 - lo + 1))::int END
     ORDER BY "runId", key, step`;
   return toSeries(rows, "runId", (row) => ({ step: row.step, value: row.value, min: row.min, max: row.max }));
 }

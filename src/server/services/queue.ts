@@ -245,8 +245,10 @@ export async function expireLeases(
         failed.push(run.id);
       }
     } catch (error) {
-      // A worker renewed the lease meanwhile: the run is alive after all.
-      if (!(error instanceof TRPCError && error.code === "CONFLICT")) throw error;
+      // A worker renewed the lease meanwhile (the run is alive after all), or the run is gone:
+      // neither may stop the queue from handing out the other runs.
+      if (!(error instanceof TRPCError && (error.code === "CONFLICT" || error.code === "NOT_FOUND")))
+        throw error;
     }
   }
   return { requeued, failed };

@@ -11,6 +11,7 @@ import {
   type runSpecSchema,
 } from "@/shared/experiments";
 import type { Hyperparams } from "@/shared/hyperparams";
+import { MAX_DB_INT } from "@/shared/ids";
 
 type Tx = Prisma.TransactionClient | Db;
 type RunSpec = z.output<typeof runSpecSchema>;
@@ -80,6 +81,7 @@ interface Cursor {
 }
 
 const DATE_FIELDS = new Set(["createdAt", "startedAt", "finishedAt"]);
+const TEXT_FIELDS = new Set(["name", "status", "normalization"]);
 /** Sort columns that may hold nulls; Prisma accepts a `nulls` order only on these. */
 const NULLABLE_FIELDS = new Set([...RUN_SUMMARY_METRICS, "startedAt", "finishedAt"]);
 
@@ -90,7 +92,7 @@ function encodeCursor(cursor: Cursor): string {
 function decodeCursor(raw: string): Cursor {
   try {
     const cursor = JSON.parse(Buffer.from(raw, "base64url").toString()) as Cursor;
-    if (typeof cursor.id === "number") return cursor;
+    if (Number.isInteger(cursor.id) && cursor.id > 0 && cursor.id <= MAX_DB_INT) return cursor;
   } catch {}
   throw new TRPCError({ code: "BAD_REQUEST", message: "cursor is not one this API returned" });
 }
@@ -103,7 +105,15 @@ function afterCursor(field: string, dir: "asc" | "desc", cursor: Cursor): Prisma
   const past = dir === "asc" ? "gt" : "lt";
   const idPast = { id: { [past]: cursor.id } };
   if (cursor.v === null) return { AND: [{ [field]: null }, idPast] };
-  const value = DATE_FIELDS.has(field) ? new Date(cursor.v) : cursor.v;
+  // The cursor comes from the client: its value must have the sort column's type.
+  const expected = DATE_FIELDS.has(field) || TEXT_FIELDS.has(field) ? "string" : "number";
+  const fits =
+    typeof cursor.v === expected &&
+    (expected === "number"
+      ? Number.isFinite(cursor.v)
+      : !DATE_FIELDS.has(field) || !Number.isNaN(Date.parse(String(cursor.v))));
+  if (!fits) throw new TRPCError({ code: "BAD_REQUEST", message: "cursor is not one this API returned" });
+  const value = DATE_FIELDS.has(field) ? new Date(cursor.v as string) : cursor.v;
   return {
     OR: [{ [field]: { [past]: value } }, { AND: [{ [field]: value }, idPast] }, { [field]: null }],
   };
@@ -196,26 +206,29 @@ export async function requeueRuns(db: Db, ids: number[]) {
 
 /** Hides finished or queued runs (a running run must be cancelled first); purge frees them for good. */
 export async function softDeleteRuns(db: Db, ids: number[], deleted: boolean) {
-  const running = await db.run.findMany({
-    where: { id: { in: ids }, status: "running" },
-    select: { id: true },
-  });
-  if (deleted && running.length)
-    throw new TRPCError({
-      code: "CONFLICT",
-      message: `runs ${running.map((r) => r.id).join(", ")} are running; cancel them first`,
+  return db.$transaction(async (tx) => {
+    // The rows stay locked until the end: a worker's claim (FOR UPDATE SKIP LOCKED) cannot
+    // start one of them between the check and the delete.
+    const locked = await tx.$queryRaw<{ id: number; status: string }[]>`
+      SELECT id, status::text FROM "Run" WHERE id = ANY(${ids}::int[]) ORDER BY id FOR UPDATE`;
+    const running = locked.filter((r) => r.status === "running");
+    if (deleted && running.length)
+      throw new TRPCError({
+        code: "CONFLICT",
+        message: `runs ${running.map((r) => r.id).join(", ")} are running; cancel them first`,
+      });
+    const updated = await tx.run.updateMany({
+      where: { id: { in: ids }, deletedAt: deleted ? null : { not: null } },
+      data: deleted ? { deletedAt: new Date() } : { deletedAt: null },
     });
-  const updated = await db.run.updateMany({
-    where: { id: { in: ids }, deletedAt: deleted ? null : { not: null } },
     // A deleted queued run must never be claimed: cancel it on the way out.
-    data: deleted ? { deletedAt: new Date() } : { deletedAt: null },
+    if (deleted)
+      await tx.run.updateMany({
+        where: { id: { in: ids }, status: "queued" },
+        data: { status: "cancelled", finishedAt: new Date() },
+      });
+    return { count: updated.count };
   });
-  if (deleted)
-    await db.run.updateMany({
-      where: { id: { in: ids }, status: "queued" },
-      data: { status: "cancelled", finishedAt: new Date() },
-    });
-  return { count: updated.count };
 }
 
 /**

@@ -72,7 +72,7 @@ export const workersRouter = createTRPCRouter({
     ),
   /** The test-set evaluation; the final one (epoch 0) also fills the run's test columns. */
   evaluation: workerProcedure.input(workerEvaluationSchema).mutation(async ({ ctx, input }) => {
-    await storeEvaluation(ctx.db, input.runId, input.evaluation);
+    await storeEvaluation(ctx.db, input.runId, input.evaluation, input.workerId);
     return { ok: true };
   }),
   log: writeProcedure.input(workerLogSchema).mutation(async ({ ctx, input }) => {

@@ -2,6 +2,8 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { appRouter } from "@/server/api/root";
 import { createContext } from "@/server/api/trpc";
 import { getDb } from "@/server/db/client";
+import { BodyTooLargeError, readBodyCapped } from "@/server/http/route-helpers";
+import { MAX_BATCH_SIZE } from "@/shared/api";
 
 export const dynamic = "force-dynamic";
 
@@ -16,31 +18,17 @@ function tooLarge(): Response {
   );
 }
 
-/** The body, read up to the limit (also when no content-length was sent); null past it. */
-async function readLimited(req: Request): Promise<Buffer | null> {
-  if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) return null;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body?.getReader();
-  while (reader) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
-
 async function handler(req: Request) {
   const started = performance.now();
   let request = req;
   if (req.method === "POST") {
-    const body = await readLimited(req);
-    if (!body) return tooLarge();
+    let body: Buffer;
+    try {
+      body = await readBodyCapped(req, MAX_BODY_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return tooLarge();
+      throw error;
+    }
     request = new Request(req.url, { method: "POST", headers: req.headers, body: new Uint8Array(body) });
   }
   return fetchRequestHandler({
@@ -52,10 +40,7 @@ async function handler(req: Request) {
     responseMeta: () => ({
       headers: new Headers({ "server-timing": `app;dur=${(performance.now() - started).toFixed(1)}` }),
     }),
-    onError({ error, path }) {
-      if (error.code === "INTERNAL_SERVER_ERROR")
-        console.error(`tRPC ${path ?? "?"} failed:`, error.cause ?? error);
-    },
+    maxBatchSize: MAX_BATCH_SIZE,
   });
 }
 
