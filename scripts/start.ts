@@ -24,6 +24,8 @@ const server = await startHttpServer({
   port: config.LABBOOK_PORT,
   dev,
   trustProxy: config.LABBOOK_TRUST_PROXY,
+  trustedProxies: config.LABBOOK_TRUSTED_PROXIES,
+  allowedHosts: config.LABBOOK_ALLOWED_HOSTS,
 });
 const address = server.address();
 const port = typeof address === "object" && address ? address.port : config.LABBOOK_PORT;

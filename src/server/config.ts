@@ -1,6 +1,12 @@
 // Environment configuration for the server process, validated once at start.
 import { z } from "zod";
 
+const list = (value: string) =>
+  value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+
 const envSchema = z.object({
   LABBOOK_HOST: z.string().min(1).default("127.0.0.1"),
   LABBOOK_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -8,6 +14,10 @@ const envSchema = z.object({
     .enum(["0", "1", "true", "false"])
     .default("0")
     .transform((v) => v === "1" || v === "true"),
+  /** Comma-separated addresses of the reverse proxy (loopback is always trusted). */
+  LABBOOK_TRUSTED_PROXIES: z.string().default("").transform(list),
+  /** Comma-separated host names clients use to reach Labbook, besides loopback and LABBOOK_HOST. */
+  LABBOOK_ALLOWED_HOSTS: z.string().default("").transform(list),
 });
 
 export type ServerConfig = z.output<typeof envSchema>;

@@ -1,6 +1,7 @@
 // Holes found by a review of the API (issue "Security"), each tried again against the real
 // server: out-of-range ids and cursors, batch size, a metric at step 2^31 - 1, CSV formulas,
 // evaluations from a worker that does not hold the run, and a deleted run with an expired lease.
+import { request } from "node:http";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDb } from "@/server/db/client";
 import { MAX_BATCH_SIZE } from "@/shared/api";
@@ -144,5 +145,87 @@ describe("workers act only on the runs they hold", () => {
     });
     expect(stored.status).toBe(200);
     expect((await db.run.findUniqueOrThrow({ where: { id: mine } })).testAccuracy).toBe(1);
+  });
+});
+
+/** A raw HTTP request, so that Host and other headers a browser sets can be set freely. */
+function raw(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body = "",
+): Promise<{ status: number; body: string }> {
+  const url = new URL(path, baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers },
+      (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("requests a browser could be tricked into sending", () => {
+  const host = new URL(baseUrl).host;
+
+  it("answers only to host names Labbook serves (DNS rebinding)", async () => {
+    const rebound = await raw("GET", "/api/trpc/experiment.list", { host: "evil.example:3000" });
+    expect(rebound.status).toBe(421);
+    expect(JSON.parse(rebound.body).error.message).toMatch(/does not serve the host name "evil.example:3000"/);
+    expect(
+      (await raw("GET", "/api/trpc/experiment.list", { host: `localhost:${new URL(baseUrl).port}` })).status,
+    ).toBe(200);
+  });
+
+  it("refuses cross-site writes and form posts, and stores nothing", async () => {
+    const { runIds } = await runs(1);
+    const runId = runIds[0] as number;
+    await callProcedure(baseUrl, "run.delete", { ids: [runId] });
+    const form = { "content-type": "multipart/form-data; boundary=x", host };
+    const attempts = [
+      { ...form, origin: "http://evil.example", "sec-fetch-site": "cross-site" },
+      { ...form, "sec-fetch-site": "cross-site" },
+      { ...form, origin: "http://evil.example" },
+      { "content-type": "application/json", host, origin: "null" },
+      form,
+      { "content-type": "text/plain", host },
+    ];
+    const statuses = [];
+    for (const headers of attempts)
+      statuses.push((await raw("POST", "/api/trpc/run.purge", headers, "--x--\r\n")).status);
+    expect(statuses).toEqual([403, 403, 403, 403, 415, 415]);
+    expect(await db.run.findUnique({ where: { id: runId } })).not.toBeNull();
+    // The dashboard's own same-origin calls still work.
+    const same = await raw(
+      "POST",
+      "/api/trpc/run.delete",
+      { "content-type": "application/json", host, origin: `http://${host}`, "sec-fetch-site": "same-origin" },
+      JSON.stringify({ ids: [runId], deleted: false }),
+    );
+    expect(same.status, same.body).toBe(200);
+  });
+
+  it("takes the client address from the rightmost X-Forwarded-For hop, not one the client wrote", async () => {
+    const name = unique("spoof");
+    const spoofed = await raw(
+      "POST",
+      "/api/trpc/experiment.create",
+      {
+        "content-type": "application/json",
+        host,
+        "x-forwarded-for": "127.0.0.1, 203.0.113.9",
+        "x-labbook-remote-address": "127.0.0.1",
+      },
+      JSON.stringify({ name, runs: [{ config: {} }] }),
+    );
+    expect(spoofed.status).toBe(401);
+    expect(await db.experiment.count({ where: { name } })).toBe(0);
   });
 });

@@ -6,7 +6,7 @@ import type { TokenScope } from "@/generated/prisma/client";
 import { Prisma } from "@/generated/prisma/client";
 import { AuthError, authorize, bearerToken } from "@/server/auth/authorize";
 import type { Db } from "@/server/db/client";
-import { REMOTE_ADDRESS_HEADER } from "@/server/http/remote-address";
+import { remoteAddressOf } from "@/server/http/remote-address";
 import { describeIssue } from "@/shared/zod-issues";
 
 /* ---------- Context ---------- */
@@ -20,7 +20,7 @@ export interface Context {
 }
 
 export function createContext(db: Db, headers: Headers): Context {
-  return { db, remoteAddress: headers.get(REMOTE_ADDRESS_HEADER), bearerToken: bearerToken(headers) };
+  return { db, remoteAddress: remoteAddressOf(headers), bearerToken: bearerToken(headers) };
 }
 
 /* ---------- Init ---------- */

@@ -1,13 +1,55 @@
-// Labbook's HTTP server puts the client's real address in this header, replacing any value
-// the client sent, so the API can tell local requests from remote ones.
+// Labbook's HTTP server puts the client's real address in a header, replacing any value the
+// client sent, so the API can tell local requests from remote ones. A second header carries a
+// secret made at start: a request that did not come through that server (`next start` run
+// directly, say) has no address the API will believe, so it counts as remote.
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { isIP } from "node:net";
 
 export const REMOTE_ADDRESS_HEADER = "x-labbook-remote-address";
+const SECRET_HEADER = "x-labbook-server-secret";
 
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+/** Shared by the HTTP server and the Next.js route code in the same process. */
+const store = globalThis as unknown as { labbookRequestSecret?: string };
+
+function serverSecret(): string {
+  store.labbookRequestSecret ??= randomBytes(24).toString("hex");
+  return store.labbookRequestSecret;
+}
+
+const isLoopbackAddress = (address: string | undefined) => {
+  const plain = address?.startsWith("::ffff:") ? address.slice(7) : address;
+  return plain === "::1" || (isIP(plain ?? "") === 4 && (plain ?? "").startsWith("127."));
+};
+
+/**
+ * The client's address. Behind a proxy (trustProxy), and only for connections from the proxy
+ * (loopback, or one of `proxies`), it is the rightmost X-Forwarded-For hop: the one the proxy
+ * itself appended. Anything left of it was sent by the client and proves nothing.
+ */
+export function clientAddress(
+  req: IncomingMessage,
+  trustProxy: boolean,
+  proxies: readonly string[] = [],
+): string {
+  const peer = req.socket.remoteAddress ?? "";
   const forwarded = req.headers["x-forwarded-for"];
-  if (trustProxy && typeof forwarded === "string" && forwarded.trim()) {
-    return forwarded.split(",")[0]?.trim() ?? "";
+  const fromProxy = isLoopbackAddress(peer) || proxies.includes(peer.replace(/^::ffff:/, ""));
+  if (trustProxy && fromProxy && typeof forwarded === "string" && forwarded.trim()) {
+    return forwarded.split(",").at(-1)?.trim() ?? "";
   }
-  return req.socket.remoteAddress ?? "";
+  return peer;
+}
+
+/** Stamps a request with its client's address, overwriting whatever the client sent. */
+export function stampRemoteAddress(req: IncomingMessage, address: string): void {
+  req.headers[REMOTE_ADDRESS_HEADER] = address;
+  req.headers[SECRET_HEADER] = serverSecret();
+}
+
+/** The address Labbook's server stamped on the request, or null when it did not stamp it. */
+export function remoteAddressOf(headers: Headers): string | null {
+  const secret = store.labbookRequestSecret;
+  if (!secret || headers.get(SECRET_HEADER) !== secret) return null;
+  return headers.get(REMOTE_ADDRESS_HEADER);
 }

@@ -3,7 +3,8 @@
 import { createServer, type Server } from "node:http";
 import next from "next";
 import { PROJECT_ROOT } from "@/server/db/migrate";
-import { clientAddress, REMOTE_ADDRESS_HEADER } from "./remote-address";
+import { clientAddress, stampRemoteAddress } from "./remote-address";
+import { allowedHosts, refusal } from "./request-guard";
 
 export interface HttpServerOptions {
   host: string;
@@ -11,14 +12,25 @@ export interface HttpServerOptions {
   dev: boolean;
   /** Take the client address from X-Forwarded-For (behind a reverse proxy you run). */
   trustProxy: boolean;
+  /** Addresses of that proxy, besides loopback. */
+  trustedProxies?: string[];
+  /** Host names to answer to besides loopback and `host`. */
+  allowedHosts?: string[];
 }
 
 export async function startHttpServer(options: HttpServerOptions): Promise<Server> {
   const app = next({ dev: options.dev, dir: PROJECT_ROOT, hostname: options.host, port: options.port });
   const handle = app.getRequestHandler();
   await app.prepare();
+  const hosts = allowedHosts(options.host, options.allowedHosts);
   const server = createServer((req, res) => {
-    req.headers[REMOTE_ADDRESS_HEADER] = clientAddress(req, options.trustProxy);
+    const refused = refusal(req, hosts);
+    if (refused) {
+      res.writeHead(refused.status, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: refused.message } }));
+      return;
+    }
+    stampRemoteAddress(req, clientAddress(req, options.trustProxy, options.trustedProxies));
     handle(req, res).catch((error: unknown) => {
       console.error("request failed:", error);
       if (!res.headersSent) res.writeHead(500).end("Internal Server Error");

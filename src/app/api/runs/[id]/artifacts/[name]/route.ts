@@ -2,7 +2,7 @@
 import { TRPCError } from "@trpc/server";
 import { AuthError, authorize, bearerToken } from "@/server/auth/authorize";
 import { getDb } from "@/server/db/client";
-import { REMOTE_ADDRESS_HEADER } from "@/server/http/remote-address";
+import { remoteAddressOf } from "@/server/http/remote-address";
 import { BodyTooLargeError, fail, positiveId, readBodyCapped } from "@/server/http/route-helpers";
 import { findArtifact, storeArtifact, streamArtifact } from "@/server/services/artifacts";
 import {
@@ -40,7 +40,7 @@ export async function PUT(req: Request, { params }: Params) {
   try {
     const token = await authorize(
       db,
-      { remoteAddress: req.headers.get(REMOTE_ADDRESS_HEADER), bearerToken: bearerToken(req.headers) },
+      { remoteAddress: remoteAddressOf(req.headers), bearerToken: bearerToken(req.headers) },
       "write",
     );
     tokenId = token?.id ?? null;

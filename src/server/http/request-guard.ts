@@ -1,0 +1,57 @@
+// Refuses requests a browser could be tricked into sending: to a Host name Labbook does not
+// serve (DNS rebinding: evil.example resolving to 127.0.0.1), and writes from another site
+// (a page posting a form to http://127.0.0.1:3000). The API's token rule cannot see either.
+import type { IncomingMessage } from "node:http";
+import os from "node:os";
+
+const WILDCARDS = new Set(["0.0.0.0", "::", "[::]"]);
+
+/** Host names Labbook answers to: loopback, the address it listens on, and `extra`. */
+export function allowedHosts(listenHost: string, extra: readonly string[] = []): Set<string> {
+  const hosts = new Set(["localhost", "127.0.0.1", "::1", listenHost, ...extra].map((h) => bare(h)));
+  if (WILDCARDS.has(listenHost)) {
+    hosts.add(os.hostname().toLowerCase());
+    for (const addresses of Object.values(os.networkInterfaces()))
+      for (const a of addresses ?? []) hosts.add(a.address.toLowerCase());
+  }
+  return hosts;
+}
+
+/** "Example.org:3000" → "example.org"; "[::1]:3000" → "::1". */
+function bare(host: string): string {
+  const lower = host.trim().toLowerCase();
+  if (lower.startsWith("[")) return lower.slice(1, lower.indexOf("]"));
+  return lower.split(":").length === 2 ? (lower.split(":")[0] as string) : lower;
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Why `req` is refused (status and message), or null to serve it. */
+export function refusal(
+  req: IncomingMessage,
+  hosts: ReadonlySet<string>,
+): { status: number; message: string } | null {
+  const host = req.headers.host ?? "";
+  if (!hosts.has(bare(host)))
+    return {
+      status: 421,
+      message: `Labbook does not serve the host name "${host}"; add it to LABBOOK_ALLOWED_HOSTS`,
+    };
+  if (SAFE_METHODS.has(req.method ?? "GET")) return null;
+  const site = req.headers["sec-fetch-site"];
+  if (site && site !== "same-origin" && site !== "none")
+    return { status: 403, message: `cross-site writes are refused (Sec-Fetch-Site: ${site})` };
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let originHost: string | null = null;
+    try {
+      originHost = new URL(origin).host;
+    } catch {}
+    if (originHost?.toLowerCase() !== host.toLowerCase())
+      return { status: 403, message: `cross-site writes are refused (Origin: ${origin})` };
+  }
+  const type = req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
+  if (req.url?.startsWith("/api/trpc/") && type !== "application/json")
+    return { status: 415, message: "API calls must send Content-Type: application/json" };
+  return null;
+}
