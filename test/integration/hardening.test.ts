@@ -101,6 +101,25 @@ describe("stored data that broke readers", () => {
   });
 });
 
+describe("deleted runs", () => {
+  it("serve no logs, metrics, artifacts or evaluations, and run.get shows no worker token", async () => {
+    const { runIds } = await runs(1);
+    const runId = runIds[0] as number;
+    await api.logMetrics(runId, [{ key: "loss", step: 1, value: 1 }]);
+    await api.upload(runId, "notes.txt", "other", Buffer.from("private"), "text/plain");
+    await callProcedure(baseUrl, "worker.log", { runId, lines: [{ message: "secret line" }] });
+    const visible = await get("run.get", { id: runId });
+    expect(JSON.stringify(visible.body)).not.toContain("tokenId");
+    await callProcedure(baseUrl, "run.delete", { ids: [runId] });
+    expect((await fetch(new URL(`/api/runs/${runId}/artifacts/notes.txt`, baseUrl))).status).toBe(404);
+    expect((await fetch(new URL(`/api/runs/${runId}/metrics?format=json`, baseUrl))).status).toBe(404);
+    expect((await get("run.artifacts", { id: runId })).body.result?.data).toEqual([]);
+    expect(JSON.stringify((await get("run.logs", { id: runId })).body)).not.toContain("secret line");
+    expect((await get("metric.history", { runIds: [runId], keys: ["loss"] })).body.result?.data).toEqual([]);
+    expect((await get("metric.keys", { runIds: [runId] })).body.result?.data).toEqual([]);
+  });
+});
+
 describe("workers act only on the runs they hold", () => {
   const evaluation = {
     split: "test",
@@ -178,7 +197,9 @@ describe("requests a browser could be tricked into sending", () => {
   it("answers only to host names Labbook serves (DNS rebinding)", async () => {
     const rebound = await raw("GET", "/api/trpc/experiment.list", { host: "evil.example:3000" });
     expect(rebound.status).toBe(421);
-    expect(JSON.parse(rebound.body).error.message).toMatch(/does not serve the host name "evil.example:3000"/);
+    expect(JSON.parse(rebound.body).error.message).toMatch(
+      /does not serve the host name "evil.example:3000"/,
+    );
     expect(
       (await raw("GET", "/api/trpc/experiment.list", { host: `localhost:${new URL(baseUrl).port}` })).status,
     ).toBe(200);

@@ -1,11 +1,12 @@
 // Small pieces every plain (non-tRPC) route uses, so their errors look like the API's.
+import { MAX_DB_INT } from "@/shared/ids";
 
 export const fail = (status: number, message: string) => Response.json({ error: { message } }, { status });
 
-/** A positive integer path segment, or null. */
+/** A positive integer path segment within PostgreSQL's int4, or null. */
 export function positiveId(raw: string): number | null {
   const id = Number(raw);
-  return Number.isInteger(id) && id > 0 ? id : null;
+  return Number.isInteger(id) && id > 0 && id <= MAX_DB_INT ? id : null;
 }
 
 export class BodyTooLargeError extends Error {

@@ -116,11 +116,16 @@ export function streamArtifact(db: Db, artifact: { id: number; size: number }): 
   });
 }
 
-/** An artifact's metadata (no bytes). */
+/**
+ * An artifact's metadata (no bytes). A deleted run's artifacts are not served, unless its model
+ * is registered: the registry still links to its files.
+ */
 export async function findArtifact(db: Db, runId: number, name: string) {
-  return db.artifact.findUnique({ where: { runId_name: { runId, name } } });
+  return db.artifact.findFirst({
+    where: { runId, name, run: { OR: [{ deletedAt: null }, { modelVersions: { some: {} } }] } },
+  });
 }
 
 export async function listArtifacts(db: Db, runId: number) {
-  return db.artifact.findMany({ where: { runId }, orderBy: { name: "asc" } });
+  return db.artifact.findMany({ where: { runId, run: { deletedAt: null } }, orderBy: { name: "asc" } });
 }

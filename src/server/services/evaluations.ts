@@ -75,7 +75,9 @@ export async function readEvaluation(
 ): Promise<StoredEvaluation> {
   const { rows } = await poolOf(db).query<StoredEvaluation>(
     `SELECT id, "runId", split, epoch, loss, accuracy, "confusionMatrix", "perClass", misclassified, "createdAt"
-     FROM "Evaluation" WHERE "runId" = $1 AND split = $2 AND epoch = $3`,
+     FROM "Evaluation" e
+     WHERE "runId" = $1 AND split = $2 AND epoch = $3
+       AND EXISTS (SELECT 1 FROM "Run" r WHERE r.id = e."runId" AND r."deletedAt" IS NULL)`,
     [runId, split, epoch],
   );
   const evaluation = rows[0];

@@ -108,7 +108,8 @@ export async function downsampledHistory(db: Db, runIds: number[], keys: string[
       SELECT "runId", key, step, value,
              count(*) OVER w AS n, min(step) OVER w AS lo, max(step) OVER w AS hi
       FROM "MetricPoint"
-      WHERE "runId" = ANY(${runIds}::int[]) AND key = ANY(${keys}::text[])
+      WHERE "runId" IN (SELECT id FROM "Run" WHERE id = ANY(${runIds}::int[]) AND "deletedAt" IS NULL)
+        AND key = ANY(${keys}::text[])
       WINDOW w AS (PARTITION BY "runId", key)
     )
     SELECT "runId", key, max(step) AS step, avg(value) AS value, min(value) AS min, max(value) AS max
@@ -145,6 +146,8 @@ export function toSeries<R extends { key: string }, Owner extends keyof R, P>(
 /** The metric keys the runs have, for choosing what to chart. */
 export async function metricKeys(db: Db, runIds: number[]): Promise<string[]> {
   const rows = await db.$queryRaw<{ key: string }[]>`
-    SELECT DISTINCT key FROM "MetricPoint" WHERE "runId" = ANY(${runIds}::int[]) ORDER BY key`;
+    SELECT DISTINCT key FROM "MetricPoint"
+    WHERE "runId" IN (SELECT id FROM "Run" WHERE id = ANY(${runIds}::int[]) AND "deletedAt" IS NULL)
+    ORDER BY key`;
   return rows.map((r) => r.key);
 }

@@ -160,7 +160,13 @@ export async function listRuns(db: Db, query: RunListQuery) {
 export async function getRun(db: Db, id: number) {
   const run = await db.run.findFirst({
     where: { id, deletedAt: null },
-    include: { experiment: { select: { id: true, name: true } }, worker: true },
+    include: {
+      experiment: { select: { id: true, name: true } },
+      // Not its token id: who registered a worker is nobody else's business.
+      worker: {
+        select: { id: true, name: true, host: true, backend: true, info: true, lastHeartbeatAt: true },
+      },
+    },
   });
   if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${id} does not exist` });
   return run;
@@ -268,11 +274,17 @@ export async function runLogs(db: Db, runId: number, afterId?: bigint, limit = 5
   const logs =
     afterId !== undefined
       ? await db.runLog.findMany({
-          where: { runId, id: { gt: afterId } },
+          where: { runId, id: { gt: afterId }, run: { deletedAt: null } },
           orderBy: { id: "asc" },
           take: limit,
         })
-      : (await db.runLog.findMany({ where: { runId }, orderBy: { id: "desc" }, take: limit })).reverse();
+      : (
+          await db.runLog.findMany({
+            where: { runId, run: { deletedAt: null } },
+            orderBy: { id: "desc" },
+            take: limit,
+          })
+        ).reverse();
   // BigInt ids travel as strings in JSON.
   return logs.map((log) => ({ ...log, id: log.id.toString() }));
 }

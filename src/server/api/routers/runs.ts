@@ -37,7 +37,7 @@ export const runsRouter = createTRPCRouter({
   /** Which evaluations a run has (for the confusion matrix's epoch slider), without their bulk. */
   evaluations: publicProcedure.input(byIdSchema).query(({ ctx, input }) =>
     ctx.db.evaluation.findMany({
-      where: { runId: input.id },
+      where: { runId: input.id, run: { deletedAt: null } },
       orderBy: [{ split: "asc" }, { epoch: "asc" }],
       select: { id: true, split: true, epoch: true, accuracy: true, loss: true, createdAt: true },
     }),
