@@ -193,6 +193,17 @@ describe("API tokens", () => {
       409,
       `worker ${workerId} no longer holds run 99999999`,
     ]);
+    // Once the owner's token is revoked, the name is free for another token to take.
+    await db.apiToken.update({ where: { id: owner.record.id }, data: { revokedAt: new Date() } });
+    const takeover = await callProcedure<{ id: number }>(
+      baseUrl,
+      "worker.register",
+      { name, host: "new-box", backend: "wasm" },
+      as(other.token),
+    );
+    expect(takeover.status).toBe(200);
+    const back = await callProcedure(baseUrl, "worker.claim", { workerId }, as(owner.token));
+    expect(back.status).toBe(401);
   });
 
   it("lets remote clients read without a token", async () => {

@@ -36,13 +36,17 @@ const workerProcedure = writeProcedure
 
 /** The protocol trainer workers speak: register, claim a run, keep its lease, end it. */
 export const workersRouter = createTRPCRouter({
-  /** The first token to register a name owns it; a worker restarting re-registers with its own. */
+  /** The first token to register a name owns it (until revoked); a restarting worker re-registers with it. */
   register: writeProcedure.input(workerRegisterSchema).mutation(async ({ ctx, input }) => {
     const existing = await ctx.db.worker.findUnique({
       where: { name: input.name },
       select: { tokenId: true },
     });
-    if (existing && existing.tokenId !== ctx.tokenId)
+    // A name stays with its token, unless that token was revoked: then it is free again.
+    const owner = existing?.tokenId
+      ? await ctx.db.apiToken.findUnique({ where: { id: existing.tokenId }, select: { revokedAt: true } })
+      : null;
+    if (existing && existing.tokenId !== ctx.tokenId && !owner?.revokedAt)
       throw new TRPCError({
         code: "FORBIDDEN",
         message: `the worker name "${input.name}" belongs to another token; pick another name`,
@@ -56,7 +60,7 @@ export const workersRouter = createTRPCRouter({
     return ctx.db.worker.upsert({
       where: { name: input.name },
       create: { name: input.name, tokenId: ctx.tokenId, ...data },
-      update: data,
+      update: { ...data, tokenId: ctx.tokenId },
     });
   }),
   claim: workerProcedure.input(workerClaimSchema).mutation(async ({ ctx, input }) => {
