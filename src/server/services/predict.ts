@@ -1,6 +1,8 @@
 // Server-side prediction with a registered model: the upload is checked (type, size, pixel
 // count) and decoded, preprocessed like the browser does it, and classified on tfjs' cpu
 // backend. Loaded models are cached by version.
+
+import { inflateSync } from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
@@ -14,7 +16,8 @@ import {
 import type { Db } from "@/server/db/client";
 import { readArtifact } from "./artifacts";
 
-const MAX_PIXELS = 40_000_000;
+/** A 24-megapixel photo decodes to about 100 MB of RGBA; past that, refuse. */
+export const MAX_PIXELS = 24_000_000;
 
 export class ImageInputError extends Error {
   constructor(
@@ -30,6 +33,38 @@ function sniff(bytes: Buffer): "png" | "jpeg" | null {
     return "png";
   if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
   return null;
+}
+
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * pngjs inflates the whole image data before it looks at the size, so a 51 KB file that
+ * declares 1×1 can inflate to 50 MB. Inflate it once here, capped at what the header's size
+ * can need (with interlacing's extra filter bytes), and refuse anything larger.
+ */
+function checkPngInflation(bytes: Buffer, width: number, height: number): void {
+  const bitDepth = bytes[24] ?? 8;
+  const channels = PNG_CHANNELS[bytes[25] ?? 6] ?? 4;
+  const rowBytes = Math.ceil((width * channels * bitDepth) / 8);
+  const bound = height * (rowBytes + 1) + 7 * (height + 8) + 64;
+  const data: Buffer[] = [];
+  for (let at = 8; at + 8 <= bytes.length; ) {
+    const length = bytes.readUInt32BE(at);
+    const type = bytes.toString("latin1", at + 4, at + 8);
+    if (type === "IDAT") data.push(bytes.subarray(at + 8, at + 8 + length));
+    if (type === "IEND") break;
+    at += 12 + length;
+  }
+  try {
+    inflateSync(Buffer.concat(data), { maxOutputLength: bound });
+  } catch (error) {
+    if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE")
+      throw new ImageInputError(
+        413,
+        `the PNG's data inflates to more than its ${width}×${height} size needs`,
+      );
+    throw error;
+  }
 }
 
 export function decodeImage(bytes: Buffer): Rgba {
@@ -48,6 +83,7 @@ export function decodeImage(bytes: Buffer): Rgba {
           413,
           `the image is ${width}×${height}; at most ${MAX_PIXELS / 1e6} megapixels`,
         );
+      checkPngInflation(bytes, width, height);
       const png = PNG.sync.read(bytes);
       return { width: png.width, height: png.height, data: png.data };
     }

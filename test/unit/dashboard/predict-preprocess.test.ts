@@ -1,3 +1,4 @@
+import { crc32, deflateSync } from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
 import { PNG } from "pngjs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -67,6 +68,29 @@ describe("upload checks", () => {
     const huge = Buffer.from(PNG.sync.write(png));
     huge.writeUInt32BE(100_000, 16);
     huge.writeUInt32BE(100_000, 20);
-    expect(refuse(huge)).toEqual([413, "the image is 100000×100000; at most 40 megapixels"]);
+    expect(refuse(huge)).toEqual([413, "the image is 100000×100000; at most 24 megapixels"]);
+    // An interlaced PNG that declares 1×1 but whose data inflates to 50 MB (a 51 KB file).
+    const chunk = (type: string, data: Buffer) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(data.length, 0);
+      head.write(type, 4, "latin1");
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type, "latin1"), data])) >>> 0);
+      return Buffer.concat([head, data, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(1, 0);
+    ihdr.writeUInt32BE(1, 4);
+    ihdr.set([8, 6, 0, 0, 1], 8); // 8-bit RGBA, interlaced
+    const bomb = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk("IHDR", ihdr),
+      chunk("IDAT", deflateSync(Buffer.alloc(50 * 1024 * 1024), { level: 9 })),
+      chunk("IEND", Buffer.alloc(0)),
+    ]);
+    expect(bomb.length).toBeLessThan(100_000);
+    const before = process.memoryUsage().arrayBuffers;
+    expect(refuse(bomb)).toEqual([413, "the PNG's data inflates to more than its 1×1 size needs"]);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(10 * 1024 * 1024);
   });
 });

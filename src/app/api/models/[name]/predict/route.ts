@@ -3,23 +3,35 @@
 import { TRPCError } from "@trpc/server";
 import { MAX_UPLOAD_BYTES } from "@/features/predict/preprocess";
 import { getDb } from "@/server/db/client";
-import { fail, positiveId } from "@/server/http/route-helpers";
+import { BodyTooLargeError, fail, positiveId, readBodyCapped } from "@/server/http/route-helpers";
 import { decodeImage, ImageInputError, predictImage } from "@/server/services/predict";
 import { resolveAlias, resolveVersion } from "@/server/services/registry";
 import { aliasSchema, modelNameSchema } from "@/shared/registry";
 
 export const dynamic = "force-dynamic";
 
+/** The image, from the raw body or a multipart "image" field; the body is capped as it streams in. */
 async function uploadedBytes(req: Request): Promise<Buffer> {
-  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
-  if (declared > MAX_UPLOAD_BYTES + 64 * 1024)
-    throw new ImageInputError(413, `images are limited to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB`);
-  if (req.headers.get("content-type")?.startsWith("multipart/form-data")) {
-    const file = (await req.formData()).get("image");
-    if (!(file instanceof Blob)) throw new ImageInputError(400, 'the form has no "image" file');
-    return Buffer.from(await file.arrayBuffer());
+  let body: Buffer;
+  try {
+    // A multipart envelope adds a little around the file.
+    body = await readBodyCapped(req, MAX_UPLOAD_BYTES + 64 * 1024);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError)
+      throw new ImageInputError(413, `images are limited to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB`);
+    throw error;
   }
-  return Buffer.from(await req.arrayBuffer());
+  const type = req.headers.get("content-type") ?? "";
+  if (!type.startsWith("multipart/form-data")) return body;
+  let form: FormData;
+  try {
+    form = await new Response(new Uint8Array(body), { headers: { "content-type": type } }).formData();
+  } catch {
+    throw new ImageInputError(400, "the multipart body could not be read");
+  }
+  const file = form.get("image");
+  if (!(file instanceof Blob)) throw new ImageInputError(400, 'the form has no "image" file');
+  return Buffer.from(await file.arrayBuffer());
 }
 
 export async function POST(req: Request, { params }: { params: Promise<{ name: string }> }) {
