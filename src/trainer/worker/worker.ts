@@ -269,7 +269,7 @@ export class Worker {
       pendingBatchPoints = [];
       await outbox.push({ procedure: "metric.log", input: { runId: run.id, points } });
     };
-    const beat = setInterval(() => {
+    const sendHeartbeat = () => {
       client
         .mutation<{ cancelRequested: boolean }>("worker.heartbeat", {
           workerId,
@@ -305,7 +305,10 @@ export class Worker {
           }
         });
       void pushBatchPoints().then(flush);
-    }, options.heartbeatMs);
+    };
+    // The first at once: the claim set the lease, and a cancel may already be waiting.
+    sendHeartbeat();
+    const beat = setInterval(sendHeartbeat, options.heartbeatMs);
     const sample = systemSampler();
     const checkpoints = new LatestUpload((bytes) =>
       client
