@@ -14,6 +14,7 @@ import { startEmbeddedPostgres } from "../src/server/db/embedded-postgres";
 import { applyMigrations } from "../src/server/db/migrate";
 import { defaultDataDir } from "../src/trainer/data/cifar10-format";
 import { fetchCifar10 } from "../src/trainer/data/fetch";
+import { LabbookClient } from "../src/trainer/worker/client";
 import { watchHeartbeats } from "./lib/heartbeat-monitor";
 import { startLabbook } from "./lib/labbook-process";
 import { exited, startWorker, stopWorker, until, type WorkerProcess } from "./lib/worker-process";
@@ -41,6 +42,7 @@ const cluster = await startEmbeddedPostgres({ dir: path.join(dir, "pg") });
 await applyMigrations(cluster.url);
 const labbook = await startLabbook({ DATABASE_URL: cluster.url });
 const pool = new pg.Pool({ connectionString: cluster.url, max: 3 });
+const api = new LabbookClient(labbook.baseUrl);
 const workers = new Map<string, WorkerProcess>();
 const started = Date.now();
 const clock = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s`;
@@ -61,17 +63,6 @@ function launch(name: string): WorkerProcess {
   return worker;
 }
 
-async function call<T>(procedure: string, input: unknown): Promise<T> {
-  const response = await fetch(new URL(`/api/trpc/${procedure}`, labbook.baseUrl), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(input),
-  });
-  const body = (await response.json()) as { result?: { data: T }; error?: { message: string } };
-  if (!response.ok) throw new Error(`${procedure}: ${body.error?.message}`);
-  return body.result?.data as T;
-}
-
 const runRow = async (id: number) =>
   (
     await pool.query<{ status: string; workerId: number | null; progress: { batch?: number } | null }>(
@@ -83,7 +74,7 @@ const workerName = async (id: number) =>
   (await pool.query<{ name: string }>(`SELECT name FROM "Worker" WHERE id = $1`, [id])).rows[0]?.name;
 
 try {
-  const { runIds } = await call<{ runIds: number[] }>("experiment.create", {
+  const { runIds } = await api.mutation<{ runIds: number[] }>("experiment.create", {
     name: "soak",
     runs: ["zscore", "sfs"].map((normalization) => ({
       config: { normalization, epochs: Number(values.epochs), trainLimit: Number(values["train-limit"]) },
@@ -91,7 +82,7 @@ try {
     })),
   });
   const ids = runIds.slice(0, runCount);
-  for (const extra of runIds.slice(runCount)) await call("run.cancel", { id: extra });
+  for (const extra of runIds.slice(runCount)) await api.mutation("run.cancel", { id: extra });
   say(
     `queued runs ${ids.join(", ")}; starting ${workerCount} workers (lease ${leaseMs} ms, heartbeat ${heartbeatMs} ms)`,
   );
@@ -111,7 +102,7 @@ try {
   const [toCancel, onStopped, onKilled] = busy as [(typeof busy)[0], (typeof busy)[0], (typeof busy)[0]];
 
   let asked = Date.now();
-  await call("run.cancel", { id: toCancel.id });
+  await api.mutation("run.cancel", { id: toCancel.id });
   await until(async () => (await runRow(toCancel.id))?.status === "cancelled", "the cancel", 120_000);
   const cancelMs = Date.now() - asked;
   say(`run ${toCancel.id} cancelled in ${cancelMs} ms`);

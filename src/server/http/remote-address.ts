@@ -4,7 +4,7 @@
 // directly, say) has no address the API will believe, so it counts as remote.
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { isIP } from "node:net";
+import { isLoopback } from "@/server/auth/tokens";
 
 export const REMOTE_ADDRESS_HEADER = "x-labbook-remote-address";
 const SECRET_HEADER = "x-labbook-server-secret";
@@ -16,11 +16,6 @@ function serverSecret(): string {
   store.labbookRequestSecret ??= randomBytes(24).toString("hex");
   return store.labbookRequestSecret;
 }
-
-const isLoopbackAddress = (address: string | undefined) => {
-  const plain = address?.startsWith("::ffff:") ? address.slice(7) : address;
-  return plain === "::1" || (isIP(plain ?? "") === 4 && (plain ?? "").startsWith("127."));
-};
 
 /**
  * The client's address. Behind a proxy (trustProxy), and only for connections from the proxy
@@ -34,7 +29,7 @@ export function clientAddress(
 ): string {
   const peer = req.socket.remoteAddress ?? "";
   const forwarded = req.headers["x-forwarded-for"];
-  const fromProxy = isLoopbackAddress(peer) || proxies.includes(peer.replace(/^::ffff:/, ""));
+  const fromProxy = isLoopback(peer) || proxies.includes(peer.replace(/^::ffff:/, ""));
   if (trustProxy && fromProxy && typeof forwarded === "string" && forwarded.trim()) {
     return forwarded.split(",").at(-1)?.trim() ?? "";
   }

@@ -124,6 +124,15 @@ export async function releaseRun(db: Db, runId: number, workerId: number): Promi
   return db.run.update({ where: { id: runId }, data: { attempt: Math.max(0, run.attempt - 1) } });
 }
 
+/** The runs `ids` names, none deleted; NOT_FOUND lists any that are missing. */
+export async function liveRunsOrThrow(tx: Tx | Db, ids: number[]): Promise<Run[]> {
+  const runs = await tx.run.findMany({ where: { id: { in: ids }, deletedAt: null } });
+  const missing = ids.filter((id) => !runs.some((r) => r.id === id));
+  if (missing.length)
+    throw new TRPCError({ code: "NOT_FOUND", message: `runs ${missing.join(", ")} do not exist` });
+  return runs;
+}
+
 /** Further attempts a resumed run gets, as many as a new run gets by default. */
 const RESUME_ATTEMPTS = 3;
 
@@ -134,13 +143,7 @@ const RESUME_ATTEMPTS = 3;
  */
 export async function resumeRuns(db: Db, ids: number[]): Promise<Run[]> {
   return db.$transaction(async (tx) => {
-    const runs = await tx.run.findMany({
-      where: { id: { in: ids }, deletedAt: null },
-      select: { id: true, status: true, attempt: true, epochsDone: true },
-    });
-    const missing = ids.filter((id) => !runs.some((r) => r.id === id));
-    if (missing.length)
-      throw new TRPCError({ code: "NOT_FOUND", message: `runs ${missing.join(", ")} do not exist` });
+    const runs = await liveRunsOrThrow(tx, ids);
     const unfit = runs.filter((r) => r.status !== "cancelled" && r.status !== "failed");
     if (unfit.length)
       throw new TRPCError({

@@ -12,6 +12,7 @@ import {
 } from "@/shared/experiments";
 import type { Hyperparams } from "@/shared/hyperparams";
 import { MAX_DB_INT } from "@/shared/ids";
+import { liveRunsOrThrow } from "./queue";
 
 type Tx = Prisma.TransactionClient | Db;
 type RunSpec = z.output<typeof runSpecSchema>;
@@ -180,10 +181,7 @@ export async function getRun(db: Db, id: number) {
  */
 export async function requeueRuns(db: Db, ids: number[]) {
   return db.$transaction(async (tx) => {
-    const runs = await tx.run.findMany({ where: { id: { in: ids }, deletedAt: null } });
-    const missing = ids.filter((id) => !runs.some((r) => r.id === id));
-    if (missing.length)
-      throw new TRPCError({ code: "NOT_FOUND", message: `runs ${missing.join(", ")} do not exist` });
+    const runs = await liveRunsOrThrow(tx, ids);
     const active = runs.filter((r) => r.status === "queued" || r.status === "running");
     if (active.length)
       throw new TRPCError({

@@ -17,7 +17,6 @@ export interface TrainingThreadOptions {
 }
 
 export interface TrainJob {
-  runId: number;
   config: unknown;
   checkpointDir: string;
   /** Upload the run page's layer summary, dataset and preview (not on a resume). */

@@ -17,7 +17,7 @@ import {
 
 export type TrainOutcome =
   | { type: "finished"; modelJson: Buffer; weights: Buffer; test: Evaluation | null; modelEpoch: number }
-  | { type: "stopped"; killed: boolean }
+  | { type: "stopped" }
   | { type: "failed"; error: string };
 
 export interface TrainHandlers {
@@ -73,7 +73,7 @@ export class TrainingThread {
       this.exited = true;
       this.settle(
         this.killed
-          ? { type: "stopped", killed: true }
+          ? { type: "stopped" }
           : {
               type: "failed",
               error: `the training thread exited (code ${code})${this.lastError ? `: ${this.lastError.message}` : ""}`,
@@ -162,7 +162,7 @@ export class TrainingThread {
         });
         break;
       case "stopped":
-        this.settle({ type: "stopped", killed: false });
+        this.settle({ type: "stopped" });
         break;
       case "failed":
         this.settle({ type: "failed", error: message.error });

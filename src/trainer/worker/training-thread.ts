@@ -2,7 +2,7 @@
 // runs the control thread hands it, posting every batch, epoch and log line back. It reads
 // the stop flag from shared memory, so a stop never waits for its event loop to turn.
 import { parentPort, workerData } from "node:worker_threads";
-import { hyperparamsSchema } from "../../shared/hyperparams";
+import { type Hyperparams, hyperparamsSchema } from "../../shared/hyperparams";
 import { selectBackend } from "../backend";
 import { packCheckpoint } from "../checkpoint-file";
 import { type Cifar10, loadCifar10 } from "../data/cifar10";
@@ -43,8 +43,7 @@ function loadData(): Promise<Cifar10> {
 }
 
 /** What the run page shows before the first epoch ends. */
-async function runInfo(model: Parameters<typeof layerSummary>[0], data: PreparedData, job: TrainJob) {
-  const config = hyperparamsSchema.parse(job.config);
+async function runInfo(model: Parameters<typeof layerSummary>[0], data: PreparedData, config: Hyperparams) {
   const dataset = {
     train: data.train.count,
     validation: data.validation.count,
@@ -86,7 +85,7 @@ async function train(job: TrainJob, backend: string): Promise<void> {
         onLog: (message) => log(message),
         onStart: async (model, { resumedFrom }) => {
           if (job.sendRunInfo && resumedFrom === 0)
-            await runInfo(model, data, job).catch((error: unknown) =>
+            await runInfo(model, data, config).catch((error: unknown) =>
               log(`could not render the run's info: ${(error as Error).message}`, "warn"),
             );
         },

@@ -244,6 +244,7 @@ export class Worker {
     let stopReason: StopReason | null = null;
     let thread: TrainingThread | null = null;
     let killTimer: NodeJS.Timeout | undefined;
+    const grace = options.stopGraceMs ?? 3_000;
     const stopWith = (reason: StopReason) => {
       if (stopReason) return;
       stopReason = reason;
@@ -257,7 +258,6 @@ export class Worker {
         }
       }, grace);
     };
-    const grace = options.stopGraceMs ?? 3_000;
     this.stopRun = stopWith;
     if (this.stopping) stopWith("shutdown");
 
@@ -347,7 +347,7 @@ export class Worker {
       if (stopReason) thread.requestStop();
       let sentBatchesPerEpoch = false;
       const outcome = await thread.train(
-        { runId: run.id, config, checkpointDir, sendRunInfo: !resumed },
+        { config, checkpointDir, sendRunInfo: !resumed },
         {
           onLog: (message, level, time) => log(message, level, time),
           onBatch: (p) => {

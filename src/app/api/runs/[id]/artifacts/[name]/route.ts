@@ -1,5 +1,6 @@
 // PUT uploads an artifact of a run (checked by size and sha256); GET downloads it.
 import { TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { AuthError, authorize, bearerToken } from "@/server/auth/authorize";
 import { getDb } from "@/server/db/client";
 import { remoteAddressOf } from "@/server/http/remote-address";
@@ -16,12 +17,6 @@ import {
 export const dynamic = "force-dynamic";
 
 type Params = { params: Promise<{ id: string; name: string }> };
-
-const TRPC_STATUS: Partial<Record<TRPCError["code"], number>> = {
-  NOT_FOUND: 404,
-  FORBIDDEN: 403,
-  CONFLICT: 409,
-};
 
 async function target(params: Params["params"]): Promise<{ runId: number; name: string } | Response> {
   const { id, name } = await params;
@@ -76,7 +71,7 @@ export async function PUT(req: Request, { params }: Params) {
     });
     return Response.json(artifact, { status: 201 });
   } catch (error) {
-    if (error instanceof TRPCError) return fail(TRPC_STATUS[error.code] ?? 400, error.message);
+    if (error instanceof TRPCError) return fail(getHTTPStatusCodeFromError(error), error.message);
     throw error;
   }
 }
