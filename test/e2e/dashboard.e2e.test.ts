@@ -168,7 +168,11 @@ describe("the dashboard, flow by flow", () => {
     await page.getByLabel("Select all runs").check();
     await page.getByRole("button", { name: "Compare (4)" }).click();
     await page.waitForURL(/\/compare\?runs=/);
-    await expect.poll(() => page.getByTestId("compare-values").locator("tbody tr").count()).toBe(4);
+    // The first paint of a page with six charts, while other test files train on both cores:
+    // allow more than the default 15 s (CI once took longer).
+    await expect
+      .poll(() => page.getByTestId("compare-values").locator("tbody tr").count(), { timeout: 45_000 })
+      .toBe(4);
     await expect
       .poll(() => page.getByTestId("compare-chart-val_accuracy").locator(".recharts-line").count())
       .toBe(2);
