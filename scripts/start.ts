@@ -2,7 +2,9 @@
 // sources changed, then the dashboard and API on LABBOOK_HOST:LABBOOK_PORT.
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
+import { createApiToken } from "../src/server/auth/tokens";
 import { readServerConfig } from "../src/server/config";
+import { createDb } from "../src/server/db/client";
 import { PROJECT_ROOT } from "../src/server/db/migrate";
 import { labbookHome, openDatabase } from "../src/server/db/open";
 import { startHttpServer } from "../src/server/http/server";
@@ -33,6 +35,7 @@ console.log(`Labbook is ready on http://${config.LABBOOK_HOST}:${port}`);
 
 // One local trainer, so that queued runs train with nothing else set up (LABBOOK_LOCAL_WORKERS=0 to skip).
 const localWorkers = Number(process.env.LABBOOK_LOCAL_WORKERS ?? 1);
+const workerEnv = await localWorkerCredentials(localWorkers);
 let stopping = false;
 const workers = Array.from({ length: localWorkers }, (_, i) =>
   superviseWorker(`local-${i + 1}`, () =>
@@ -41,12 +44,45 @@ const workers = Array.from({ length: localWorkers }, (_, i) =>
       ["worker", "--url", `http://127.0.0.1:${port}`, "--name", `local-${i + 1}`],
       {
         stdio: "inherit",
-        env: { ...process.env, LABBOOK_WORKER_STATE: path.join(labbookHome(), "workers", `local-${i + 1}`) },
+        env: {
+          ...process.env,
+          ...workerEnv,
+          LABBOOK_WORKER_STATE: path.join(labbookHome(), "workers", `local-${i + 1}`),
+        },
       },
     ),
   ),
 );
 if (localWorkers > 0) console.log(`Started ${localWorkers} local trainer worker(s)`);
+
+/**
+ * With LABBOOK_REQUIRE_LOGIN=1 even this machine's workers need a token: a fresh write token
+ * each start (the last one revoked). The local-N names go to whichever credential they use now.
+ */
+async function localWorkerCredentials(count: number): Promise<Record<string, string>> {
+  if (count === 0) return {};
+  const db = createDb(database.url);
+  try {
+    const tokenName = "npm start: local workers";
+    let token: { token: string; record: { id: number } } | null = null;
+    if (config.LABBOOK_REQUIRE_LOGIN) {
+      await db.apiToken.updateMany({
+        where: { name: tokenName, revokedAt: null },
+        data: { revokedAt: new Date() },
+      });
+      token = await createApiToken(db, { name: tokenName, scope: "write" });
+    }
+    if (!token && process.env.LABBOOK_TOKEN) return {}; // the workers use the caller's own token
+    const names = Array.from({ length: count }, (_, i) => `local-${i + 1}`);
+    await db.worker.updateMany({
+      where: { name: { in: names } },
+      data: { tokenId: token?.record.id ?? null },
+    });
+    return token ? { LABBOOK_TOKEN: token.token } : {};
+  } finally {
+    await db.$disconnect();
+  }
+}
 
 /**
  * Keeps a local worker running: one that exits on its own is restarted, after 1 s, then twice

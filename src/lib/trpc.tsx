@@ -1,10 +1,11 @@
 "use client";
 // The browser's tRPC client and react-query cache.
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { type ReactNode, useState } from "react";
+import { csrfHeaders } from "@/features/auth/csrf";
 import type { AppRouter } from "@/server/api/root";
 import { MAX_BATCH_SIZE } from "@/shared/api";
 
@@ -15,9 +16,21 @@ export type RouterOutputs = inferRouterOutputs<AppRouter>;
 /** Key under which a user's API token is kept in the browser (needed when not on this machine). */
 export const TOKEN_STORAGE_KEY = "labbook.apiToken";
 
+/** A read refused for want of a sign-in sends the browser to the sign-in page, and back after. */
+function signInWhenRefused(error: unknown) {
+  if (!(error instanceof TRPCClientError) || error.data?.httpStatus !== 401) return;
+  if (window.location.pathname === "/signin") return;
+  const next = `${window.location.pathname}${window.location.search}`;
+  window.location.assign(`/signin?next=${encodeURIComponent(next)}`);
+}
+
 export function TRPCReactProvider({ children }: { children: ReactNode }) {
   const [queryClient] = useState(
-    () => new QueryClient({ defaultOptions: { queries: { staleTime: 5_000, retry: 1 } } }),
+    () =>
+      new QueryClient({
+        defaultOptions: { queries: { staleTime: 5_000, retry: 1 } },
+        queryCache: new QueryCache({ onError: signInWhenRefused }),
+      }),
   );
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
@@ -27,7 +40,7 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
           maxItems: MAX_BATCH_SIZE,
           headers() {
             const token = window.localStorage.getItem(TOKEN_STORAGE_KEY);
-            return token ? { authorization: `Bearer ${token}` } : {};
+            return { ...csrfHeaders(), ...(token ? { authorization: `Bearer ${token}` } : {}) };
           },
         }),
       ],

@@ -7,17 +7,21 @@ const list = (value: string) =>
     .map((item) => item.trim())
     .filter(Boolean);
 
+const flag = z
+  .enum(["0", "1", "true", "false"])
+  .default("0")
+  .transform((v) => v === "1" || v === "true");
+
 const envSchema = z.object({
   LABBOOK_HOST: z.string().min(1).default("127.0.0.1"),
   LABBOOK_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  LABBOOK_TRUST_PROXY: z
-    .enum(["0", "1", "true", "false"])
-    .default("0")
-    .transform((v) => v === "1" || v === "true"),
+  LABBOOK_TRUST_PROXY: flag,
   /** Comma-separated addresses of the reverse proxy (loopback is always trusted). */
   LABBOOK_TRUSTED_PROXIES: z.string().default("").transform(list),
   /** Comma-separated host names clients use to reach Labbook, besides loopback and LABBOOK_HOST. */
   LABBOOK_ALLOWED_HOSTS: z.string().default("").transform(list),
+  /** 1: every request, reads included and from this machine too, needs a session or a token. */
+  LABBOOK_REQUIRE_LOGIN: flag,
 });
 
 export type ServerConfig = z.output<typeof envSchema>;
@@ -29,4 +33,9 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     throw new Error(`Invalid configuration:\n  ${problems.join("\n  ")}`);
   }
   return result.data;
+}
+
+/** Read per request (route code runs in the server's process, whose environment start set). */
+export function requireLogin(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.LABBOOK_REQUIRE_LOGIN === "1" || env.LABBOOK_REQUIRE_LOGIN === "true";
 }

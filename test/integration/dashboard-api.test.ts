@@ -281,6 +281,7 @@ describe("run housekeeping", () => {
       .experimentId;
 
     await api.mutation("run.delete", { ids: [plain, other] });
+    expect((await db.run.findUniqueOrThrow({ where: { id: plain } })).deletedBy).toBe("local");
     const live = await api.query<{ total: number }>("run.list", { experimentId });
     const bin = await api.query<{ total: number; items: { status: string }[] }>("run.list", {
       experimentId,
@@ -292,14 +293,23 @@ describe("run housekeeping", () => {
     await api.mutation("run.delete", { ids: [other], deleted: false });
     expect((await api.query<{ total: number }>("run.list", { experimentId })).total).toBe(1);
 
-    const purged = await api.mutation("run.purge", { experimentId });
+    // Purging needs an admin, even on this machine; the purge is recorded with who did it.
+    await expect(api.mutation("run.purge", { experimentId })).rejects.toMatchObject({ status: 401 });
+    expect(await db.run.count({ where: { id: plain } })).toBe(1);
+    const admin = await createApiToken(db, { name: `purger-${Date.now()}`, scope: "admin" });
+    const asAdmin = new LabbookClient(baseUrl, admin.token);
+    const purged = await asAdmin.mutation("run.purge", { experimentId });
     expect(purged).toEqual({ runs: 1, metricPoints: 3, artifacts: 1, artifactBytes: 300_000, kept: [] });
     expect(await db.run.findUnique({ where: { id: plain } })).toBeNull();
     expect(await db.metricPoint.count({ where: { runId: plain } })).toBe(0);
     expect(await db.artifact.count({ where: { runId: plain } })).toBe(0);
+    const audit = await db.auditEvent.findMany({
+      where: { action: "run.purge", actor: `token:${admin.record.name}` },
+    });
+    expect(audit.map((e) => e.detail)).toEqual([{ experimentId, runIds: [plain] }]);
 
     await api.mutation("run.delete", { ids: [registered.runId] });
-    const keep = await api.mutation<{ runs: number; kept: number[] }>("run.purge", {
+    const keep = await asAdmin.mutation<{ runs: number; kept: number[] }>("run.purge", {
       experimentId: registeredExperiment,
     });
     expect(keep).toMatchObject({ runs: 0, kept: [registered.runId] });

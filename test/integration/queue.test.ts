@@ -97,7 +97,7 @@ describe("leases", () => {
     for (let round = 0; round < 10; round++) {
       const run = await queueOne();
       await Promise.allSettled([
-        softDeleteRuns(db, [run.id], true),
+        softDeleteRuns(db, [run.id], true, "test"),
         new Promise((resolve) => setTimeout(resolve, round)).then(() => claimRun(db, w.id)),
       ]);
       const after = await db.run.findUniqueOrThrow({ where: { id: run.id } });

@@ -18,7 +18,10 @@ describe("internal errors", () => {
       endpoint: "/api/trpc",
       req: new Request("http://127.0.0.1/api/trpc/boom"),
       router,
-      createContext: () => ({ db: {} as never, remoteAddress: "127.0.0.1", bearerToken: null }),
+      createContext: () => ({
+        db: {} as never,
+        credentials: { remoteAddress: "127.0.0.1", bearerToken: null, sessionToken: null, csrfToken: null },
+      }),
     });
     const body = (await response.json()) as { error: { message: string } };
     expect(response.status).toBe(500);

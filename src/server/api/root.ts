@@ -1,4 +1,5 @@
 // The one root router: every feature's router is merged here.
+import { authRouter } from "@/server/api/routers/auth";
 import { compareRouter } from "@/server/api/routers/compare";
 import { experimentsRouter } from "@/server/api/routers/experiments";
 import { metricsRouter } from "@/server/api/routers/metrics";
@@ -8,6 +9,7 @@ import { workersRouter } from "@/server/api/routers/workers";
 import { createCallerFactory, createTRPCRouter } from "@/server/api/trpc";
 
 export const appRouter = createTRPCRouter({
+  auth: authRouter,
   experiment: experimentsRouter,
   run: runsRouter,
   metric: metricsRouter,

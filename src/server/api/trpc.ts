@@ -4,23 +4,20 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { TokenScope } from "@/generated/prisma/client";
 import { Prisma } from "@/generated/prisma/client";
-import { AuthError, authorize, bearerToken } from "@/server/auth/authorize";
+import { AuthError, authorize, type Credentials, credentialsOf } from "@/server/auth/authorize";
 import type { Db } from "@/server/db/client";
-import { remoteAddressOf } from "@/server/http/remote-address";
 import { describeIssue } from "@/shared/zod-issues";
 
 /* ---------- Context ---------- */
 
 export interface Context {
   db: Db;
-  /** The client's address as Labbook's HTTP server saw it; null when unknown. */
-  remoteAddress: string | null;
-  /** The bearer token sent with the request, not yet verified. */
-  bearerToken: string | null;
+  /** The address, token, session cookie and CSRF header the request carries, not yet checked. */
+  credentials: Credentials;
 }
 
 export function createContext(db: Db, headers: Headers): Context {
-  return { db, remoteAddress: remoteAddressOf(headers), bearerToken: bearerToken(headers) };
+  return { db, credentials: credentialsOf(headers) };
 }
 
 /* ---------- Init ---------- */
@@ -81,14 +78,15 @@ const prismaErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+/** No access rule: only for what a signed-out visitor needs (who am I). */
 export const publicProcedure = t.procedure.use(prismaErrors);
 
-/** Applies the write rule (src/server/auth/authorize.ts) and records who acts. */
+/** Applies the access rule (src/server/auth/authorize.ts) and records who acts. */
 function requireScope(scope: TokenScope) {
-  return t.middleware(async ({ ctx, next }) => {
+  return t.middleware(async ({ ctx, type, next }) => {
     try {
-      const token = await authorize(ctx.db, ctx, scope);
-      return next({ ctx: { actor: token ? `token:${token.name}` : "local", tokenId: token?.id ?? null } });
+      const identity = await authorize(ctx.db, ctx.credentials, scope, { write: type === "mutation" });
+      return next({ ctx: { identity, actor: identity.actor, tokenId: identity.tokenId } });
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
       throw new TRPCError({
@@ -99,5 +97,6 @@ function requireScope(scope: TokenScope) {
   });
 }
 
+export const readProcedure = publicProcedure.use(requireScope("read"));
 export const writeProcedure = publicProcedure.use(requireScope("write"));
 export const adminProcedure = publicProcedure.use(requireScope("admin"));

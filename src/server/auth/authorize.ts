@@ -1,7 +1,13 @@
-// The write rule, for tRPC procedures and plain routes alike: a client that is not on this
-// machine needs a token of sufficient scope; a token that is sent is always checked.
-import type { ApiToken, TokenScope } from "@/generated/prisma/client";
+// Who is asking, and what they may do: one rule for tRPC procedures and plain routes alike.
+// A bearer token or a signed-in session carries its own scope. Without either, a client on this
+// machine may read and write (not purge), one elsewhere may read, and with
+// LABBOOK_REQUIRE_LOGIN=1 neither may do anything.
+import { timingSafeEqual } from "node:crypto";
+import type { Role, TokenScope } from "@/generated/prisma/client";
+import { requireLogin } from "@/server/config";
 import type { Db } from "@/server/db/client";
+import { remoteAddressOf } from "@/server/http/remote-address";
+import { CSRF_HEADER, findSession, sessionCookieOf } from "./sessions";
 import { findApiToken, isLoopback, SCOPE_RANK } from "./tokens";
 
 export class AuthError extends Error {
@@ -13,26 +19,115 @@ export class AuthError extends Error {
   }
 }
 
-/** The acting token (null for a local client without one); throws AuthError otherwise. */
+export const ROLE_SCOPE: Record<Role, TokenScope> = { viewer: "read", editor: "write", admin: "admin" };
+
+/** What a request carries, before anything is checked. */
+export interface Credentials {
+  remoteAddress: string | null;
+  bearerToken: string | null;
+  sessionToken: string | null;
+  csrfToken: string | null;
+}
+
+export function credentialsOf(headers: Headers): Credentials {
+  return {
+    remoteAddress: remoteAddressOf(headers),
+    bearerToken: bearerToken(headers),
+    sessionToken: sessionCookieOf(headers),
+    csrfToken: headers.get(CSRF_HEADER),
+  };
+}
+
+export interface Identity {
+  kind: "token" | "session" | "local" | "anonymous";
+  /** The most this request may do; null: nothing at all. */
+  scope: TokenScope | null;
+  /** Recorded with promotions and deletions: "user:alice", "token:ci", "local", "anonymous". */
+  actor: string;
+  user: { id: number; name: string; role: Role } | null;
+  tokenId: number | null;
+  csrfToken: string | null;
+}
+
+/** The identity behind the credentials; a token that is sent must be valid (else 401). */
+export async function identify(db: Db, credentials: Credentials): Promise<Identity> {
+  const none = { user: null, tokenId: null, csrfToken: null };
+  if (credentials.bearerToken) {
+    const token = await findApiToken(db, credentials.bearerToken);
+    if (!token) throw new AuthError(401, "the API token is invalid or revoked");
+    return { ...none, kind: "token", scope: token.scope, actor: `token:${token.name}`, tokenId: token.id };
+  }
+  const session = credentials.sessionToken ? await findSession(db, credentials.sessionToken) : null;
+  if (session)
+    return {
+      ...none,
+      kind: "session",
+      scope: ROLE_SCOPE[session.user.role],
+      actor: `user:${session.user.name}`,
+      user: session.user,
+      csrfToken: session.csrfToken,
+    };
+  if (requireLogin()) return { ...none, kind: "anonymous", scope: null, actor: "anonymous" };
+  return isLoopback(credentials.remoteAddress)
+    ? { ...none, kind: "local", scope: "write", actor: "local" }
+    : { ...none, kind: "anonymous", scope: "read", actor: "anonymous" };
+}
+
+/**
+ * Throws AuthError unless `identity` may act at `scope`. A write by a browser session must
+ * echo the session's CSRF token (a cross-site page cannot read it).
+ */
+export function assertAllowed(
+  identity: Identity,
+  scope: TokenScope,
+  write: { csrfToken: string | null } | null,
+): void {
+  if (identity.scope === null || SCOPE_RANK[identity.scope] < SCOPE_RANK[scope]) {
+    if (identity.kind === "token")
+      throw new AuthError(
+        403,
+        `the token "${identity.actor.slice(6)}" has scope ${identity.scope}; this needs ${scope}`,
+      );
+    if (identity.user)
+      throw new AuthError(
+        403,
+        `${identity.user.name} is ${article(identity.user.role)}; this needs ${roleFor(scope)}`,
+      );
+    throw new AuthError(401, needsMessage(identity, scope));
+  }
+  if (identity.kind === "session" && write && !sameSecret(write.csrfToken, identity.csrfToken))
+    throw new AuthError(403, `the ${CSRF_HEADER} header is missing or stale; reload the page`);
+}
+
+/** identify + assertAllowed: the identity, or AuthError. */
 export async function authorize(
   db: Db,
-  request: { remoteAddress: string | null; bearerToken: string | null },
+  credentials: Credentials,
   scope: TokenScope,
-): Promise<ApiToken | null> {
-  const token = request.bearerToken ? await findApiToken(db, request.bearerToken) : null;
-  if (request.bearerToken && !token) throw new AuthError(401, "the API token is invalid or revoked");
-  if (!token && !isLoopback(request.remoteAddress)) {
-    throw new AuthError(
-      401,
-      `writes from ${request.remoteAddress ?? "a remote client"} need an API token: send "Authorization: Bearer <token>" (create one with npm run token -- create)`,
-    );
-  }
-  if (token && SCOPE_RANK[token.scope] < SCOPE_RANK[scope]) {
-    throw new AuthError(403, `the token "${token.name}" has scope ${token.scope}; this needs ${scope}`);
-  }
-  return token;
+  options: { write: boolean },
+): Promise<Identity> {
+  const identity = await identify(db, credentials);
+  assertAllowed(identity, scope, options.write ? { csrfToken: credentials.csrfToken } : null);
+  return identity;
+}
+
+function needsMessage(identity: Identity, scope: TokenScope): string {
+  const how = `sign in as ${article(roleFor(scope))}, or send "Authorization: Bearer <token>" with scope ${scope}`;
+  if (identity.kind === "local") return `this needs ${roleFor(scope)} rights even on this machine: ${how}`;
+  if (requireLogin()) return `this Labbook requires a sign-in: ${how}`;
+  return `${scope === "read" ? "reading" : "writing"} from another machine needs a sign-in: ${how}`;
+}
+
+const roleFor = (scope: TokenScope): Role =>
+  (Object.entries(ROLE_SCOPE).find(([, s]) => s === scope)?.[0] ?? "admin") as Role;
+const article = (role: Role) => `${role === "admin" || role === "editor" ? "an" : "a"} ${role}`;
+
+function sameSecret(sent: string | null, expected: string | null): boolean {
+  if (!sent || !expected || sent.length > 256) return false;
+  const [a, b] = [Buffer.from(sent), Buffer.from(expected)];
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export function bearerToken(headers: Headers): string | null {
-  return headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
+  return headers.get("authorization")?.match(/^Bearer\s+(\S{1,256})$/i)?.[1] ?? null;
 }

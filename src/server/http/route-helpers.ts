@@ -1,7 +1,21 @@
 // Small pieces every plain (non-tRPC) route uses, so their errors look like the API's.
+import type { TokenScope } from "@/generated/prisma/client";
+import { AuthError, authorize, credentialsOf, type Identity } from "@/server/auth/authorize";
+import type { Db } from "@/server/db/client";
 import { MAX_DB_INT } from "@/shared/ids";
 
 export const fail = (status: number, message: string) => Response.json({ error: { message } }, { status });
+
+/** The caller's identity when it may act at `scope` (the API's rule), else the 401/403 to send. */
+export async function access(db: Db, req: Request, scope: TokenScope): Promise<Identity | Response> {
+  try {
+    const write = !["GET", "HEAD"].includes(req.method);
+    return await authorize(db, credentialsOf(req.headers), scope, { write });
+  } catch (error) {
+    if (error instanceof AuthError) return fail(error.status, error.message);
+    throw error;
+  }
+}
 
 /** A positive integer path segment within PostgreSQL's int4, or null. */
 export function positiveId(raw: string): number | null {

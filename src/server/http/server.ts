@@ -1,8 +1,10 @@
 // Labbook's HTTP server: Next.js (dashboard and API routes) behind a plain Node server that
 // records each client's real address for the API's token rule.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import next from "next";
+import { requireLogin } from "@/server/config";
 import { PROJECT_ROOT } from "@/server/db/migrate";
+import { SESSION_COOKIE } from "@/shared/auth";
 import { clientAddress, stampRemoteAddress } from "./remote-address";
 import { allowedHosts, refusal } from "./request-guard";
 
@@ -18,6 +20,17 @@ export interface HttpServerOptions {
   allowedHosts?: string[];
 }
 
+/**
+ * With LABBOOK_REQUIRE_LOGIN=1, a page asked for without a session cookie goes to the sign-in
+ * page first (the API itself refuses such requests; this only saves an empty page).
+ */
+function signInRedirect(req: IncomingMessage): string | null {
+  const url = req.url ?? "/";
+  if (!requireLogin() || req.method !== "GET" || /^\/(api|_next|signin|favicon)/.test(url)) return null;
+  if (new RegExp(`(^|;\\s*)${SESSION_COOKIE}=`).test(req.headers.cookie ?? "")) return null;
+  return `/signin?next=${encodeURIComponent(url)}`;
+}
+
 export async function startHttpServer(options: HttpServerOptions): Promise<Server> {
   const app = next({ dev: options.dev, dir: PROJECT_ROOT, hostname: options.host, port: options.port });
   const handle = app.getRequestHandler();
@@ -28,6 +41,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Serve
     if (refused) {
       res.writeHead(refused.status, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: { message: refused.message } }));
+      return;
+    }
+    const signIn = signInRedirect(req);
+    if (signIn) {
+      res.writeHead(303, { location: signIn, "cache-control": "no-store" }).end();
       return;
     }
     stampRemoteAddress(req, clientAddress(req, options.trustProxy, options.trustedProxies));

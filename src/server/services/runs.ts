@@ -209,7 +209,7 @@ export async function requeueRuns(db: Db, ids: number[]) {
 }
 
 /** Hides finished or queued runs (a running run must be cancelled first); purge frees them for good. */
-export async function softDeleteRuns(db: Db, ids: number[], deleted: boolean) {
+export async function softDeleteRuns(db: Db, ids: number[], deleted: boolean, actor: string) {
   return db.$transaction(async (tx) => {
     // The rows stay locked until the end: a worker's claim (FOR UPDATE SKIP LOCKED) cannot
     // start one of them between the check and the delete.
@@ -223,8 +223,12 @@ export async function softDeleteRuns(db: Db, ids: number[], deleted: boolean) {
       });
     const updated = await tx.run.updateMany({
       where: { id: { in: ids }, deletedAt: deleted ? null : { not: null } },
-      data: deleted ? { deletedAt: new Date() } : { deletedAt: null },
+      data: deleted ? { deletedAt: new Date(), deletedBy: actor } : { deletedAt: null, deletedBy: null },
     });
+    if (updated.count)
+      await tx.auditEvent.create({
+        data: { actor, action: deleted ? "run.delete" : "run.restore", detail: { runIds: ids } },
+      });
     // A deleted queued run must never be claimed: cancel it on the way out.
     if (deleted)
       await tx.run.updateMany({
@@ -239,7 +243,7 @@ export async function softDeleteRuns(db: Db, ids: number[], deleted: boolean) {
  * Removes soft-deleted runs with their metrics, logs, evaluations and artifacts. Runs whose
  * model is registered stay (the registry must keep its artifacts) and are reported.
  */
-export async function purgeDeletedRuns(db: Db, experimentId?: number) {
+export async function purgeDeletedRuns(db: Db, experimentId: number | undefined, actor: string) {
   const candidates = await db.run.findMany({
     where: { deletedAt: { not: null }, ...(experimentId ? { experimentId } : {}) },
     select: { id: true, _count: { select: { modelVersions: true } } },
@@ -257,6 +261,9 @@ export async function purgeDeletedRuns(db: Db, experimentId?: number) {
     // holding the run's key-share lock, so no point can be left behind.
     const deleted = await tx.run.deleteMany({ where: { id: { in: ids } } });
     await tx.metricPoint.deleteMany({ where: { runId: { in: ids } } });
+    await tx.auditEvent.create({
+      data: { actor, action: "run.purge", detail: { experimentId: experimentId ?? null, runIds: ids } },
+    });
     return {
       runs: deleted.count,
       metricPoints: points,

@@ -6,6 +6,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type ReactNode, useState } from "react";
 import { Breadcrumbs, buttonClass, ErrorNote, Loading } from "@/components/ui";
+import { useAccess } from "@/features/auth/use-access";
 import { formatAgo, formatDuration, formatNumber, formatPercent, secondsBetween } from "@/lib/format";
 import { type RouterOutputs, useTRPC } from "@/lib/trpc";
 import type { RunSortField } from "@/shared/experiments";
@@ -67,6 +68,7 @@ export function ExperimentDetail({ id }: { id: number }) {
   });
   const [filters, setFilters] = useState<RunFilters>({});
   const [showFilters, setShowFilters] = useState(false);
+  const { can } = useAccess();
   const [bin, setBin] = useState(false);
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [renaming, setRenaming] = useState<string | null>(null);
@@ -226,7 +228,7 @@ export function ExperimentDetail({ id }: { id: number }) {
         >
           Compare ({selected.size})
         </button>
-        {!bin ? (
+        {!can("write") ? null : !bin ? (
           <>
             <button
               type="button"
@@ -275,7 +277,8 @@ export function ExperimentDetail({ id }: { id: number }) {
             <button
               type="button"
               className={buttonClass.danger}
-              disabled={purge.isPending || total === 0}
+              disabled={purge.isPending || total === 0 || !can("admin")}
+              title={can("admin") ? undefined : "Purging needs an admin sign-in"}
               onClick={() => {
                 if (window.confirm(`Purge all ${total} deleted runs of this experiment for good?`))
                   purge.mutate({ experimentId: id });

@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
+import { useAccess } from "@/features/auth/use-access";
 import { formatAgo, formatPercent } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { RUN_STATUSES } from "@/shared/run-status";
@@ -9,6 +10,7 @@ import { StatusBadge } from "./status-badge";
 
 export function ExperimentList() {
   const trpc = useTRPC();
+  const { can } = useAccess();
   const queryClient = useQueryClient();
   const [includeArchived, setIncludeArchived] = useState(false);
   const [search, setSearch] = useState("");
@@ -41,12 +43,14 @@ export function ExperimentList() {
           />
           Show archived
         </label>
-        <Link
-          href="/experiments/new"
-          className="ml-auto rounded bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700"
-        >
-          New experiment
-        </Link>
+        {can("write") && (
+          <Link
+            href="/experiments/new"
+            className="ml-auto rounded bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700"
+          >
+            New experiment
+          </Link>
+        )}
       </div>
 
       {list.error && <p className="rounded bg-red-50 p-3 text-sm text-red-700">{list.error.message}</p>}
@@ -112,6 +116,7 @@ export function ExperimentList() {
                   <button
                     type="button"
                     className="text-xs text-slate-500 hover:text-slate-900"
+                    hidden={!can("write")}
                     disabled={archive.isPending}
                     onClick={() => archive.mutate({ id: experiment.id, archived: !experiment.archivedAt })}
                   >

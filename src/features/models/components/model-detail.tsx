@@ -5,12 +5,14 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { Breadcrumbs, buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
+import { useAccess } from "@/features/auth/use-access";
 import { describeModelEpoch, formatAgo, formatPercent } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { SUGGESTED_ALIASES } from "@/shared/registry";
 
 export function ModelDetail({ name }: { name: string }) {
   const trpc = useTRPC();
+  const { can } = useAccess();
   const queryClient = useQueryClient();
   const model = useQuery(trpc.model.get.queryOptions({ name }));
   const [alias, setAlias] = useState<string>(SUGGESTED_ALIASES[0]);
@@ -51,6 +53,7 @@ export function ModelDetail({ name }: { name: string }) {
                 <button
                   type="button"
                   className={buttonClass.secondary}
+                  hidden={!can("write")}
                   disabled={rollback.isPending}
                   onClick={() => rollback.mutate({ name, alias: a.alias, note })}
                 >
@@ -153,6 +156,7 @@ export function ModelDetail({ name }: { name: string }) {
                   <button
                     type="button"
                     className={buttonClass.primary}
+                    hidden={!can("write")}
                     disabled={promote.isPending || aliasesOf(v.version).includes(alias)}
                     onClick={() => promote.mutate({ name, alias, version: v.version, note })}
                   >

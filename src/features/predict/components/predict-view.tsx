@@ -1,9 +1,10 @@
 "use client";
-// Classify an uploaded image with a promoted model, twice: on the server, and in this browser
-// with @tensorflow/tfjs loading the same model files. Both use one preprocessing.
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
+// Classify an uploaded image with a promoted model, twice: on the server, and in this browser
+// with @tensorflow/tfjs loading the same model files. Both use one preprocessing.
+import { csrfHeaders } from "@/features/auth/csrf";
 import { formatPercent } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { MAX_UPLOAD_BYTES, type Prediction, ranked, readModelMetadata, toModelInput } from "../preprocess";
@@ -116,7 +117,11 @@ export function PredictView() {
     try {
       const response = await fetch(
         `/api/models/${encodeURIComponent(chosen.name)}/predict?alias=${encodeURIComponent(chosenAlias.alias)}`,
-        { method: "POST", body: file, headers: { "content-type": file.type || "application/octet-stream" } },
+        {
+          method: "POST",
+          body: file,
+          headers: { ...csrfHeaders(), "content-type": file.type || "application/octet-stream" },
+        },
       );
       const body = await response.json();
       if (!response.ok) {

@@ -5,6 +5,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect } from "react";
 import { Breadcrumbs, buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
+import { useAccess } from "@/features/auth/use-access";
 import { EvaluationPanel } from "@/features/evaluation/components/evaluation-panel";
 import { StatusBadge } from "@/features/experiments/components/status-badge";
 import {
@@ -35,6 +36,7 @@ function Stat({ label, value, testId }: { label: string; value: React.ReactNode;
 
 export function RunPage({ id }: { id: number }) {
   const trpc = useTRPC();
+  const { can } = useAccess();
   const queryClient = useQueryClient();
   const run = useQuery({
     ...trpc.run.get.queryOptions({ id }),
@@ -88,12 +90,12 @@ export function RunPage({ id }: { id: number }) {
             <span className="text-sm text-amber-700">cancelling…</span>
           )}
           <div className="ml-auto flex flex-wrap gap-2">
-            {(r.status === "queued" || r.status === "running") && !r.cancelRequestedAt && (
+            {can("write") && (r.status === "queued" || r.status === "running") && !r.cancelRequestedAt && (
               <button type="button" className={buttonClass.danger} onClick={() => cancel.mutate({ id })}>
                 Cancel run
               </button>
             )}
-            {!live && (
+            {can("write") && !live && (
               <button
                 type="button"
                 className={buttonClass.secondary}
@@ -102,7 +104,7 @@ export function RunPage({ id }: { id: number }) {
                 Requeue
               </button>
             )}
-            {(r.status === "cancelled" || r.status === "failed") && (
+            {can("write") && (r.status === "cancelled" || r.status === "failed") && (
               <button
                 type="button"
                 className={buttonClass.secondary}
@@ -169,7 +171,7 @@ export function RunPage({ id }: { id: number }) {
 
       <RunCharts history={history.data ?? []} />
 
-      {r.status === "succeeded" && (
+      {r.status === "succeeded" && can("write") && (
         <Panel title="Model registry">
           <RegisterModel runId={id} />
         </Panel>

@@ -1,4 +1,4 @@
-import { createTRPCRouter, publicProcedure, writeProcedure } from "@/server/api/trpc";
+import { createTRPCRouter, readProcedure, writeProcedure } from "@/server/api/trpc";
 import {
   createExperiment,
   getExperiment,
@@ -18,10 +18,10 @@ export const experimentsRouter = createTRPCRouter({
   create: writeProcedure
     .input(experimentCreateSchema)
     .mutation(({ ctx, input }) => createExperiment(ctx.db, input)),
-  list: publicProcedure
+  list: readProcedure
     .input(experimentListSchema.prefault({}))
     .query(({ ctx, input }) => listExperiments(ctx.db, input)),
-  get: publicProcedure.input(byIdSchema).query(({ ctx, input }) => getExperiment(ctx.db, input.id)),
+  get: readProcedure.input(byIdSchema).query(({ ctx, input }) => getExperiment(ctx.db, input.id)),
   rename: writeProcedure
     .input(experimentRenameSchema)
     .mutation(({ ctx, input }) => renameExperiment(ctx.db, input.id, input.name)),

@@ -1,4 +1,4 @@
-import { createTRPCRouter, publicProcedure, writeProcedure } from "@/server/api/trpc";
+import { createTRPCRouter, readProcedure, writeProcedure } from "@/server/api/trpc";
 import { downsampledHistory, metricKeys, recordMetrics } from "@/server/services/metrics";
 import { metricBatchSchema, metricHistorySchema, runIdsSchema } from "@/shared/metrics";
 
@@ -8,8 +8,8 @@ export const metricsRouter = createTRPCRouter({
     .input(metricBatchSchema)
     .mutation(({ ctx, input }) => recordMetrics(ctx.db, input.runId, input.points)),
   /** Histories of several runs, each key in at most maxPoints buckets (mean, min, max). */
-  history: publicProcedure
+  history: readProcedure
     .input(metricHistorySchema)
     .query(({ ctx, input }) => downsampledHistory(ctx.db, input.runIds, input.keys, input.maxPoints)),
-  keys: publicProcedure.input(runIdsSchema).query(({ ctx, input }) => metricKeys(ctx.db, input.runIds)),
+  keys: readProcedure.input(runIdsSchema).query(({ ctx, input }) => metricKeys(ctx.db, input.runIds)),
 });

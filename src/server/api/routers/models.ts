@@ -1,4 +1,4 @@
-import { createTRPCRouter, publicProcedure, writeProcedure } from "@/server/api/trpc";
+import { createTRPCRouter, readProcedure, writeProcedure } from "@/server/api/trpc";
 import { getModel, listModels, promote, registerVersion, rollback } from "@/server/services/registry";
 import {
   modelByNameSchema,
@@ -8,8 +8,8 @@ import {
 } from "@/shared/registry";
 
 export const modelsRouter = createTRPCRouter({
-  list: publicProcedure.query(({ ctx }) => listModels(ctx.db)),
-  get: publicProcedure.input(modelByNameSchema).query(({ ctx, input }) => getModel(ctx.db, input.name)),
+  list: readProcedure.query(({ ctx }) => listModels(ctx.db)),
+  get: readProcedure.input(modelByNameSchema).query(({ ctx, input }) => getModel(ctx.db, input.name)),
   /** A succeeded run's model becomes the next version of the named model. */
   register: writeProcedure
     .input(modelRegisterSchema)

@@ -1,4 +1,4 @@
-import { adminProcedure, createTRPCRouter, publicProcedure, writeProcedure } from "@/server/api/trpc";
+import { adminProcedure, createTRPCRouter, readProcedure, writeProcedure } from "@/server/api/trpc";
 import { listArtifacts } from "@/server/services/artifacts";
 import { readEvaluation } from "@/server/services/evaluations";
 import { requestCancel, resumeRuns } from "@/server/services/queue";
@@ -28,21 +28,21 @@ export const runsRouter = createTRPCRouter({
     const { experimentId, ...spec } = input;
     return ctx.db.$transaction((tx) => queueRuns(tx, experimentId, [spec]));
   }),
-  list: publicProcedure.input(runListSchema.prefault({})).query(({ ctx, input }) => listRuns(ctx.db, input)),
-  get: publicProcedure.input(byIdSchema).query(({ ctx, input }) => getRun(ctx.db, input.id)),
-  artifacts: publicProcedure.input(byIdSchema).query(({ ctx, input }) => listArtifacts(ctx.db, input.id)),
-  logs: publicProcedure
+  list: readProcedure.input(runListSchema.prefault({})).query(({ ctx, input }) => listRuns(ctx.db, input)),
+  get: readProcedure.input(byIdSchema).query(({ ctx, input }) => getRun(ctx.db, input.id)),
+  artifacts: readProcedure.input(byIdSchema).query(({ ctx, input }) => listArtifacts(ctx.db, input.id)),
+  logs: readProcedure
     .input(runLogsSchema)
     .query(({ ctx, input }) => runLogs(ctx.db, input.id, input.after ? BigInt(input.after) : undefined)),
   /** Which evaluations a run has (for the confusion matrix's epoch slider), without their bulk. */
-  evaluations: publicProcedure.input(byIdSchema).query(({ ctx, input }) =>
+  evaluations: readProcedure.input(byIdSchema).query(({ ctx, input }) =>
     ctx.db.evaluation.findMany({
       where: { runId: input.id, run: { deletedAt: null } },
       orderBy: [{ split: "asc" }, { epoch: "asc" }],
       select: { id: true, split: true, epoch: true, accuracy: true, loss: true, createdAt: true },
     }),
   ),
-  evaluation: publicProcedure
+  evaluation: readProcedure
     .input(runEvaluationSchema)
     .query(({ ctx, input }) => readEvaluation(ctx.db, input.id, input.split, input.epoch)),
   /** A queued run is cancelled at once; a running one stops at its worker's next batch. */
@@ -54,9 +54,9 @@ export const runsRouter = createTRPCRouter({
   /** Soft delete (deleted: true) or restore (deleted: false). */
   delete: writeProcedure
     .input(runDeleteSchema)
-    .mutation(({ ctx, input }) => softDeleteRuns(ctx.db, input.ids, input.deleted)),
+    .mutation(({ ctx, input }) => softDeleteRuns(ctx.db, input.ids, input.deleted, ctx.actor)),
   /** Frees soft-deleted runs and everything stored with them, for good. */
   purge: adminProcedure
     .input(runPurgeSchema)
-    .mutation(({ ctx, input }) => purgeDeletedRuns(ctx.db, input.experimentId)),
+    .mutation(({ ctx, input }) => purgeDeletedRuns(ctx.db, input.experimentId, ctx.actor)),
 });

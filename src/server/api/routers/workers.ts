@@ -13,11 +13,19 @@ import {
   workerReleaseSchema,
 } from "@/shared/workers";
 
+/** Procedures only a trainer calls: with an API token, or from this machine. */
+const workerProcedure = writeProcedure.use(({ ctx, next }) => {
+  // A browser session must not act as (or take over) a local worker, whose token is null too.
+  if (ctx.identity.kind === "session")
+    throw new TRPCError({ code: "FORBIDDEN", message: "workers sign in with an API token, not a session" });
+  return next();
+});
+
 /**
- * Procedures that act as a worker: only the token that registered it may (a write token must
- * not claim or end runs in another worker's name).
+ * Procedures that act as a registered worker: only the token that registered it may (a write
+ * token must not claim or end runs in another worker's name).
  */
-const workerProcedure = writeProcedure
+const registeredWorkerProcedure = workerProcedure
   .input(z.object({ workerId: z.number().int().positive() }))
   .use(async ({ ctx, input, next }) => {
     const worker = await ctx.db.worker.findUnique({
@@ -37,7 +45,7 @@ const workerProcedure = writeProcedure
 /** The protocol trainer workers speak: register, claim a run, keep its lease, end it. */
 export const workersRouter = createTRPCRouter({
   /** The first token to register a name owns it (until revoked); a restarting worker re-registers with it. */
-  register: writeProcedure.input(workerRegisterSchema).mutation(async ({ ctx, input }) => {
+  register: workerProcedure.input(workerRegisterSchema).mutation(async ({ ctx, input }) => {
     const existing = await ctx.db.worker.findUnique({
       where: { name: input.name },
       select: { tokenId: true },
@@ -63,23 +71,23 @@ export const workersRouter = createTRPCRouter({
       update: { ...data, tokenId: ctx.tokenId },
     });
   }),
-  claim: workerProcedure.input(workerClaimSchema).mutation(async ({ ctx, input }) => {
+  claim: registeredWorkerProcedure.input(workerClaimSchema).mutation(async ({ ctx, input }) => {
     // Runs of workers that died go back to the queue before anything is handed out.
     await expireLeases(ctx.db);
     await ctx.db.worker.update({ where: { id: input.workerId }, data: { lastHeartbeatAt: new Date() } });
     return claimRun(ctx.db, input.workerId, input.leaseMs);
   }),
-  heartbeat: workerProcedure
+  heartbeat: registeredWorkerProcedure
     .input(workerHeartbeatSchema)
     .mutation(({ ctx, input }) =>
       heartbeat(ctx.db, input.runId, input.workerId, input.leaseMs, input.progress),
     ),
   /** The test-set evaluation; the final one (epoch 0) also fills the run's test columns. */
-  evaluation: workerProcedure.input(workerEvaluationSchema).mutation(async ({ ctx, input }) => {
+  evaluation: registeredWorkerProcedure.input(workerEvaluationSchema).mutation(async ({ ctx, input }) => {
     await storeEvaluation(ctx.db, input.runId, input.evaluation, input.workerId);
     return { ok: true };
   }),
-  log: writeProcedure.input(workerLogSchema).mutation(async ({ ctx, input }) => {
+  log: workerProcedure.input(workerLogSchema).mutation(async ({ ctx, input }) => {
     const rows = input.lines.map((line) => ({
       runId: input.runId,
       level: line.level,
@@ -89,10 +97,10 @@ export const workersRouter = createTRPCRouter({
     return { stored: (await ctx.db.runLog.createMany({ data: rows })).count };
   }),
   /** A stopping worker hands its run back to the queue (running → queued). */
-  release: workerProcedure
+  release: registeredWorkerProcedure
     .input(workerReleaseSchema)
     .mutation(({ ctx, input }) => releaseRun(ctx.db, input.runId, input.workerId)),
-  finish: workerProcedure.input(workerFinishSchema).mutation(({ ctx, input }) =>
+  finish: registeredWorkerProcedure.input(workerFinishSchema).mutation(({ ctx, input }) =>
     finishRun(ctx.db, input.runId, input.workerId, {
       status: input.status,
       error: input.error,

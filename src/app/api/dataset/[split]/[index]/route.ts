@@ -1,10 +1,13 @@
 // GET /api/dataset/test/<index>?scale=1..8: one test-set image as PNG.
-import { fail } from "@/server/http/route-helpers";
+import { getDb } from "@/server/db/client";
+import { access, fail } from "@/server/http/route-helpers";
 import { DatasetImageError, testImagePng } from "@/server/services/dataset-images";
 
 export const dynamic = "force-dynamic";
 
 export async function GET(req: Request, { params }: { params: Promise<{ split: string; index: string }> }) {
+  const identity = await access(getDb(), req, "read");
+  if (identity instanceof Response) return identity;
   const { split, index } = await params;
   if (split !== "test") return fail(404, `split must be "test", not "${split}"`);
   const i = Number(index);
@@ -15,7 +18,7 @@ export async function GET(req: Request, { params }: { params: Promise<{ split: s
   try {
     const png = await testImagePng(i, scale);
     return new Response(new Uint8Array(png), {
-      headers: { "content-type": "image/png", "cache-control": "public, max-age=86400, immutable" },
+      headers: { "content-type": "image/png", "cache-control": "private, max-age=86400, immutable" },
     });
   } catch (error) {
     if (error instanceof DatasetImageError) return fail(error.status, error.message);

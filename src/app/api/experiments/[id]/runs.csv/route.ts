@@ -1,14 +1,16 @@
 // GET: the experiment's runs, one row each, with every parameter and summary metric.
 import { getDb } from "@/server/db/client";
-import { fail, positiveId } from "@/server/http/route-helpers";
+import { access, fail, positiveId } from "@/server/http/route-helpers";
 import { experimentRunsCsv } from "@/server/services/exports";
 
 export const dynamic = "force-dynamic";
 
-export async function GET(_req: Request, { params }: { params: Promise<{ id: string }> }) {
+export async function GET(req: Request, { params }: { params: Promise<{ id: string }> }) {
   const id = positiveId((await params).id);
   if (!id) return fail(400, "experiment id must be a positive integer");
   const db = getDb();
+  const identity = await access(db, req, "read");
+  if (identity instanceof Response) return identity;
   const experiment = await db.experiment.findUnique({ where: { id }, select: { name: true } });
   if (!experiment) return fail(404, `experiment ${id} does not exist`);
   return new Response(await experimentRunsCsv(db, id), {

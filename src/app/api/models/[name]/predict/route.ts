@@ -3,7 +3,7 @@
 import { TRPCError } from "@trpc/server";
 import { MAX_UPLOAD_BYTES } from "@/features/predict/preprocess";
 import { getDb } from "@/server/db/client";
-import { BodyTooLargeError, fail, positiveId, readBodyCapped } from "@/server/http/route-helpers";
+import { access, BodyTooLargeError, fail, positiveId, readBodyCapped } from "@/server/http/route-helpers";
 import { decodeImage, ImageInputError, predictImage } from "@/server/services/predict";
 import { resolveAlias, resolveVersion } from "@/server/services/registry";
 import { aliasSchema, modelNameSchema } from "@/shared/registry";
@@ -39,6 +39,8 @@ export async function POST(req: Request, { params }: { params: Promise<{ name: s
   if (!name.success) return fail(400, `model name ${name.error.issues[0]?.message}`);
   const query = new URL(req.url).searchParams;
   const db = getDb();
+  const identity = await access(db, req, "read");
+  if (identity instanceof Response) return identity;
   try {
     const version = query.has("version")
       ? await resolveVersion(db, name.data, positiveId(query.get("version") ?? "") ?? 0)

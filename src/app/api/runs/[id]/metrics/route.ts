@@ -1,6 +1,6 @@
 // GET ?format=csv|json: a run's whole metric history.
 import { getDb } from "@/server/db/client";
-import { fail, positiveId } from "@/server/http/route-helpers";
+import { access, fail, positiveId } from "@/server/http/route-helpers";
 import { runMetricsExport } from "@/server/services/exports";
 
 export const dynamic = "force-dynamic";
@@ -11,6 +11,8 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
   const format = new URL(req.url).searchParams.get("format") ?? "csv";
   if (format !== "csv" && format !== "json") return fail(400, 'format must be "csv" or "json"');
   const db = getDb();
+  const identity = await access(db, req, "read");
+  if (identity instanceof Response) return identity;
   const run = await db.run.findFirst({ where: { id, deletedAt: null }, select: { id: true } });
   if (!run) return fail(404, `run ${id} does not exist`);
   return new Response(await runMetricsExport(db, id, format), {

@@ -1,10 +1,8 @@
 // PUT uploads an artifact of a run (checked by size and sha256); GET downloads it.
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
-import { AuthError, authorize, bearerToken } from "@/server/auth/authorize";
 import { getDb } from "@/server/db/client";
-import { remoteAddressOf } from "@/server/http/remote-address";
-import { BodyTooLargeError, fail, positiveId, readBodyCapped } from "@/server/http/route-helpers";
+import { access, BodyTooLargeError, fail, positiveId, readBodyCapped } from "@/server/http/route-helpers";
 import { findArtifact, storeArtifact, streamArtifact } from "@/server/services/artifacts";
 import {
   ARTIFACT_KIND_HEADER,
@@ -31,18 +29,11 @@ export async function PUT(req: Request, { params }: Params) {
   const where = await target(params);
   if (where instanceof Response) return where;
   const db = getDb();
-  let tokenId: number | null;
-  try {
-    const token = await authorize(
-      db,
-      { remoteAddress: remoteAddressOf(req.headers), bearerToken: bearerToken(req.headers) },
-      "write",
-    );
-    tokenId = token?.id ?? null;
-  } catch (error) {
-    if (error instanceof AuthError) return fail(error.status, error.message);
-    throw error;
-  }
+  const identity = await access(db, req, "write");
+  if (identity instanceof Response) return identity;
+  // Only a worker uploads, with its token or from this machine; a browser session never does.
+  if (identity.kind === "session") return fail(403, "artifacts are uploaded by workers, with an API token");
+  const tokenId = identity.tokenId;
   const kind = req.headers.get(ARTIFACT_KIND_HEADER) ?? "other";
   if (!(ARTIFACT_KINDS as readonly string[]).includes(kind))
     return fail(400, `${ARTIFACT_KIND_HEADER} must be one of ${ARTIFACT_KINDS.join(", ")}`);
@@ -76,10 +67,12 @@ export async function PUT(req: Request, { params }: Params) {
   }
 }
 
-export async function GET(_req: Request, { params }: Params) {
+export async function GET(req: Request, { params }: Params) {
   const where = await target(params);
   if (where instanceof Response) return where;
   const db = getDb();
+  const identity = await access(db, req, "read");
+  if (identity instanceof Response) return identity;
   const artifact = await findArtifact(db, where.runId, where.name);
   if (!artifact) return fail(404, `run ${where.runId} has no artifact named ${where.name}`);
   return new Response(streamArtifact(db, artifact), {

@@ -1,0 +1,28 @@
+// POST {"name","password"} (JSON): sets the session cookies, or says why not.
+import { isHttps, signIn } from "@/server/auth/sign-in";
+import { getDb } from "@/server/db/client";
+import { remoteAddressOf } from "@/server/http/remote-address";
+import { BodyTooLargeError, fail, readBodyCapped } from "@/server/http/route-helpers";
+
+export const dynamic = "force-dynamic";
+
+export async function POST(req: Request) {
+  if (req.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() !== "application/json")
+    return fail(415, "send the sign-in as JSON (Content-Type: application/json)");
+  let body: unknown;
+  try {
+    body = JSON.parse((await readBodyCapped(req, 4096)).toString("utf8"));
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return fail(413, "a sign-in is at most 4 KiB");
+    return fail(400, "the body is not valid JSON");
+  }
+  const result = await signIn(getDb(), body, remoteAddressOf(req.headers) ?? "unknown", isHttps(req));
+  if (result.status !== 200) {
+    const response = fail(result.status, result.message);
+    if (result.retryAfterS) response.headers.set("retry-after", String(result.retryAfterS));
+    return response;
+  }
+  const headers = new Headers({ "cache-control": "no-store" });
+  for (const cookie of result.cookies) headers.append("set-cookie", cookie);
+  return Response.json({ user: result.user }, { headers });
+}
