@@ -8,6 +8,8 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createUser } from "@/server/auth/users";
+import { createDb } from "@/server/db/client";
 import { freePort } from "@/server/db/embedded-postgres";
 import { applyMigrations } from "@/server/db/migrate";
 import { type LabbookProcess, startLabbook } from "../../scripts/lib/labbook-process";
@@ -21,6 +23,7 @@ const adminUrl = inject("adminUrl");
 const dataDir = writeSyntheticCifar(60);
 const scratch = mkdtempSync(path.join(tmpdir(), "labbook-dashboard-"));
 const experimentName = `sfs-vs-zscore-${Date.now()}`;
+const ADMIN_PASSWORD = "e2e password, long enough";
 const modelName = `cifar10-e2e-${Date.now()}`;
 let url: string;
 let server: LabbookProcess;
@@ -34,7 +37,17 @@ beforeAll(async () => {
   url = await createDatabase(adminUrl, "labbook_dashboard");
   await applyMigrations(url);
   const port = await freePort();
-  server = await startLabbook({ DATABASE_URL: url, LABBOOK_PORT: String(port), LABBOOK_DATA_DIR: dataDir });
+  server = await startLabbook({
+    DATABASE_URL: url,
+    LABBOOK_PORT: String(port),
+    LABBOOK_DATA_DIR: dataDir,
+    // The sign-in test's second browser context says it is another machine through X-Forwarded-For.
+    LABBOOK_TRUST_PROXY: "1",
+  });
+  const db = createDb(url);
+  await createUser(db, { name: "e2e-admin", role: "admin", password: ADMIN_PASSWORD });
+  await createUser(db, { name: "e2e-editor", role: "editor", password: ADMIN_PASSWORD });
+  await db.$disconnect();
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 }, 180_000);
@@ -281,8 +294,21 @@ describe("the dashboard, flow by flow", () => {
     await expect.poll(() => page.getByTestId("run-total").textContent()).toBe("4 runs");
     await page.getByLabel("Show deleted runs").check();
     await expect.poll(() => page.getByTestId("run-total").textContent()).toBe("1 run");
+    // Purging is for admins, even on this machine: sign in as one, and come back.
+    const purge = page.getByRole("button", { name: "Purge bin" });
+    await expect.poll(() => purge.getAttribute("title")).toBe("Purging needs an admin sign-in");
+    expect(await purge.isDisabled()).toBe(true);
+    await page.getByRole("link", { name: "Sign in" }).click();
+    await page.waitForURL(/\/signin\?next=/);
+    await page.getByLabel("User name").fill("e2e-admin");
+    await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(experimentUrl);
+    await expect.poll(() => page.getByTestId("account").textContent()).toContain("e2e-admin (admin)");
+    await page.getByLabel("Show deleted runs").check();
+    await expect.poll(() => purge.isDisabled()).toBe(false);
     page.once("dialog", (dialog) => dialog.accept());
-    await page.getByRole("button", { name: "Purge bin" }).click();
+    await purge.click();
     await expect
       .poll(() => page.getByRole("status").textContent())
       .toMatch(/^Purged 1 runs: \d+ metric points and \d+ artifacts/);
@@ -320,4 +346,52 @@ describe("the dashboard, flow by flow", () => {
       .toContain(`resuming after epoch ${stoppedAfter}`);
     await screenshot(page, "dashboard-run-resumed");
   }, 240_000);
+
+  it("signs in from another machine: read-only until then, an editor after, signed out again", async () => {
+    const context = await browser.newContext({
+      viewport: { width: 1440, height: 900 },
+      extraHTTPHeaders: { "x-forwarded-for": "203.0.113.50" },
+    });
+    const remote = await context.newPage();
+    try {
+      await remote.goto(at("/experiments"));
+      await expect.poll(() => remote.getByTestId("account").textContent()).toContain("not signed in");
+      await expect.poll(() => remote.getByRole("row").count()).toBeGreaterThan(1);
+      expect(await remote.getByRole("link", { name: "New experiment" }).count()).toBe(0);
+      expect(await remote.getByRole("button", { name: "Archive" }).count()).toBe(0);
+
+      await remote.getByRole("link", { name: "Sign in" }).click();
+      await remote.waitForURL(/\/signin\?next=%2Fexperiments/);
+      await remote.getByLabel("User name").fill("e2e-editor");
+      await remote.getByLabel("Password").fill("not the password");
+      await remote.getByRole("button", { name: "Sign in" }).click();
+      await expect.poll(() => remote.locator("form [role=alert]").textContent()).toBe("wrong user name or password");
+      await screenshot(remote, "sign-in-refused");
+      await remote.getByLabel("Password").fill(ADMIN_PASSWORD);
+      await remote.getByRole("button", { name: "Sign in" }).click();
+      await remote.waitForURL(at("/experiments"));
+      await expect.poll(() => remote.getByTestId("account").textContent()).toContain("e2e-editor (editor)");
+      await expect.poll(() => remote.getByRole("link", { name: "New experiment" }).count()).toBe(1);
+      // A write from the session: tRPC sends the CSRF header the server set in its cookie.
+      const row = remote.getByRole("row", { name: new RegExp(experimentName) });
+      await row.getByRole("button", { name: "Archive" }).click();
+      await expect.poll(() => row.count()).toBe(0);
+      const archived = await callProcedure<{ items: { name: string; archivedAt: string | null }[] }>(
+        server.baseUrl,
+        "experiment.list",
+        { includeArchived: true },
+        { kind: "query" },
+      );
+      expect(
+        archived.body.result?.data.items.find((e) => e.name === experimentName)?.archivedAt,
+      ).not.toBeNull();
+      await screenshot(remote, "signed-in-editor");
+
+      await remote.getByRole("button", { name: "Sign out" }).click();
+      await expect.poll(() => remote.getByTestId("account").textContent()).toContain("not signed in");
+      expect(await remote.getByRole("link", { name: "New experiment" }).count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
 });

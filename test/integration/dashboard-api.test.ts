@@ -13,9 +13,8 @@ import { createDb } from "@/server/db/client";
 import { welchTTest } from "@/server/services/stats";
 import { CLASS_NAMES } from "@/shared/cifar10-classes";
 import { RECORD_BYTES, TEST_FILE } from "@/trainer/data/cifar10-format";
-import { modelMetadata, serializeModel } from "@/trainer/model/io";
-import { buildModel } from "@/trainer/model/vgg";
 import { ApiError, LabbookClient } from "@/trainer/worker/client";
+import { succeededRunWithModel as createModelRun } from "../helpers/registered-model";
 
 const baseUrl = inject("baseUrl");
 const db = createDb(inject("databaseUrl"));
@@ -131,20 +130,7 @@ describe("compare", () => {
 
 async function succeededRunWithModel(seed = 1) {
   const { runIds } = await experimentWithRuns([{ config: { seed } }]);
-  const runId = runIds[0] as number;
-  const model = buildModel({ dropout: [0.2, 0.3, 0.4, 0.5], l2: 1e-4, seed });
-  const normalizer = {
-    kind: "zscore" as const,
-    scale: [1 / 64, 1 / 64, 1 / 64] as [number, number, number],
-    offset: [-2, -2, -2] as [number, number, number],
-    mean: [128],
-    std: [64],
-  };
-  const { modelJson, weights } = await serializeModel(model, modelMetadata(normalizer));
-  await api.upload(runId, "weights.bin", "model", weights);
-  await api.upload(runId, "model.json", "model", modelJson, "application/json");
-  await finish(runId, 0.5);
-  return { runId, model, normalizer };
+  return createModelRun(api, db, runIds[0] as number, seed);
 }
 
 describe("model registry", () => {
