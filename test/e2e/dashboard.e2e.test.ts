@@ -365,7 +365,9 @@ describe("the dashboard, flow by flow", () => {
       await remote.getByLabel("User name").fill("e2e-editor");
       await remote.getByLabel("Password").fill("not the password");
       await remote.getByRole("button", { name: "Sign in" }).click();
-      await expect.poll(() => remote.locator("form [role=alert]").textContent()).toBe("wrong user name or password");
+      await expect
+        .poll(() => remote.locator("form [role=alert]").textContent())
+        .toBe("wrong user name or password");
       await screenshot(remote, "sign-in-refused");
       await remote.getByLabel("Password").fill(ADMIN_PASSWORD);
       await remote.getByRole("button", { name: "Sign in" }).click();

@@ -41,6 +41,19 @@ describe("bounded inputs get a 400 that names the field, never a 500", () => {
     expect(JSON.stringify(response.body)).not.toMatch(LEAKS);
   });
 
+  it("answers a path with a broken percent-escape with a 400, not Next.js's 500 (found by the fuzzer)", async () => {
+    for (const path of [
+      "/api/dataset/test/%",
+      "/models/%E0%A4%A",
+      "/api/runs/%/metrics",
+      "/api/experiments/%E0%A4%A/runs.csv",
+    ]) {
+      const response = await raw("GET", path, {});
+      expect(response.status, path).toBe(400);
+      expect(response.body).toContain("malformed percent-escape");
+    }
+  });
+
   it("refuses run.list cursors whose value has the wrong type for the sort column", async () => {
     const { id } = await runs(1);
     const forged = (v: unknown) => Buffer.from(JSON.stringify({ v, id: 1 })).toString("base64url");

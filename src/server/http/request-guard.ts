@@ -37,6 +37,12 @@ export function refusal(
       status: 421,
       message: `Labbook does not serve the host name "${host}"; add it to LABBOOK_ALLOWED_HOSTS`,
     };
+  // Next.js decodes the path and answers a broken escape ("%", "%E0%A4%A") with a 500.
+  try {
+    decodeURIComponent((req.url ?? "/").split("?")[0] as string);
+  } catch {
+    return { status: 400, message: "the URL's path has a malformed percent-escape" };
+  }
   if (SAFE_METHODS.has(req.method ?? "GET")) return null;
   const site = req.headers["sec-fetch-site"];
   if (site && site !== "same-origin" && site !== "none")
