@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { PNG } from "pngjs";
+import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ranked, toModelInput } from "@/features/predict/preprocess";
 import { createApiToken } from "@/server/auth/tokens";
@@ -234,6 +235,72 @@ describe("model registry", () => {
       { error: { message: `model "${name}" has no champion alias` } },
     ]);
   });
+});
+
+describe("predict under load", () => {
+  it("decodes a 12-megapixel photo off the main thread: the API answers meanwhile", async () => {
+    const name = unique("photo").slice(0, 60);
+    const { runId } = await succeededRunWithModel(5);
+    await api.mutation("model.register", { runId, name });
+    await api.mutation("model.promote", { name, alias: "production", version: 1 });
+    const [width, height] = [4000, 3000];
+    const raw = Buffer.alloc(width * height * 3);
+    for (let i = 0; i < raw.length; i++) raw[i] = (i * 2654435761) >>> 24;
+    const photo = await sharp(raw, { raw: { width, height, channels: 3 } })
+      .jpeg({ quality: 85, progressive: true })
+      .toBuffer();
+    expect(photo.length).toBeLessThan(10 * 1024 * 1024);
+
+    const latencies: number[] = [];
+    let busy = true;
+    const probe = (async () => {
+      while (busy) {
+        const asked = performance.now();
+        const me = await fetch(new URL("/api/trpc/auth.me", baseUrl));
+        expect(me.status).toBe(200);
+        latencies.push(performance.now() - asked);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const predictions = await Promise.all(
+      [1, 2, 3].map(() =>
+        fetch(new URL(`/api/models/${name}/predict`, baseUrl), {
+          method: "POST",
+          body: new Uint8Array(photo),
+        }),
+      ),
+    );
+    busy = false;
+    await probe;
+    for (const response of predictions) {
+      const body = (await response.json()) as { image: { width: number; height: number } };
+      expect(response.status).toBe(200);
+      // Shrunk while decoding (JPEG DCT scaling) to at most 512 px on the long side.
+      expect(body.image).toEqual({ width: 512, height: 384 });
+    }
+    expect(latencies.length).toBeGreaterThan(3);
+    expect(Math.max(...latencies)).toBeLessThan(1_000);
+  }, 120_000);
+
+  it("limits each address to 20 predictions a second (429), and others still predict", async () => {
+    const name = unique("limited").slice(0, 60);
+    const { runId } = await succeededRunWithModel(6);
+    await api.mutation("model.register", { runId, name });
+    await api.mutation("model.promote", { name, alias: "production", version: 1 });
+    const png = PNG.sync.write(new PNG({ width: 8, height: 8 }));
+    const from = (address: string) =>
+      fetch(new URL(`/api/models/${name}/predict`, baseUrl), {
+        method: "POST",
+        headers: { "x-forwarded-for": address },
+        body: new Uint8Array(png),
+      });
+    const statuses = await Promise.all(Array.from({ length: 30 }, () => from("198.51.100.200")));
+    const refused = statuses.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(10);
+    expect(refused[0]?.headers.get("retry-after")).toBe("1");
+    expect(statuses.filter((r) => r.status === 200 || r.status === 503).length + refused.length).toBe(30);
+    expect((await from("198.51.100.201")).status).toBe(200);
+  }, 60_000);
 });
 
 describe("run housekeeping", () => {

@@ -4,6 +4,8 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import next from "next";
 import { requireLogin } from "@/server/config";
 import { PROJECT_ROOT } from "@/server/db/migrate";
+import { PredictThread } from "@/server/predict/predict-thread-host";
+import { installPredictor } from "@/server/predict/predictor";
 import { SESSION_COOKIE } from "@/shared/auth";
 import { clientAddress, stampRemoteAddress } from "./remote-address";
 import { allowedHosts, refusal } from "./request-guard";
@@ -35,6 +37,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Serve
   const app = next({ dev: options.dev, dir: PROJECT_ROOT, hostname: options.host, port: options.port });
   const handle = app.getRequestHandler();
   await app.prepare();
+  installPredictor(new PredictThread());
   const hosts = allowedHosts(options.host, options.allowedHosts);
   const server = createServer((req, res) => {
     const refused = refusal(req, hosts);

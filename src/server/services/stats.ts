@@ -1,6 +1,9 @@
 // Statistics for comparing groups of seed replicas: mean ± 95% CI per group, and Welch's
 // t-test with Hedges' g between two groups, explained in words.
-import { jStat } from "jstat";
+// jstat is CommonJS without named exports for Node's ESM loader (scripts run through tsx).
+import jstat from "jstat";
+
+const { jStat } = jstat;
 
 export function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;

@@ -45,7 +45,7 @@ export class TrainingThread {
       ...options,
       control: this.control.buffer as SharedArrayBuffer,
     };
-    this.thread = new Thread(new URL("./thread-boot.mjs", import.meta.url), {
+    this.thread = new Thread(new URL("../../shared/thread-boot.mjs", import.meta.url), {
       workerData: { entry: new URL("./training-thread.ts", import.meta.url).href, options: threadOptions },
       // One environment: the native kernels set OPENBLAS_CORETYPE before OpenBLAS reads it.
       env: SHARE_ENV,

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { PNG } from "pngjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ranked, toModelInput } from "@/features/predict/preprocess";
-import { decodeImage, type ImageInputError } from "@/server/services/predict";
+import { decodeImage, type ImageInputError } from "@/server/predict/decode";
 
 beforeAll(() => tf.setBackend("cpu"));
 
@@ -44,31 +44,31 @@ describe("prediction preprocessing", () => {
 });
 
 describe("upload checks", () => {
-  it("decodes a PNG and refuses non-images, empty and oversized files with a clear error", () => {
+  it("decodes a PNG and refuses non-images, empty and oversized files with a clear error", async () => {
     const png = new PNG({ width: 3, height: 2 });
     png.data.fill(200);
-    expect(decodeImage(PNG.sync.write(png))).toMatchObject({ width: 3, height: 2 });
-    const refuse = (bytes: Buffer) => {
+    expect(await decodeImage(PNG.sync.write(png))).toMatchObject({ width: 3, height: 2 });
+    const refuse = async (bytes: Buffer) => {
       try {
-        decodeImage(bytes);
+        await decodeImage(bytes);
       } catch (error) {
         return [(error as ImageInputError).status, (error as Error).message];
       }
       throw new Error("accepted");
     };
-    expect(refuse(Buffer.from("just some text"))).toEqual([
+    expect(await refuse(Buffer.from("just some text"))).toEqual([
       415,
       "the file is not an image: upload a PNG or JPEG",
     ]);
-    expect(refuse(Buffer.alloc(0))).toEqual([400, "the upload is empty"]);
-    expect(refuse(Buffer.alloc(11 * 1024 * 1024))).toEqual([413, "images are limited to 10 MiB"]);
+    expect(await refuse(Buffer.alloc(0))).toEqual([400, "the upload is empty"]);
+    expect(await refuse(Buffer.alloc(11 * 1024 * 1024))).toEqual([413, "images are limited to 10 MiB"]);
     const truncated = PNG.sync.write(png).subarray(0, 40);
-    expect(refuse(truncated)[0]).toBe(400);
+    expect((await refuse(truncated))[0]).toBe(400);
     // A header that claims a huge image is refused before decoding.
     const huge = Buffer.from(PNG.sync.write(png));
     huge.writeUInt32BE(100_000, 16);
     huge.writeUInt32BE(100_000, 20);
-    expect(refuse(huge)).toEqual([413, "the image is 100000×100000; at most 24 megapixels"]);
+    expect(await refuse(huge)).toEqual([413, "the image is 100000×100000; at most 24 megapixels"]);
     // An interlaced PNG that declares 1×1 but whose data inflates to 50 MB (a 51 KB file).
     const chunk = (type: string, data: Buffer) => {
       const head = Buffer.alloc(8);
@@ -90,7 +90,7 @@ describe("upload checks", () => {
     ]);
     expect(bomb.length).toBeLessThan(100_000);
     const before = process.memoryUsage().arrayBuffers;
-    expect(refuse(bomb)).toEqual([413, "the PNG's data inflates to more than its 1×1 size needs"]);
+    expect(await refuse(bomb)).toEqual([413, "the PNG's data inflates to more than its 1×1 size needs"]);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(10 * 1024 * 1024);
   });
 });

@@ -3,8 +3,10 @@
 import { TRPCError } from "@trpc/server";
 import { MAX_UPLOAD_BYTES } from "@/features/predict/preprocess";
 import { getDb } from "@/server/db/client";
+import { remoteAddressOf } from "@/server/http/remote-address";
 import { access, BodyTooLargeError, fail, positiveId, readBodyCapped } from "@/server/http/route-helpers";
-import { decodeImage, ImageInputError, predictImage } from "@/server/services/predict";
+import { ImageInputError } from "@/server/predict/decode";
+import { predictUpload, throttlePredictions } from "@/server/predict/predictor";
 import { resolveAlias, resolveVersion } from "@/server/services/registry";
 import { aliasSchema, modelNameSchema } from "@/shared/registry";
 
@@ -49,19 +51,23 @@ export async function POST(req: Request, { params }: { params: Promise<{ name: s
           if (!alias.success) throw new ImageInputError(400, `alias ${alias.error.issues[0]?.message}`);
           return resolveAlias(db, name.data, alias.data);
         })();
-    const image = decodeImage(await uploadedBytes(req));
-    const result = await predictImage(db, version, image);
+    await throttlePredictions(remoteAddressOf(req.headers) ?? "unknown");
+    const result = await predictUpload(db, version, await uploadedBytes(req));
     return Response.json({
       model: name.data,
       version: version.version,
       runId: version.runId,
-      image: { width: image.width, height: image.height },
+      image: { width: result.width, height: result.height },
       top: result.predictions.slice(0, 3),
       probabilities: result.predictions,
       ms: result.ms,
     });
   } catch (error) {
-    if (error instanceof ImageInputError) return fail(error.status, error.message);
+    if (error instanceof ImageInputError) {
+      const response = fail(error.status, error.message);
+      if (error.status === 429 || error.status === 503) response.headers.set("retry-after", "1");
+      return response;
+    }
     if (error instanceof TRPCError && error.code === "NOT_FOUND") return fail(404, error.message);
     throw error;
   }

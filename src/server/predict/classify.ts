@@ -1,0 +1,53 @@
+// A registered model's forward pass: models built from their artifacts' bytes and kept for a
+// few versions; images preprocessed exactly as the browser does (features/predict/preprocess).
+import * as tf from "@tensorflow/tfjs";
+import { type Rgba, ranked, readModelMetadata, toModelInput } from "@/features/predict/preprocess";
+
+export interface ModelBytes {
+  json: Uint8Array;
+  weights: Uint8Array;
+}
+
+const CACHE_SIZE = 4;
+const loaded = new Map<number, tf.LayersModel>();
+
+export function cachedVersions(): number[] {
+  return [...loaded.keys()];
+}
+
+export async function loadModel(versionId: number, bytes: ModelBytes): Promise<void> {
+  if (loaded.has(versionId)) return;
+  await tf.setBackend("cpu");
+  const spec = JSON.parse(Buffer.from(bytes.json).toString("utf8")) as tf.io.ModelJSON;
+  const weights = bytes.weights;
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: spec.modelTopology,
+      weightSpecs: spec.weightsManifest.flatMap((group) => group.weights),
+      weightData: weights.buffer.slice(
+        weights.byteOffset,
+        weights.byteOffset + weights.byteLength,
+      ) as ArrayBuffer,
+      userDefinedMetadata: spec.userDefinedMetadata,
+    }),
+  );
+  loaded.set(versionId, model);
+  for (const [id, old] of loaded) {
+    if (loaded.size <= CACHE_SIZE) break;
+    if (id === versionId) continue;
+    old.dispose();
+    loaded.delete(id);
+  }
+}
+
+export async function classify(versionId: number, image: Rgba) {
+  const model = loaded.get(versionId);
+  if (!model) throw new Error(`model version ${versionId} is not loaded`);
+  const meta = readModelMetadata(model);
+  const started = performance.now();
+  const input = toModelInput(tf, image, meta.normalizer);
+  const output = model.predict(input) as tf.Tensor;
+  const probabilities = await output.data();
+  tf.dispose([input, output]);
+  return { predictions: ranked(probabilities, meta.classNames), ms: performance.now() - started };
+}
