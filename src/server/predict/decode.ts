@@ -14,11 +14,26 @@ export const MAX_PIXELS = 24_000_000;
 const DECODE_LONG_SIDE = 16 * INPUT_SIZE;
 
 export class ImageInputError extends Error {
+  override readonly name = "ImageInputError";
   constructor(
     readonly status: 400 | 413 | 415 | 429 | 503,
     message: string,
+    /** For 429 and 503: when to try again. */
+    readonly retryAfterS = 1,
   ) {
     super(message);
+  }
+
+  /**
+   * By name, not instanceof: the prediction thread's host is loaded by the server (tsx) and
+   * the route by Next.js's bundle, so each has its own copy of this class.
+   */
+  static is(error: unknown): error is ImageInputError {
+    return (
+      error instanceof Error &&
+      error.name === "ImageInputError" &&
+      typeof (error as ImageInputError).status === "number"
+    );
   }
 }
 

@@ -52,14 +52,20 @@ export async function predictUpload(db: Db, version: { id: number; runId: number
   return (store.labbookPredictor ?? inProcess).predict(version.id, bytes, () => modelBytes(db, version));
 }
 
-/** 20 predictions per second per client address, in bursts of up to 20. */
-const perAddress = new RateLimiterMemory({ keyPrefix: "predict", points: 20, duration: 1 });
+/** 60 predictions per 10 s per client address; evaluating many images is a job, not a loop. */
+const LIMIT = { points: 60, duration: 10 };
+const perAddress = new RateLimiterMemory({ keyPrefix: "predict", ...LIMIT });
 
 export async function throttlePredictions(address: string): Promise<void> {
   try {
     await perAddress.consume(address);
   } catch (error) {
     if (!(error instanceof RateLimiterRes)) throw error;
-    throw new ImageInputError(429, "too many predictions from this address; slow down to 20 a second");
+    const retryAfterS = Math.ceil(error.msBeforeNext / 1000);
+    throw new ImageInputError(
+      429,
+      `too many predictions from this address (${LIMIT.points} per ${LIMIT.duration} s); try again in ${retryAfterS} s`,
+      retryAfterS,
+    );
   }
 }

@@ -63,9 +63,10 @@ export async function POST(req: Request, { params }: { params: Promise<{ name: s
       ms: result.ms,
     });
   } catch (error) {
-    if (error instanceof ImageInputError) {
+    if (ImageInputError.is(error)) {
       const response = fail(error.status, error.message);
-      if (error.status === 429 || error.status === 503) response.headers.set("retry-after", "1");
+      if (error.status === 429 || error.status === 503)
+        response.headers.set("retry-after", String(error.retryAfterS));
       return response;
     }
     if (error instanceof TRPCError && error.code === "NOT_FOUND") return fail(404, error.message);
