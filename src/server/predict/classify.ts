@@ -17,7 +17,6 @@ export function cachedVersions(): number[] {
 
 export async function loadModel(versionId: number, bytes: ModelBytes): Promise<void> {
   if (loaded.has(versionId)) return;
-  await tf.setBackend("cpu");
   const spec = JSON.parse(Buffer.from(bytes.json).toString("utf8")) as tf.io.ModelJSON;
   const weights = bytes.weights;
   const model = await tf.loadLayersModel(

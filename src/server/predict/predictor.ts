@@ -42,7 +42,11 @@ const inProcess: Predictor = {
       import("./decode"),
       import("./classify"),
     ]);
-    if (!cachedVersions().includes(versionId)) await loadModel(versionId, await model());
+    if (!cachedVersions().includes(versionId)) {
+      const tf = await import("@tensorflow/tfjs");
+      await tf.setBackend("cpu");
+      await loadModel(versionId, await model());
+    }
     const image = await decodeImage(Buffer.from(bytes));
     return { width: image.width, height: image.height, ...(await classify(versionId, image)) };
   },
