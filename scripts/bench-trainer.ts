@@ -25,6 +25,8 @@ interface Measurement {
   error?: string;
   trainImagesPerSecond?: number;
   inferImagesPerSecond?: number;
+  /** The measuring process's peak resident memory (a training worker's footprint). */
+  peakRssMb?: number;
 }
 
 /** One backend in this process: warm up, then time `batches` training steps and inferences. */
@@ -77,7 +79,8 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
     out.dispose();
   }
   const inferImagesPerSecond = (batches * BATCH) / ((performance.now() - started) / 1000);
-  return { backend, ok: true, trainImagesPerSecond, inferImagesPerSecond };
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  return { backend, ok: true, trainImagesPerSecond, inferImagesPerSecond, peakRssMb };
 }
 
 /** Measures `backend` in a child process; `threads` sets OpenBLAS's threads for wasm-openblas. */
@@ -153,7 +156,7 @@ const fmt = (v?: number) => (v === undefined ? "—" : v.toFixed(1));
 const train = (label: string) => results.find((r) => r.label === label && r.ok)?.trainImagesPerSecond;
 const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}×` : "—");
 console.log(
-  `\n${"backend".padEnd(20)}${"train img/s".padStart(13)}${"infer img/s".padStart(13)}${"× stock".padStart(10)}${"× wasm".padStart(10)}`,
+  `\n${"backend".padEnd(20)}${"train img/s".padStart(13)}${"infer img/s".padStart(13)}${"× stock".padStart(10)}${"× wasm".padStart(10)}${"peak RSS".padStart(11)}`,
 );
 for (const r of results) {
   if (!r.ok) {
@@ -162,7 +165,8 @@ for (const r of results) {
   }
   console.log(
     `${r.label.padEnd(20)}${fmt(r.trainImagesPerSecond).padStart(13)}${fmt(r.inferImagesPerSecond).padStart(13)}` +
-      `${ratio(r.trainImagesPerSecond, train("wasm-stock")).padStart(10)}${ratio(r.trainImagesPerSecond, train("wasm")).padStart(10)}`,
+      `${ratio(r.trainImagesPerSecond, train("wasm-stock")).padStart(10)}${ratio(r.trainImagesPerSecond, train("wasm")).padStart(10)}` +
+      `${`${fmt(r.peakRssMb)} MB`.padStart(11)}`,
   );
 }
 for (const { name, runs } of pairResults) {

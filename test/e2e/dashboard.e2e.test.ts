@@ -294,6 +294,7 @@ describe("the dashboard, flow by flow", () => {
     await expect.poll(() => page.getByTestId("run-total").textContent()).toBe("4 runs");
     await page.getByLabel("Show deleted runs").check();
     await expect.poll(() => page.getByTestId("run-total").textContent()).toBe("1 run");
+    expect(await page.getByTestId("deleted-by").textContent()).toBe("deleted by local");
     // Purging is for admins, even on this machine: sign in as one, and come back.
     const purge = page.getByRole("button", { name: "Purge bin" });
     await expect.poll(() => purge.getAttribute("title")).toBe("Purging needs an admin sign-in");

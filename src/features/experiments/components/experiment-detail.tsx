@@ -26,7 +26,20 @@ const COLUMNS: { field?: RunSortField; label: string; numeric?: boolean; cell: (
       </Link>
     ),
   },
-  { field: "status", label: "Status", cell: (r) => <StatusBadge status={r.status} /> },
+  {
+    field: "status",
+    label: "Status",
+    cell: (r) => (
+      <>
+        <StatusBadge status={r.status} />
+        {r.deletedAt && (
+          <div className="whitespace-nowrap text-xs text-slate-400" data-testid="deleted-by">
+            deleted by {r.deletedBy ?? "unknown"}
+          </div>
+        )}
+      </>
+    ),
+  },
   { field: "normalization", label: "Norm.", cell: (r) => r.normalization },
   { field: "learningRate", label: "LR", numeric: true, cell: (r) => formatNumber(r.learningRate, 3) },
   { field: "batchSize", label: "Batch", numeric: true, cell: (r) => r.batchSize },

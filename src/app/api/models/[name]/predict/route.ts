@@ -51,7 +51,7 @@ export async function POST(req: Request, { params }: { params: Promise<{ name: s
           if (!alias.success) throw new ImageInputError(400, `alias ${alias.error.issues[0]?.message}`);
           return resolveAlias(db, name.data, alias.data);
         })();
-    await throttlePredictions(remoteAddressOf(req.headers) ?? "unknown");
+    await throttlePredictions(remoteAddressOf(req.headers));
     const result = await predictUpload(db, version, await uploadedBytes(req));
     return Response.json({
       model: name.data,
