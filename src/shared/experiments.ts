@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { hyperparamsSchema, NORMALIZATIONS } from "./hyperparams";
 import { dbId, MAX_DB_INT } from "./ids";
+import { randomSearchSchema } from "./random-search";
 import { RUN_STATUSES } from "./run-status";
 
 const id = dbId;
@@ -36,6 +37,8 @@ export const experimentCreateSchema = z.object({
   name: experimentNameSchema,
   description: z.string().max(5000, { error: "must be at most 5000 characters" }).default(""),
   runs: z.array(runSpecSchema).max(200, { error: "must list at most 200 run specs" }).default([]),
+  /** Queues the search's sampled configs too, and records the search with the experiment. */
+  search: randomSearchSchema.optional(),
 });
 export type ExperimentCreateInput = z.input<typeof experimentCreateSchema>;
 

@@ -40,6 +40,35 @@ describe("new experiment form", () => {
   });
 });
 
+describe("random search in the form", () => {
+  it("previews the sampled configs, queues them, and records the sampler seed on the experiment", async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    try {
+      await page.goto(new URL("/experiments/new", inject("baseUrl")).toString());
+      const name = `random-search-${Date.now()}`;
+      await fillNewExperiment(page, name, "1");
+      await page.getByLabel("Random search").check();
+      await page.getByLabel("Configs to sample").fill("3");
+      await page.getByLabel("Sampler seed").fill("5");
+      await page.getByLabel("Random batch sizes").fill("32, 64");
+      await page.getByLabel("Random normalization zscore").check();
+      await expect
+        .poll(() => page.getByTestId("plan-summary").textContent())
+        .toMatch(/^3 configs × 1 seeds: random 1\/3: lr [\d.e-]+ · bs (32|64) · zscore;/);
+      await screenshot(page, "new-experiment-random-search");
+      await page.getByRole("button", { name: "Create and queue 3 runs" }).click();
+      await page.waitForURL(/\/experiments\/\d+$/);
+      await expect.poll(() => page.getByTestId("runs-table").locator("tbody tr").count()).toBe(3);
+      await expect
+        .poll(() => page.getByTestId("search-summary").textContent())
+        .toContain("Random search: 3 configs × 1 seed, sampler seed 5;");
+      await screenshot(page, "experiment-random-search");
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe("Labbook on its embedded database", () => {
   const home = mkdtempSync(path.join(tmpdir(), "labbook-home-"));
   chmodSync(home, 0o755); // the postgres user must reach the data directory

@@ -146,7 +146,7 @@ describe("API tokens", () => {
     const name = unique("remote");
     const response = await callProcedure(baseUrl, "experiment.create", { name }, { headers: REMOTE });
     expect(response.status).toBe(401);
-    expect(response.body.error?.message).toMatch(/need an API token/);
+    expect(response.body.error?.message).toMatch(/needs a sign-in: sign in as an editor, or send "Authorization: Bearer <token>" with scope write/);
     expect(await countRows({ name })).toEqual({ experiments: 0, runs: 0 });
   });
 
@@ -329,5 +329,42 @@ describe("runs list", () => {
       { kind: "query" },
     );
     expect(response.status).toBe(400);
+  });
+});
+
+describe("random search", () => {
+  const search = {
+    space: { learningRate: { min: 1e-4, max: 3e-3 }, batchSize: [32, 64] },
+    count: 5,
+    samplerSeed: 1234,
+    config: { epochs: 2 },
+    seeds: [1, 2],
+  };
+
+  it("queues count × seeds runs from the server's own sampling and records the search", async () => {
+    const { id, runIds } = await createExperiment({ name: unique("search"), search });
+    expect(runIds).toHaveLength(10);
+    const experiment = await db.experiment.findUniqueOrThrow({ where: { id } });
+    expect(experiment.search).toMatchObject({ count: 5, samplerSeed: 1234, seeds: [1, 2] });
+    const runs = await db.run.findMany({ where: { experimentId: id }, orderBy: { id: "asc" } });
+    expect(runs[0]?.name).toMatch(/^random 1\/5: lr [\d.e-]+ · bs (32|64) · seed 1$/);
+    expect(runs.every((r) => r.epochs === 2 && r.learningRate >= 1e-4 && r.learningRate <= 3e-3)).toBe(true);
+    // Queued again with the same sampler seed: the same configs.
+    const again = await createExperiment({ name: unique("search-again"), search });
+    const copies = await db.run.findMany({ where: { experimentId: again.id }, orderBy: { id: "asc" } });
+    expect(copies.map((r) => [r.learningRate, r.batchSize, r.seed])).toEqual(
+      runs.map((r) => [r.learningRate, r.batchSize, r.seed]),
+    );
+  });
+
+  it("refuses a bad search with the field named, and stores nothing", async () => {
+    const name = unique("bad-search");
+    const response = await callProcedure(baseUrl, "experiment.create", {
+      name,
+      search: { ...search, space: { learningRate: { min: 0.01, max: 0.001 } } },
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.error?.message).toBe("search.space.learningRate min must be ≤ max");
+    expect(await countRows({ name })).toEqual({ experiments: 0, runs: 0 });
   });
 });

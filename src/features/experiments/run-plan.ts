@@ -1,9 +1,58 @@
-// What the "New experiment" form queues: one config, an A/B of two normalisations, or a grid
-// over chosen hyperparameters; each as one run per seed.
+// What the "New experiment" form queues: one config, an A/B of two normalisations, a grid
+// over chosen hyperparameters, or a random search; each as one run per seed.
 import type { RunSpecInput } from "@/shared/experiments";
 import type { Normalization } from "@/shared/hyperparams";
+import { type RandomSearch, randomSearchSchema, sampleSearch } from "@/shared/random-search";
+import { describeIssue } from "@/shared/zod-issues";
 
-export type PlanMode = "single" | "ab" | "grid";
+export type PlanMode = "single" | "ab" | "grid" | "random";
+
+/** The random search as the form's text: ranges as [min, max], choices as lists. */
+export interface RandomAxes {
+  count: string;
+  samplerSeed: string;
+  learningRate: [string, string];
+  l2: [string, string];
+  batchSize: string;
+  normalization: Normalization[];
+  augmentation: ("on" | "off")[];
+}
+
+export function defaultRandomAxes(samplerSeed: number): RandomAxes {
+  return {
+    count: "10",
+    samplerSeed: String(samplerSeed),
+    learningRate: ["0.0001", "0.003"],
+    l2: ["", ""],
+    batchSize: "",
+    normalization: [],
+    augmentation: [],
+  };
+}
+
+/** The search the axes describe, checked by the shared schema, or the first problem in words. */
+export function randomSearchOf(axes: RandomAxes, config: Config, seeds: number[]): RandomSearch | string {
+  const space: Record<string, unknown> = {};
+  for (const key of ["learningRate", "l2"] as const) {
+    const [min, max] = axes[key].map((v) => v.trim());
+    if (min || max) space[key] = { min: Number(min), max: Number(max) };
+  }
+  if (axes.batchSize.trim()) {
+    const sizes = numberList(axes.batchSize);
+    if (typeof sizes === "string") return `Batch sizes ${sizes}`;
+    space.batchSize = sizes;
+  }
+  if (axes.normalization.length) space.normalization = axes.normalization;
+  if (axes.augmentation.length) space.augmentation = axes.augmentation.map((a) => a === "on");
+  const parsed = randomSearchSchema.safeParse({
+    space,
+    count: Number(axes.count),
+    samplerSeed: Number(axes.samplerSeed),
+    config,
+    seeds,
+  });
+  return parsed.success ? parsed.data : parsed.error.issues.map(describeIssue).join("; ");
+}
 
 /** Grid axes as the form's text: "0.001, 0.0005" for numbers, chosen values for the rest. */
 export interface GridAxes {
@@ -81,7 +130,7 @@ export function planRuns(
   mode: PlanMode,
   config: Config,
   seeds: number[],
-  options: { ab: [Normalization, Normalization]; grid: GridAxes },
+  options: { ab: [Normalization, Normalization]; grid: GridAxes; random: RandomAxes },
 ): RunSpecInput[] | string {
   const spec = (name: string | undefined, c: Config): RunSpecInput => ({
     ...(name ? { name } : {}),
@@ -93,6 +142,11 @@ export function planRuns(
     const [a, b] = options.ab;
     if (a === b) return "the two variants must use different normalisations";
     return [spec(a, { ...config, normalization: a }), spec(b, { ...config, normalization: b })];
+  }
+  if (mode === "random") {
+    const search = randomSearchOf(options.random, config, seeds);
+    if (typeof search === "string") return search;
+    return sampleSearch(search).map((s) => spec(s.name, s.config as Config));
   }
   const variants = gridVariants(options.grid);
   if (typeof variants === "string") return variants;

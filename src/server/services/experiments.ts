@@ -3,16 +3,23 @@ import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import type { Prisma } from "@/generated/prisma/client";
 import type { Db } from "@/server/db/client";
-import type { experimentCreateSchema, experimentListSchema } from "@/shared/experiments";
+import { type experimentCreateSchema, type experimentListSchema, runSpecSchema } from "@/shared/experiments";
+import { type RandomSearch, sampleSearch } from "@/shared/random-search";
 import { RUN_STATUSES, type RunStatus } from "@/shared/run-status";
+import { describeIssue } from "@/shared/zod-issues";
 import { queueRuns } from "./runs";
 
 export async function createExperiment(db: Db, input: z.output<typeof experimentCreateSchema>) {
+  const specs = [...input.runs, ...(input.search ? searchSpecs(input.search) : [])];
   return db.$transaction(async (tx) => {
     const experiment = await tx.experiment.create({
-      data: { name: input.name, description: input.description },
+      data: {
+        name: input.name,
+        description: input.description,
+        ...(input.search ? { search: input.search as Prisma.InputJsonObject } : {}),
+      },
     });
-    const runs = input.runs.length ? await queueRuns(tx, experiment.id, input.runs) : [];
+    const runs = specs.length ? await queueRuns(tx, experiment.id, specs) : [];
     return { ...experiment, runIds: runs.map((run) => run.id) };
   });
 }
@@ -76,4 +83,17 @@ export async function renameExperiment(db: Db, id: number, name: string) {
 export async function setExperimentArchived(db: Db, id: number, archived: boolean) {
   await getExperiment(db, id);
   return db.experiment.update({ where: { id }, data: { archivedAt: archived ? new Date() : null } });
+}
+
+/** The search's sampled configs as run specs, each checked as if it had been sent as one. */
+function searchSpecs(search: RandomSearch) {
+  return sampleSearch(search).map(({ name, config }, i) => {
+    const spec = runSpecSchema.safeParse({ name, config, seeds: search.seeds });
+    if (!spec.success)
+      throw new TRPCError({
+        code: "BAD_REQUEST",
+        message: `search config ${i + 1}: ${spec.error.issues.map(describeIssue).join("; ")}`,
+      });
+    return spec.data;
+  });
 }

@@ -11,6 +11,7 @@ import { formatAgo, formatDuration, formatNumber, formatPercent, secondsBetween 
 import { type RouterOutputs, useTRPC } from "@/lib/trpc";
 import type { RunSortField } from "@/shared/experiments";
 import { type RunFilters, RunFiltersPanel } from "./run-filters";
+import { SearchSummary } from "./search-summary";
 import { StatusBadge } from "./status-badge";
 
 type Run = RouterOutputs["run"]["list"]["items"][number];
@@ -226,6 +227,9 @@ export function ExperimentDetail({ id }: { id: number }) {
           </form>
         )}
         {experiment.data.description && <p className="mt-1 text-slate-600">{experiment.data.description}</p>}
+        {experiment.data.search && (
+          <SearchSummary name={experiment.data.name} search={experiment.data.search} />
+        )}
       </div>
 
       <div className="flex flex-wrap items-center gap-2 text-sm">

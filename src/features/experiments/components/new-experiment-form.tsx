@@ -14,11 +14,14 @@ import {
 } from "../hyperparams-form-model";
 import {
   DEFAULT_AB,
+  defaultRandomAxes,
   EMPTY_GRID,
   GRID_NUMBER_AXES,
   type GridAxes,
   type PlanMode,
   planRuns,
+  type RandomAxes,
+  randomSearchOf,
 } from "../run-plan";
 import { HyperparamsFields } from "./hyperparams-fields";
 
@@ -40,15 +43,32 @@ export function NewExperimentForm() {
   const [mode, setMode] = useState<PlanMode>("single");
   const [ab, setAb] = useState<[Normalization, Normalization]>(DEFAULT_AB);
   const [grid, setGrid] = useState<GridAxes>(EMPTY_GRID);
+  const [random, setRandom] = useState<RandomAxes>(() =>
+    defaultRandomAxes(Math.floor(Math.random() * 1_000_000)),
+  );
 
   const seeds = parseSeeds(seedsText);
   const plan = useMemo(
-    () => (typeof seeds === "string" ? [] : planRuns(mode, fromFormValues(values), seeds, { ab, grid })),
-    [mode, values, seeds, ab, grid],
+    () =>
+      typeof seeds === "string" ? [] : planRuns(mode, fromFormValues(values), seeds, { ab, grid, random }),
+    [mode, values, seeds, ab, grid, random],
+  );
+  // A random search goes to the server as a search (it samples and records it), not as runs.
+  const search = useMemo(
+    () =>
+      mode === "random" && typeof seeds !== "string"
+        ? randomSearchOf(random, fromFormValues(values), seeds)
+        : undefined,
+    [mode, random, values, seeds],
   );
   const validation = useMemo(
-    () => experimentCreateSchema.safeParse({ name, description, runs: typeof plan === "string" ? [] : plan }),
-    [name, description, plan],
+    () =>
+      experimentCreateSchema.safeParse(
+        typeof search === "object"
+          ? { name, description, search }
+          : { name, description, runs: typeof plan === "string" ? [] : plan },
+      ),
+    [name, description, plan, search],
   );
 
   const create = useMutation(
@@ -158,6 +178,7 @@ export function NewExperimentForm() {
               ["single", "One config"],
               ["ab", "A/B: two normalisations"],
               ["grid", "Grid over hyperparameters"],
+              ["random", "Random search"],
             ] as const
           ).map(([value, label]) => (
             <label key={value} className="flex items-center gap-1">
@@ -239,6 +260,108 @@ export function NewExperimentForm() {
                         augmentation: e.target.checked
                           ? [...g.augmentation, a]
                           : g.augmentation.filter((x) => x !== a),
+                      }))
+                    }
+                  />
+                  {a}
+                </label>
+              ))}
+            </div>
+          </div>
+        )}
+        {mode === "random" && (
+          <div className="grid gap-3 text-sm md:grid-cols-4">
+            <label className="block">
+              <span className="mb-1 block text-xs font-medium text-slate-600">Configs to sample</span>
+              <input
+                aria-label="Configs to sample"
+                value={random.count}
+                onChange={(e) => setRandom((r) => ({ ...r, count: e.target.value }))}
+                className="w-full rounded border border-slate-300 px-2 py-1"
+              />
+            </label>
+            <label className="block">
+              <span className="mb-1 block text-xs font-medium text-slate-600">Sampler seed (recorded)</span>
+              <input
+                aria-label="Sampler seed"
+                value={random.samplerSeed}
+                onChange={(e) => setRandom((r) => ({ ...r, samplerSeed: e.target.value }))}
+                className="w-full rounded border border-slate-300 px-2 py-1 font-mono"
+              />
+            </label>
+            {(
+              [
+                ["learningRate", "Learning rate (log-uniform)"],
+                ["l2", "L2 (log-uniform)"],
+              ] as const
+            ).map(([key, label]) => (
+              <div key={key}>
+                <span className="mb-1 block text-xs font-medium text-slate-600">{label}</span>
+                <div className="flex items-center gap-1">
+                  {(["min", "max"] as const).map((end, i) => (
+                    <input
+                      key={end}
+                      aria-label={`${label} ${end}`}
+                      placeholder={end}
+                      value={random[key][i]}
+                      onChange={(e) =>
+                        setRandom((r) => {
+                          const next = [...r[key]] as [string, string];
+                          next[i] = e.target.value;
+                          return { ...r, [key]: next };
+                        })
+                      }
+                      className="w-full rounded border border-slate-300 px-2 py-1"
+                    />
+                  ))}
+                </div>
+              </div>
+            ))}
+            <label className="block">
+              <span className="mb-1 block text-xs font-medium text-slate-600">Batch sizes (one of)</span>
+              <input
+                aria-label="Random batch sizes"
+                value={random.batchSize}
+                placeholder="e.g. 32, 64, 128"
+                onChange={(e) => setRandom((r) => ({ ...r, batchSize: e.target.value }))}
+                className="w-full rounded border border-slate-300 px-2 py-1"
+              />
+            </label>
+            <div>
+              <span className="mb-1 block text-xs font-medium text-slate-600">Normalisations (one of)</span>
+              {NORMALIZATIONS.map((n) => (
+                <label key={n} className="mr-3 inline-flex items-center gap-1">
+                  <input
+                    type="checkbox"
+                    aria-label={`Random normalization ${n}`}
+                    checked={random.normalization.includes(n)}
+                    onChange={(e) =>
+                      setRandom((r) => ({
+                        ...r,
+                        normalization: e.target.checked
+                          ? [...r.normalization, n]
+                          : r.normalization.filter((x) => x !== n),
+                      }))
+                    }
+                  />
+                  {n}
+                </label>
+              ))}
+            </div>
+            <div>
+              <span className="mb-1 block text-xs font-medium text-slate-600">Augmentation (one of)</span>
+              {(["on", "off"] as const).map((a) => (
+                <label key={a} className="mr-3 inline-flex items-center gap-1">
+                  <input
+                    type="checkbox"
+                    aria-label={`Random augmentation ${a}`}
+                    checked={random.augmentation.includes(a)}
+                    onChange={(e) =>
+                      setRandom((r) => ({
+                        ...r,
+                        augmentation: e.target.checked
+                          ? [...r.augmentation, a]
+                          : r.augmentation.filter((x) => x !== a),
                       }))
                     }
                   />
