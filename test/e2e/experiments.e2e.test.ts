@@ -51,7 +51,7 @@ describe("random search in the form", () => {
       await page.getByLabel("Configs to sample").fill("3");
       await page.getByLabel("Sampler seed").fill("5");
       await page.getByLabel("Random batch sizes").fill("32, 64");
-      await page.getByLabel("Random normalization zscore").check();
+      await page.getByLabel("Random normalization zscore", { exact: true }).check();
       await expect
         .poll(() => page.getByTestId("plan-summary").textContent())
         .toMatch(/^3 configs × 1 seeds: random 1\/3: lr [\d.e-]+ · bs (32|64) · zscore;/);
