@@ -146,7 +146,9 @@ describe("API tokens", () => {
     const name = unique("remote");
     const response = await callProcedure(baseUrl, "experiment.create", { name }, { headers: REMOTE });
     expect(response.status).toBe(401);
-    expect(response.body.error?.message).toMatch(/needs a sign-in: sign in as an editor, or send "Authorization: Bearer <token>" with scope write/);
+    expect(response.body.error?.message).toMatch(
+      /needs a sign-in: sign in as an editor, or send "Authorization: Bearer <token>" with scope write/,
+    );
     expect(await countRows({ name })).toEqual({ experiments: 0, runs: 0 });
   });
 
