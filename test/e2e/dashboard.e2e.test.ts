@@ -32,6 +32,7 @@ let browser: Browser;
 let page: Page;
 let experimentUrl: string;
 let runIds: number[] = [];
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   url = await createDatabase(adminUrl, "labbook_dashboard");
@@ -50,6 +51,14 @@ beforeAll(async () => {
   await db.$disconnect();
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  // Shown when a step fails: what the page itself reported.
+  page.on("pageerror", (error) => pageErrors.push(`pageerror: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") pageErrors.push(`console: ${message.text()}`);
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400) pageErrors.push(`HTTP ${response.status()} ${response.url()}`);
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -183,9 +192,15 @@ describe("the dashboard, flow by flow", () => {
     await page.waitForURL(/\/compare\?runs=/);
     // The first paint of a page with six charts, while other test files train on both cores:
     // allow more than the default 15 s (CI once took longer).
-    await expect
-      .poll(() => page.getByTestId("compare-values").locator("tbody tr").count(), { timeout: 45_000 })
-      .toBe(4);
+    try {
+      await expect
+        .poll(() => page.getByTestId("compare-values").locator("tbody tr").count(), { timeout: 45_000 })
+        .toBe(4);
+    } catch (error) {
+      await screenshot(page, "compare-failed");
+      const text = (await page.locator("main").innerText()).slice(0, 1500);
+      throw new Error(`${(error as Error).message}\npage: ${page.url()}\n${text}\n${pageErrors.join("\n")}`);
+    }
     await expect
       .poll(() => page.getByTestId("compare-chart-val_accuracy").locator(".recharts-line").count())
       .toBe(2);
