@@ -6,6 +6,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
+import { DataTable } from "@/components/data-table";
 import { buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
 import { type ChartBand, type ChartSeries, MetricChart } from "@/features/charts/metric-chart";
 import { colorAt } from "@/features/charts/palette";
@@ -24,6 +25,11 @@ const CHARTS = [
   { key: K.epochSeconds, title: "Epoch time (s)" },
 ];
 const KEYS = CHARTS.map((c) => c.key);
+
+/** The colour a run or group has in the charts, before its name in a table. */
+function Swatch({ color }: { color: string | undefined }) {
+  return <span className="mr-2 inline-block h-2 w-2 rounded-full" style={{ background: color }} />;
+}
 
 function ciText(ci: { mean: number; lo: number; hi: number; n: number } | null) {
   if (!ci) return "—";
@@ -96,6 +102,7 @@ export function CompareView({ runIds }: { runIds: number[] }) {
           }))
       : [];
   const shownParams = onlyDiffs ? params.filter((p) => p.differs) : params;
+  const bestTest = Math.max(...runs.map((x) => x.testAccuracy ?? -1));
 
   return (
     <section className="space-y-4">
@@ -187,79 +194,102 @@ export function CompareView({ runIds }: { runIds: number[] }) {
 
       <Panel title="Best and last values">
         <div className="overflow-x-auto">
-          <table className="w-full text-sm" data-testid="compare-values">
-            <thead className="text-left text-xs uppercase text-slate-500">
-              <tr>
-                <th className="py-1">run</th>
-                <th className="py-1 text-right">epochs</th>
-                <th className="py-1 text-right">best val acc (epoch)</th>
-                <th className="py-1 text-right">last val acc</th>
-                <th className="py-1 text-right">best val loss</th>
-                <th className="py-1 text-right">last val loss</th>
-                <th className="py-1 text-right">test acc</th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.map((r) => {
-                const best = Math.max(...runs.map((x) => x.testAccuracy ?? -1));
-                return (
-                  <tr key={r.id} className="border-t border-slate-100">
-                    <td className="py-1">
-                      <span
-                        className="mr-2 inline-block h-2 w-2 rounded-full"
-                        style={{ background: colorOfRun.get(r.id) }}
-                      />
-                      #{r.id} {r.name}
-                    </td>
-                    <td className="py-1 text-right tabular-nums">{r.epochsDone}</td>
-                    <td className="py-1 text-right tabular-nums">
-                      {formatPercent(r.bestValAccuracy, 2)}
-                      {r.bestEpoch ? ` (${r.bestEpoch})` : ""}
-                    </td>
-                    <td className="py-1 text-right tabular-nums">{formatPercent(r.lastValAccuracy, 2)}</td>
-                    <td className="py-1 text-right tabular-nums">{formatNumber(r.bestValLoss)}</td>
-                    <td className="py-1 text-right tabular-nums">{formatNumber(r.lastValLoss)}</td>
-                    <td
-                      className={`py-1 text-right tabular-nums ${r.testAccuracy !== null && r.testAccuracy === best ? "font-semibold text-emerald-700" : ""}`}
-                    >
-                      {formatPercent(r.testAccuracy, 2)}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <DataTable
+            size="compact"
+            testId="compare-values"
+            rows={runs}
+            rowKey={(r) => r.id}
+            columns={[
+              {
+                key: "run",
+                header: "run",
+                cell: (r) => (
+                  <>
+                    <Swatch color={colorOfRun.get(r.id)} />#{r.id} {r.name}
+                  </>
+                ),
+              },
+              { key: "epochs", header: "epochs", numeric: true, cell: (r) => r.epochsDone },
+              {
+                key: "best-val-acc",
+                header: "best val acc (epoch)",
+                numeric: true,
+                cell: (r) =>
+                  `${formatPercent(r.bestValAccuracy, 2)}${r.bestEpoch ? ` (${r.bestEpoch})` : ""}`,
+              },
+              {
+                key: "last-val-acc",
+                header: "last val acc",
+                numeric: true,
+                cell: (r) => formatPercent(r.lastValAccuracy, 2),
+              },
+              {
+                key: "best-val-loss",
+                header: "best val loss",
+                numeric: true,
+                cell: (r) => formatNumber(r.bestValLoss),
+              },
+              {
+                key: "last-val-loss",
+                header: "last val loss",
+                numeric: true,
+                cell: (r) => formatNumber(r.lastValLoss),
+              },
+              {
+                key: "test-acc",
+                header: "test acc",
+                numeric: true,
+                cell: (r) => (
+                  <span
+                    className={
+                      r.testAccuracy !== null && r.testAccuracy === bestTest
+                        ? "font-semibold text-emerald-700"
+                        : ""
+                    }
+                  >
+                    {formatPercent(r.testAccuracy, 2)}
+                  </span>
+                ),
+              },
+            ]}
+          />
         </div>
       </Panel>
 
       {groups.length > 1 && (
         <Panel title="Groups and significance" testId="significance">
-          <table className="mb-3 w-full text-sm">
-            <thead className="text-left text-xs uppercase text-slate-500">
-              <tr>
-                <th className="py-1">group (what differs)</th>
-                <th className="py-1 text-right">runs</th>
-                <th className="py-1 text-right">test acc, mean ± 95% CI</th>
-                <th className="py-1 text-right">best val acc, mean ± 95% CI</th>
-              </tr>
-            </thead>
-            <tbody>
-              {groups.map((g) => (
-                <tr key={g.groupKey} className="border-t border-slate-100">
-                  <td className="py-1">
-                    <span
-                      className="mr-2 inline-block h-2 w-2 rounded-full"
-                      style={{ background: colorOfGroup.get(g.groupKey) }}
-                    />
-                    {g.label}
-                  </td>
-                  <td className="py-1 text-right">{g.runIds.length}</td>
-                  <td className="py-1 text-right tabular-nums">{ciText(g.testAccuracy)}</td>
-                  <td className="py-1 text-right tabular-nums">{ciText(g.bestValAccuracy)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <div className="mb-3">
+            <DataTable
+              size="compact"
+              rows={groups}
+              rowKey={(g) => g.groupKey}
+              columns={[
+                {
+                  key: "group",
+                  header: "group (what differs)",
+                  cell: (g) => (
+                    <>
+                      <Swatch color={colorOfGroup.get(g.groupKey)} />
+                      {g.label}
+                    </>
+                  ),
+                },
+                { key: "runs", header: "runs", numeric: true, cell: (g) => g.runIds.length },
+                {
+                  key: "test",
+                  header: "test acc, mean ± 95% CI",
+                  numeric: true,
+                  cell: (g) => ciText(g.testAccuracy),
+                },
+                {
+                  key: "best",
+                  header: "best val acc, mean ± 95% CI",
+                  numeric: true,
+                  cell: (g) => ciText(g.bestValAccuracy),
+                },
+              ]}
+            />
+          </div>
           {significance.result ? (
             <div className="space-y-1 text-sm">
               <p className="text-slate-800" data-testid="significance-summary">
@@ -287,34 +317,25 @@ export function CompareView({ runIds }: { runIds: number[] }) {
         }
       >
         <div className="overflow-x-auto">
-          <table className="w-full text-xs" data-testid="param-table">
-            <thead className="text-left text-slate-500">
-              <tr>
-                <th className="py-1">parameter</th>
-                {runs.map((r) => (
-                  <th key={r.id} className="py-1">
-                    #{r.id}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {shownParams.map((p) => (
-                <tr
-                  key={p.param}
-                  className={`border-t border-slate-100 ${p.differs ? "bg-amber-50 font-medium" : ""}`}
-                  data-differs={p.differs}
-                >
-                  <td className="py-1 pr-3">{p.param}</td>
-                  {p.values.map((v, i) => (
-                    <td key={runs[i]?.id} className="py-1 pr-3 font-mono">
-                      {v}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            size="compact"
+            testId="param-table"
+            rows={shownParams}
+            rowKey={(p) => p.param}
+            rowProps={(p) => ({
+              className: p.differs ? "bg-amber-50 font-medium" : "",
+              "data-differs": p.differs,
+            })}
+            columns={[
+              { key: "param", header: "parameter", cell: (p) => p.param },
+              ...runs.map((r, i) => ({
+                key: `run-${r.id}`,
+                header: `#${r.id}`,
+                className: "font-mono",
+                cell: (p: (typeof shownParams)[number]) => p.values[i],
+              })),
+            ]}
+          />
         </div>
       </Panel>
 

@@ -4,6 +4,7 @@
 // clicked cell with their predicted probabilities.
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
+import { DataTable } from "@/components/data-table";
 import { ErrorNote, Loading, Panel } from "@/components/ui";
 import { formatPercent } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
@@ -82,28 +83,24 @@ export function EvaluationPanel({ runId, live = false }: { runId: number; live?:
       {matrix && (
         <div className="flex flex-wrap gap-6">
           <ConfusionMatrix matrix={matrix} selected={cell} onSelect={setCell} />
-          <table className="text-xs" data-testid="per-class">
-            <thead className="text-left text-slate-500">
-              <tr>
-                <th className="px-2 py-1">class</th>
-                <th className="px-2 py-1 text-right">precision</th>
-                <th className="px-2 py-1 text-right">recall</th>
-                <th className="px-2 py-1 text-right">F1</th>
-                <th className="px-2 py-1 text-right">support</th>
-              </tr>
-            </thead>
-            <tbody>
-              {perClass.map((c) => (
-                <tr key={c.class} className="border-t border-slate-100">
-                  <td className="px-2 py-1">{CLASS_NAMES[c.class]}</td>
-                  <td className="px-2 py-1 text-right tabular-nums">{formatPercent(c.precision)}</td>
-                  <td className="px-2 py-1 text-right tabular-nums">{formatPercent(c.recall)}</td>
-                  <td className="px-2 py-1 text-right tabular-nums">{formatPercent(c.f1)}</td>
-                  <td className="px-2 py-1 text-right tabular-nums">{c.support}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            size="compact"
+            testId="per-class"
+            rows={perClass}
+            rowKey={(c) => c.class}
+            columns={[
+              { key: "class", header: "class", cell: (c) => CLASS_NAMES[c.class] },
+              {
+                key: "precision",
+                header: "precision",
+                numeric: true,
+                cell: (c) => formatPercent(c.precision),
+              },
+              { key: "recall", header: "recall", numeric: true, cell: (c) => formatPercent(c.recall) },
+              { key: "f1", header: "F1", numeric: true, cell: (c) => formatPercent(c.f1) },
+              { key: "support", header: "support", numeric: true, cell: (c) => c.support },
+            ]}
+          />
         </div>
       )}
       {cell && (

@@ -5,6 +5,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tansta
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type ReactNode, useState } from "react";
+import { DataTable } from "@/components/data-table";
 import { Breadcrumbs, buttonClass, ErrorNote, Loading } from "@/components/ui";
 import { useAccess } from "@/features/auth/use-access";
 import { formatAgo, formatDuration, formatNumber, formatPercent, secondsBetween } from "@/lib/format";
@@ -337,83 +338,68 @@ export function ExperimentDetail({ id }: { id: number }) {
       <ErrorNote error={actionError} />
 
       <div className="overflow-x-auto rounded border border-slate-200 bg-white">
-        <table className="w-full text-sm" data-testid="runs-table">
-          <thead className="bg-slate-100 text-left text-xs uppercase tracking-wide text-slate-600">
-            <tr>
-              <th className="px-3 py-2">
+        <DataTable
+          testId="runs-table"
+          rows={rows}
+          rowKey={(run) => run.id}
+          rowProps={(run) => ({ className: selected.has(run.id) ? "bg-indigo-50" : "" })}
+          columns={[
+            {
+              key: "select",
+              header: (
                 <input
                   type="checkbox"
                   aria-label="Select all runs"
                   checked={rows.length > 0 && rows.every((r) => selected.has(r.id))}
                   onChange={(e) => setSelected(e.target.checked ? new Set(rows.map((r) => r.id)) : new Set())}
                 />
-              </th>
-              {COLUMNS.map((column) => (
-                <th
-                  key={column.label}
-                  className={`whitespace-nowrap px-3 py-2 ${column.numeric ? "text-right" : ""}`}
+              ),
+              cell: (run) => (
+                <input
+                  type="checkbox"
+                  aria-label={`Select run ${run.id}`}
+                  checked={selected.has(run.id)}
+                  onChange={(e) =>
+                    setSelected((prev) => {
+                      const next = new Set(prev);
+                      if (e.target.checked) next.add(run.id);
+                      else next.delete(run.id);
+                      return next;
+                    })
+                  }
+                />
+              ),
+            },
+            ...COLUMNS.map((column) => ({
+              key: column.label,
+              numeric: column.numeric,
+              className: "whitespace-nowrap",
+              cell: column.cell,
+              header: column.field ? (
+                <button
+                  type="button"
+                  className="uppercase hover:text-slate-900"
+                  onClick={() =>
+                    setSort((prev) => ({
+                      field: column.field as RunSortField,
+                      dir: prev.field === column.field && prev.dir === "desc" ? "asc" : "desc",
+                    }))
+                  }
                 >
-                  {column.field ? (
-                    <button
-                      type="button"
-                      className="uppercase hover:text-slate-900"
-                      onClick={() =>
-                        setSort((prev) => ({
-                          field: column.field as RunSortField,
-                          dir: prev.field === column.field && prev.dir === "desc" ? "asc" : "desc",
-                        }))
-                      }
-                    >
-                      {column.label}
-                      {sort.field === column.field ? (sort.dir === "desc" ? " ↓" : " ↑") : ""}
-                    </button>
-                  ) : (
-                    column.label
-                  )}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((run) => (
-              <tr
-                key={run.id}
-                className={`border-t border-slate-100 ${selected.has(run.id) ? "bg-indigo-50" : ""}`}
-              >
-                <td className="px-3 py-2">
-                  <input
-                    type="checkbox"
-                    aria-label={`Select run ${run.id}`}
-                    checked={selected.has(run.id)}
-                    onChange={(e) =>
-                      setSelected((prev) => {
-                        const next = new Set(prev);
-                        if (e.target.checked) next.add(run.id);
-                        else next.delete(run.id);
-                        return next;
-                      })
-                    }
-                  />
-                </td>
-                {COLUMNS.map((column) => (
-                  <td
-                    key={column.label}
-                    className={`whitespace-nowrap px-3 py-2 ${column.numeric ? "text-right tabular-nums" : ""}`}
-                  >
-                    {column.cell(run)}
-                  </td>
-                ))}
-              </tr>
-            ))}
-            {rows.length === 0 && !runs.isLoading && (
-              <tr>
-                <td colSpan={COLUMNS.length + 1} className="px-3 py-6 text-center text-slate-500">
-                  {bin ? "The bin is empty." : "No runs match."}
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
+                  {column.label}
+                  {sort.field === column.field ? (sort.dir === "desc" ? " ↓" : " ↑") : ""}
+                </button>
+              ) : (
+                column.label
+              ),
+            })),
+          ]}
+        />
+        {rows.length === 0 && !runs.isLoading && (
+          <p className="px-3 py-6 text-center text-sm text-slate-500">
+            {bin ? "The bin is empty." : "No runs match."}
+          </p>
+        )}
       </div>
       <div className="flex items-center gap-3 text-sm text-slate-500">
         <span>

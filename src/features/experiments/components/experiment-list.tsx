@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
+import { DataTable } from "@/components/data-table";
 import { useAccess } from "@/features/auth/use-access";
 import { formatAgo, formatPercent } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
@@ -64,24 +65,17 @@ export function ExperimentList() {
         </div>
       )}
       {list.data && list.data.items.length > 0 && (
-        <table
-          className="w-full overflow-hidden rounded border border-slate-200 bg-white text-sm"
-          data-testid="experiments-table"
-        >
-          <thead className="bg-slate-100 text-left text-xs uppercase tracking-wide text-slate-600">
-            <tr>
-              <th className="px-4 py-2">Name</th>
-              <th className="px-4 py-2">Runs</th>
-              <th className="px-4 py-2 text-right">Best val acc</th>
-              <th className="px-4 py-2 text-right">Best test acc</th>
-              <th className="px-4 py-2">Last activity</th>
-              <th className="px-4 py-2" />
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.items.map((experiment) => (
-              <tr key={experiment.id} className="border-t border-slate-100 align-top">
-                <td className="px-4 py-3">
+        <DataTable
+          framed
+          testId="experiments-table"
+          rows={list.data.items}
+          rowKey={(e) => e.id}
+          columns={[
+            {
+              key: "name",
+              header: "Name",
+              cell: (experiment) => (
+                <>
                   <Link
                     href={`/experiments/${experiment.id}`}
                     className="font-medium text-indigo-700 hover:underline"
@@ -94,8 +88,14 @@ export function ExperimentList() {
                       {experiment.description}
                     </p>
                   )}
-                </td>
-                <td className="px-4 py-3">
+                </>
+              ),
+            },
+            {
+              key: "runs",
+              header: "Runs",
+              cell: (experiment) => (
+                <>
                   <span className="mr-2 font-medium" data-testid="run-count">
                     {experiment.totalRuns}
                   </span>
@@ -104,29 +104,45 @@ export function ExperimentList() {
                       <StatusBadge key={s} status={s} count={experiment.runCounts[s]} />
                     ))}
                   </span>
-                </td>
-                <td className="px-4 py-3 text-right tabular-nums">
-                  {formatPercent(experiment.bestValAccuracy)}
-                </td>
-                <td className="px-4 py-3 text-right tabular-nums">
-                  {formatPercent(experiment.bestTestAccuracy)}
-                </td>
-                <td className="px-4 py-3 text-slate-600">{formatAgo(experiment.lastActivityAt)}</td>
-                <td className="px-4 py-3 text-right">
-                  <button
-                    type="button"
-                    className="text-xs text-slate-500 hover:text-slate-900"
-                    hidden={!can("write")}
-                    disabled={archive.isPending}
-                    onClick={() => archive.mutate({ id: experiment.id, archived: !experiment.archivedAt })}
-                  >
-                    {experiment.archivedAt ? "Unarchive" : "Archive"}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            {
+              key: "best-val",
+              header: "Best val acc",
+              numeric: true,
+              cell: (experiment) => formatPercent(experiment.bestValAccuracy),
+            },
+            {
+              key: "best-test",
+              header: "Best test acc",
+              numeric: true,
+              cell: (experiment) => formatPercent(experiment.bestTestAccuracy),
+            },
+            {
+              key: "activity",
+              header: "Last activity",
+              className: "text-slate-600",
+              cell: (experiment) => formatAgo(experiment.lastActivityAt),
+            },
+            {
+              key: "actions",
+              header: "",
+              className: "text-right",
+              cell: (experiment) => (
+                <button
+                  type="button"
+                  className="text-xs text-slate-500 hover:text-slate-900"
+                  hidden={!can("write")}
+                  disabled={archive.isPending}
+                  onClick={() => archive.mutate({ id: experiment.id, archived: !experiment.archivedAt })}
+                >
+                  {experiment.archivedAt ? "Unarchive" : "Archive"}
+                </button>
+              ),
+            },
+          ]}
+        />
       )}
       {archive.error && <p className="mt-3 text-sm text-red-700">{archive.error.message}</p>}
     </section>

@@ -4,6 +4,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
+import { DataTable } from "@/components/data-table";
 import { Breadcrumbs, buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
 import { useAccess } from "@/features/auth/use-access";
 import { describeModelEpoch, formatAgo, formatPercent } from "@/lib/format";
@@ -91,25 +92,17 @@ export function ModelDetail({ name }: { name: string }) {
       </Panel>
 
       <Panel title="Versions">
-        <table className="w-full text-sm [&_td]:pr-4 [&_th]:pr-4" data-testid="versions-table">
-          <thead className="text-left text-xs uppercase text-slate-500">
-            <tr>
-              <th className="py-1">version</th>
-              <th className="py-1">run</th>
-              <th className="py-1 text-right">test acc</th>
-              <th className="py-1 text-right">best val acc</th>
-              <th className="py-1" title="The epoch whose weights this version holds">
-                weights
-              </th>
-              <th className="py-1">files</th>
-              <th className="py-1">registered</th>
-              <th className="py-1" />
-            </tr>
-          </thead>
-          <tbody>
-            {m.versions.map((v) => (
-              <tr key={v.id} className="border-t border-slate-100" data-testid={`version-${v.version}`}>
-                <td className="py-2">
+        <DataTable
+          testId="versions-table"
+          rows={m.versions}
+          rowKey={(v) => v.id}
+          rowProps={(v) => ({ "data-testid": `version-${v.version}` })}
+          columns={[
+            {
+              key: "version",
+              header: "version",
+              cell: (v) => (
+                <>
                   v{v.version}{" "}
                   {aliasesOf(v.version).map((a) => (
                     <span
@@ -120,19 +113,49 @@ export function ModelDetail({ name }: { name: string }) {
                     </span>
                   ))}
                   {v.description && <div className="text-xs text-slate-500">{v.description}</div>}
-                </td>
-                <td className="py-2">
+                </>
+              ),
+            },
+            {
+              key: "run",
+              header: "run",
+              cell: (v) => (
+                <>
                   <Link className="text-indigo-700 hover:underline" href={`/runs/${v.run.id}`}>
                     #{v.run.id} {v.run.name}
                   </Link>
                   <div className="text-xs text-slate-500">{v.run.experiment.name}</div>
-                </td>
-                <td className="py-2 text-right tabular-nums">{formatPercent(v.run.testAccuracy, 2)}</td>
-                <td className="py-2 text-right tabular-nums">{formatPercent(v.run.bestValAccuracy, 2)}</td>
-                <td className="py-2 text-xs" data-testid={`version-${v.version}-epoch`}>
+                </>
+              ),
+            },
+            {
+              key: "test",
+              header: "test acc",
+              numeric: true,
+              cell: (v) => formatPercent(v.run.testAccuracy, 2),
+            },
+            {
+              key: "best-val",
+              header: "best val acc",
+              numeric: true,
+              cell: (v) => formatPercent(v.run.bestValAccuracy, 2),
+            },
+            {
+              key: "weights",
+              header: <span title="The epoch whose weights this version holds">weights</span>,
+              className: "text-xs",
+              cell: (v) => (
+                <span data-testid={`version-${v.version}-epoch`}>
                   {v.epoch ? describeModelEpoch(v.epoch, v.run.bestEpoch, v.run.epochsDone) : "—"}
-                </td>
-                <td className="py-2 text-xs">
+                </span>
+              ),
+            },
+            {
+              key: "files",
+              header: "files",
+              className: "text-xs",
+              cell: (v) => (
+                <>
                   <a
                     className="text-indigo-700 hover:underline"
                     href={`/api/runs/${v.run.id}/artifacts/model.json`}
@@ -148,59 +171,61 @@ export function ModelDetail({ name }: { name: string }) {
                     weights.bin
                   </a>
                   <div className="text-slate-400">sha256 {v.artifact.sha256.slice(0, 12)}…</div>
-                </td>
-                <td className="py-2 text-xs text-slate-500">
-                  {formatAgo(v.createdAt)} by {v.createdBy}
-                </td>
-                <td className="py-2 text-right">
-                  <button
-                    type="button"
-                    className={buttonClass.primary}
-                    hidden={!can("write")}
-                    disabled={promote.isPending || aliasesOf(v.version).includes(alias)}
-                    onClick={() => promote.mutate({ name, alias, version: v.version, note })}
-                  >
-                    Promote to {alias || "…"}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            {
+              key: "registered",
+              header: "registered",
+              className: "text-xs text-slate-500",
+              cell: (v) => `${formatAgo(v.createdAt)} by ${v.createdBy}`,
+            },
+            {
+              key: "promote",
+              header: "",
+              className: "text-right",
+              cell: (v) => (
+                <button
+                  type="button"
+                  className={buttonClass.primary}
+                  hidden={!can("write")}
+                  disabled={promote.isPending || aliasesOf(v.version).includes(alias)}
+                  onClick={() => promote.mutate({ name, alias, version: v.version, note })}
+                >
+                  Promote to {alias || "…"}
+                </button>
+              ),
+            },
+          ]}
+        />
       </Panel>
 
       <Panel title="Promotion history (append-only)">
-        <table className="w-full text-sm" data-testid="promotion-history">
-          <thead className="text-left text-xs uppercase text-slate-500">
-            <tr>
-              <th className="py-1">when</th>
-              <th className="py-1">alias</th>
-              <th className="py-1">change</th>
-              <th className="py-1">who</th>
-              <th className="py-1">note</th>
-            </tr>
-          </thead>
-          <tbody>
-            {m.promotions.map((p) => (
-              <tr key={p.id} className="border-t border-slate-100">
-                <td className="py-1 text-slate-500">{new Date(p.createdAt).toLocaleString("en-GB")}</td>
-                <td className="py-1">{p.alias}</td>
-                <td className="py-1">
-                  {p.fromVersion === null ? "—" : `v${p.fromVersion}`} → v{p.toVersion}
-                </td>
-                <td className="py-1 text-slate-500">{p.actor}</td>
-                <td className="py-1">{p.note}</td>
-              </tr>
-            ))}
-            {m.promotions.length === 0 && (
-              <tr>
-                <td colSpan={5} className="py-2 text-slate-500">
-                  No promotions yet.
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
+        {m.promotions.length === 0 ? (
+          <p className="text-sm text-slate-500">No promotions yet.</p>
+        ) : (
+          <DataTable
+            testId="promotion-history"
+            rows={m.promotions}
+            rowKey={(p) => p.id}
+            columns={[
+              {
+                key: "when",
+                header: "when",
+                className: "text-slate-500",
+                cell: (p) => new Date(p.createdAt).toLocaleString("en-GB"),
+              },
+              { key: "alias", header: "alias", cell: (p) => p.alias },
+              {
+                key: "change",
+                header: "change",
+                cell: (p) => `${p.fromVersion === null ? "—" : `v${p.fromVersion}`} → v${p.toVersion}`,
+              },
+              { key: "who", header: "who", className: "text-slate-500", cell: (p) => p.actor },
+              { key: "note", header: "note", cell: (p) => p.note },
+            ]}
+          />
+        )}
       </Panel>
     </section>
   );

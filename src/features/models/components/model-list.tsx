@@ -1,6 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { DataTable } from "@/components/data-table";
 import { ErrorNote, Loading } from "@/components/ui";
 import { formatAgo } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
@@ -18,44 +19,46 @@ export function ModelList() {
           No registered models yet. Open a succeeded run and press &ldquo;Register model&rdquo;.
         </p>
       ) : (
-        <table className="w-full rounded border border-slate-200 bg-white text-sm" data-testid="models-table">
-          <thead className="bg-slate-100 text-left text-xs uppercase text-slate-600">
-            <tr>
-              <th className="px-3 py-2">model</th>
-              <th className="px-3 py-2">aliases</th>
-              <th className="px-3 py-2 text-right">versions</th>
-              <th className="px-3 py-2">latest</th>
-            </tr>
-          </thead>
-          <tbody>
-            {models.data.map((m) => (
-              <tr key={m.id} className="border-t border-slate-100">
-                <td className="px-3 py-2">
-                  <Link
-                    className="text-indigo-700 hover:underline"
-                    href={`/models/${encodeURIComponent(m.name)}`}
+        <DataTable
+          framed
+          testId="models-table"
+          rows={models.data}
+          rowKey={(m) => m.id}
+          columns={[
+            {
+              key: "model",
+              header: "model",
+              cell: (m) => (
+                <Link
+                  className="text-indigo-700 hover:underline"
+                  href={`/models/${encodeURIComponent(m.name)}`}
+                >
+                  {m.name}
+                </Link>
+              ),
+            },
+            {
+              key: "aliases",
+              header: "aliases",
+              cell: (m) =>
+                m.aliases.map((a) => (
+                  <span
+                    key={a.alias}
+                    className="mr-2 rounded bg-emerald-100 px-1.5 py-0.5 text-xs text-emerald-800"
                   >
-                    {m.name}
-                  </Link>
-                </td>
-                <td className="px-3 py-2">
-                  {m.aliases.map((a) => (
-                    <span
-                      key={a.alias}
-                      className="mr-2 rounded bg-emerald-100 px-1.5 py-0.5 text-xs text-emerald-800"
-                    >
-                      {a.alias} → v{a.version}
-                    </span>
-                  ))}
-                </td>
-                <td className="px-3 py-2 text-right">{m.versionCount}</td>
-                <td className="px-3 py-2 text-slate-500">
-                  {m.latest ? `v${m.latest.version}, ${formatAgo(m.latest.createdAt)}` : "—"}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                    {a.alias} → v{a.version}
+                  </span>
+                )),
+            },
+            { key: "versions", header: "versions", numeric: true, cell: (m) => m.versionCount },
+            {
+              key: "latest",
+              header: "latest",
+              className: "text-slate-500",
+              cell: (m) => (m.latest ? `v${m.latest.version}, ${formatAgo(m.latest.createdAt)}` : "—"),
+            },
+          ]}
+        />
       )}
     </section>
   );

@@ -2,6 +2,7 @@
 // The run page's reference panels: hyperparameters, the model's layers, the data with its
 // augmentation preview, artifacts and logs.
 import { useQuery } from "@tanstack/react-query";
+import { DataTable } from "@/components/data-table";
 import { Panel } from "@/components/ui";
 import { formatAgo } from "@/lib/format";
 import { type RouterOutputs, useTRPC } from "@/lib/trpc";
@@ -27,16 +28,17 @@ export function HyperparamsPanel({ config }: { config: unknown }) {
   const rows = Object.entries(flattenConfig(config)).sort(([a], [b]) => a.localeCompare(b));
   return (
     <Panel title="Hyperparameters">
-      <table className="w-full text-xs" data-testid="hyperparams">
-        <tbody>
-          {rows.map(([param, value]) => (
-            <tr key={param} className="border-t border-slate-100 first:border-0">
-              <td className="py-1 pr-3 text-slate-500">{param}</td>
-              <td className="py-1 font-mono">{value}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        size="compact"
+        header={false}
+        testId="hyperparams"
+        rows={rows}
+        rowKey={([param]) => param}
+        columns={[
+          { key: "param", header: "parameter", className: "text-slate-500", cell: ([param]) => param },
+          { key: "value", header: "value", className: "font-mono", cell: ([, value]) => value },
+        ]}
+      />
     </Panel>
   );
 }
@@ -54,34 +56,33 @@ export function LayersPanel({ runId, artifacts }: { runId: number; artifacts: Ar
       {!layers.data ? (
         <p className="text-sm text-slate-500">The worker reports the layer summary when it starts the run.</p>
       ) : (
-        <table className="w-full text-xs" data-testid="layer-summary">
-          <thead className="text-left text-slate-500">
+        <DataTable
+          size="compact"
+          testId="layer-summary"
+          rows={layers.data.layers}
+          rowKey={(l) => l.name}
+          columns={[
+            { key: "layer", header: "layer", className: "font-mono", cell: (l) => l.name },
+            { key: "type", header: "type", cell: (l) => l.type },
+            {
+              key: "shape",
+              header: "output shape",
+              className: "font-mono",
+              cell: (l) => `[${l.outputShape.map((d) => d ?? "None").join(", ")}]`,
+            },
+            { key: "params", header: "params", numeric: true, cell: (l) => l.params.toLocaleString("en") },
+          ]}
+          footer={
             <tr>
-              <th className="py-1">layer</th>
-              <th className="py-1">type</th>
-              <th className="py-1">output shape</th>
-              <th className="py-1 text-right">params</th>
-            </tr>
-          </thead>
-          <tbody>
-            {layers.data.layers.map((l) => (
-              <tr key={l.name} className="border-t border-slate-100">
-                <td className="py-0.5 font-mono">{l.name}</td>
-                <td className="py-0.5">{l.type}</td>
-                <td className="py-0.5 font-mono">[{l.outputShape.map((d) => d ?? "None").join(", ")}]</td>
-                <td className="py-0.5 text-right tabular-nums">{l.params.toLocaleString("en")}</td>
-              </tr>
-            ))}
-            <tr className="border-t border-slate-300 font-semibold">
-              <td className="py-1" colSpan={3}>
+              <td className="px-2 py-1" colSpan={3}>
                 Total ({(layers.data.total - layers.data.trainable).toLocaleString("en")} non-trainable)
               </td>
-              <td className="py-1 text-right tabular-nums" data-testid="total-params">
+              <td className="px-2 py-1 text-right tabular-nums" data-testid="total-params">
                 {layers.data.total.toLocaleString("en")}
               </td>
             </tr>
-          </tbody>
-        </table>
+          }
+        />
       )}
     </Panel>
   );
@@ -137,26 +138,31 @@ export function ArtifactsPanel({ runId, artifacts }: { runId: number; artifacts:
       {!artifacts?.length ? (
         <p className="text-sm text-slate-500">None yet.</p>
       ) : (
-        <table className="w-full text-xs" data-testid="artifacts">
-          <tbody>
-            {artifacts.map((a) => (
-              <tr key={a.id} className="border-t border-slate-100 first:border-0">
-                <td className="py-1">
-                  <a
-                    className="text-indigo-700 hover:underline"
-                    href={`/api/runs/${runId}/artifacts/${a.name}`}
-                    download
-                  >
-                    {a.name}
-                  </a>
-                </td>
-                <td className="py-1 text-slate-500">{a.kind}</td>
-                <td className="py-1 text-right tabular-nums">{(a.size / 1024).toFixed(1)} KiB</td>
-                <td className="py-1 pl-3 text-slate-500">{formatAgo(a.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          size="compact"
+          header={false}
+          testId="artifacts"
+          rows={artifacts}
+          rowKey={(a) => a.id}
+          columns={[
+            {
+              key: "name",
+              header: "name",
+              cell: (a) => (
+                <a
+                  className="text-indigo-700 hover:underline"
+                  href={`/api/runs/${runId}/artifacts/${a.name}`}
+                  download
+                >
+                  {a.name}
+                </a>
+              ),
+            },
+            { key: "kind", header: "kind", className: "text-slate-500", cell: (a) => a.kind },
+            { key: "size", header: "size", numeric: true, cell: (a) => `${(a.size / 1024).toFixed(1)} KiB` },
+            { key: "when", header: "when", className: "text-slate-500", cell: (a) => formatAgo(a.createdAt) },
+          ]}
+        />
       )}
     </Panel>
   );
