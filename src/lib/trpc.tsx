@@ -19,6 +19,12 @@ export const TOKEN_STORAGE_KEY = "labbook.apiToken";
 /** A read refused for want of a sign-in sends the browser to the sign-in page, and back after. */
 function signInWhenRefused(error: unknown) {
   if (!(error instanceof TRPCClientError) || error.data?.httpStatus !== 401) return;
+  // A pasted API token that no longer works would refuse every call, signed in or not.
+  if (window.localStorage.getItem(TOKEN_STORAGE_KEY)) {
+    window.localStorage.removeItem(TOKEN_STORAGE_KEY);
+    window.location.reload();
+    return;
+  }
   if (window.location.pathname === "/signin") return;
   const next = `${window.location.pathname}${window.location.search}`;
   window.location.assign(`/signin?next=${encodeURIComponent(next)}`);
