@@ -198,7 +198,7 @@ describe("the dashboard, flow by flow", () => {
         .toBe(4);
     } catch (error) {
       await screenshot(page, "compare-failed");
-      const text = (await page.locator("main").innerText()).slice(0, 1500);
+      const text = ((await page.locator("main").textContent()) ?? "").slice(0, 1500);
       throw new Error(`${(error as Error).message}\npage: ${page.url()}\n${text}\n${pageErrors.join("\n")}`);
     }
     await expect
