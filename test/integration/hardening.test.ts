@@ -54,6 +54,29 @@ describe("bounded inputs get a 400 that names the field, never a 500", () => {
     }
   });
 
+  it("refuses NUL characters anywhere in the input with a 400, storing nothing (found by the fuzzer)", async () => {
+    const name = unique("nul");
+    for (const input of [
+      { name: "\u0000" },
+      { name, description: "a\u0000b" },
+      { name, runs: [{ config: { normalization: "sfs" }, name: "x\u0000" }] },
+      { name, runs: [{ "\u0000": 1 }] },
+    ]) {
+      const response = await callProcedure(baseUrl, "experiment.create", input);
+      expect(response.status, JSON.stringify(input)).toBe(400);
+      expect(response.body.error?.message).toMatch(/must not contain NUL \(\\u0000\) characters$/);
+    }
+    expect(await db.experiment.count({ where: { name } })).toBe(0);
+    const log = await callProcedure(baseUrl, "worker.log", {
+      runId: 1,
+      lines: [{ message: "bad \u0000 byte" }],
+    });
+    expect([log.status, log.body.error?.message]).toEqual([
+      400,
+      "lines[0].message must not contain NUL (\\u0000) characters",
+    ]);
+  });
+
   it("refuses run.list cursors whose value has the wrong type for the sort column", async () => {
     const { id } = await runs(1);
     const forged = (v: unknown) => Buffer.from(JSON.stringify({ v, id: 1 })).toString("base64url");

@@ -79,7 +79,37 @@ const prismaErrors = t.middleware(async ({ next }) => {
 });
 
 /** No access rule: only for what a signed-out visitor needs (who am I). */
-export const publicProcedure = t.procedure.use(prismaErrors);
+/** The path of the first string in `value` that holds a NUL, or null (iterative: input may nest deeply). */
+export function nulPath(value: unknown): string | null {
+  const stack: [unknown, string][] = [[value, ""]];
+  while (stack.length) {
+    const [item, path] = stack.pop() as [unknown, string];
+    if (typeof item === "string") {
+      if (item.includes("\u0000")) return path || "input";
+    } else if (Array.isArray(item)) {
+      item.forEach((child, i) => stack.push([child, `${path || "input"}[${i}]`]));
+    } else if (item && typeof item === "object") {
+      for (const [key, child] of Object.entries(item)) {
+        if (key.includes("\u0000")) return path || "input";
+        stack.push([child, path ? `${path}.${key}` : key]);
+      }
+    }
+  }
+  return null;
+}
+
+/** PostgreSQL stores no NUL in text or jsonb: refuse it up front (400), not as a driver error (500). */
+const noNulCharacters = t.middleware(async ({ getRawInput, next }) => {
+  const path = nulPath(await getRawInput());
+  if (path)
+    throw new TRPCError({
+      code: "BAD_REQUEST",
+      message: `${path} must not contain NUL (\\u0000) characters`,
+    });
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(noNulCharacters).use(prismaErrors);
 
 /** Applies the access rule (src/server/auth/authorize.ts) and records who acts. */
 function requireScope(scope: TokenScope) {
