@@ -1,6 +1,6 @@
 // Input schemas for experiments and runs, shared by the API and the dashboard forms.
 import { z } from "zod";
-import { hyperparamsSchema, NORMALIZATIONS } from "./hyperparams";
+import { hyperparamsSchema, NORMALIZATIONS, seedListSchema } from "./hyperparams";
 import { dbId, MAX_DB_INT } from "./ids";
 import { randomSearchSchema } from "./random-search";
 import { RUN_STATUSES } from "./run-status";
@@ -17,17 +17,7 @@ export const experimentNameSchema = z
 export const runSpecSchema = z.object({
   name: z.string().trim().min(1).max(200).optional(),
   config: hyperparamsSchema.prefault({}),
-  seeds: z
-    .array(
-      z
-        .number()
-        .int()
-        .min(0)
-        .max(2 ** 31 - 1),
-    )
-    .min(1, { error: "must list at least one seed" })
-    .max(100, { error: "must list at most 100 seeds" })
-    .optional(),
+  seeds: seedListSchema.optional(),
   priority: z.number().int().min(-1000).max(1000).default(0),
   maxAttempts: z.number().int().min(1).max(20).default(3),
 });

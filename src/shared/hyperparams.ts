@@ -78,6 +78,12 @@ export const hyperparamsSchema = z.object({
   trainLimit: count(1, 50_000).optional(),
 });
 
+/** Seeds to queue a config with, one run each (seed replicas). */
+export const seedListSchema = z
+  .array(count(0, 2 ** 31 - 1))
+  .min(1, { error: "must list at least one seed" })
+  .max(100, { error: "must list at most 100 seeds" });
+
 /** A complete, validated config. */
 export type Hyperparams = z.output<typeof hyperparamsSchema>;
 /** What a user may send: any subset, the rest filled from the seed recipe. */

@@ -3,7 +3,7 @@
 // recorded with the experiment, so the same search can be queued again.
 import seedrandom from "seedrandom";
 import { z } from "zod";
-import { type HyperparamsInput, hyperparamsSchema, NORMALIZATIONS } from "./hyperparams";
+import { type HyperparamsInput, hyperparamsSchema, NORMALIZATIONS, seedListSchema } from "./hyperparams";
 
 const range = (low: number, high: number) =>
   z
@@ -58,17 +58,7 @@ export const randomSearchSchema = z.object({
     .max(2 ** 31 - 1),
   /** Everything not sampled comes from here (the seed recipe by default). */
   config: hyperparamsSchema.prefault({}),
-  seeds: z
-    .array(
-      z
-        .number()
-        .int()
-        .min(0)
-        .max(2 ** 31 - 1),
-    )
-    .min(1)
-    .max(100)
-    .optional(),
+  seeds: seedListSchema.optional(),
 });
 export type RandomSearch = z.output<typeof randomSearchSchema>;
 export type RandomSearchInput = z.input<typeof randomSearchSchema>;

@@ -87,7 +87,7 @@ export function nulPath(value: unknown): string | null {
     if (typeof item === "string") {
       if (item.includes("\u0000")) return path || "input";
     } else if (Array.isArray(item)) {
-      item.forEach((child, i) => stack.push([child, `${path || "input"}[${i}]`]));
+      for (const [i, child] of item.entries()) stack.push([child, `${path || "input"}[${i}]`]);
     } else if (item && typeof item === "object") {
       for (const [key, child] of Object.entries(item)) {
         if (key.includes("\u0000")) return path || "input";

@@ -214,27 +214,13 @@ export function NewExperimentForm() {
         )}
         {mode === "grid" && (
           <div className="grid gap-3 text-sm md:grid-cols-3">
-            <div>
-              <span className="mb-1 block text-xs font-medium text-slate-600">Normalisations</span>
-              {NORMALIZATIONS.map((n) => (
-                <label key={n} className="mr-3 inline-flex items-center gap-1">
-                  <input
-                    type="checkbox"
-                    aria-label={`Grid normalization ${n}`}
-                    checked={grid.normalization.includes(n)}
-                    onChange={(e) =>
-                      setGrid((g) => ({
-                        ...g,
-                        normalization: e.target.checked
-                          ? [...g.normalization, n]
-                          : g.normalization.filter((x) => x !== n),
-                      }))
-                    }
-                  />
-                  {n}
-                </label>
-              ))}
-            </div>
+            <Choices
+              title="Normalisations"
+              ariaPrefix="Grid normalization"
+              options={NORMALIZATIONS}
+              chosen={grid.normalization}
+              onChange={(chosen) => setGrid((g) => ({ ...g, normalization: chosen }))}
+            />
             {GRID_NUMBER_AXES.map(({ key, label }) => (
               <label key={key} className="block">
                 <span className="mb-1 block text-xs font-medium text-slate-600">{label}</span>
@@ -246,27 +232,13 @@ export function NewExperimentForm() {
                 />
               </label>
             ))}
-            <div>
-              <span className="mb-1 block text-xs font-medium text-slate-600">Augmentation</span>
-              {(["on", "off"] as const).map((a) => (
-                <label key={a} className="mr-3 inline-flex items-center gap-1">
-                  <input
-                    type="checkbox"
-                    aria-label={`Grid augmentation ${a}`}
-                    checked={grid.augmentation.includes(a)}
-                    onChange={(e) =>
-                      setGrid((g) => ({
-                        ...g,
-                        augmentation: e.target.checked
-                          ? [...g.augmentation, a]
-                          : g.augmentation.filter((x) => x !== a),
-                      }))
-                    }
-                  />
-                  {a}
-                </label>
-              ))}
-            </div>
+            <Choices
+              title="Augmentation"
+              ariaPrefix="Grid augmentation"
+              options={["on", "off"] as const}
+              chosen={grid.augmentation}
+              onChange={(chosen) => setGrid((g) => ({ ...g, augmentation: chosen }))}
+            />
           </div>
         )}
         {mode === "random" && (
@@ -327,48 +299,20 @@ export function NewExperimentForm() {
                 className="w-full rounded border border-slate-300 px-2 py-1"
               />
             </label>
-            <div>
-              <span className="mb-1 block text-xs font-medium text-slate-600">Normalisations (one of)</span>
-              {NORMALIZATIONS.map((n) => (
-                <label key={n} className="mr-3 inline-flex items-center gap-1">
-                  <input
-                    type="checkbox"
-                    aria-label={`Random normalization ${n}`}
-                    checked={random.normalization.includes(n)}
-                    onChange={(e) =>
-                      setRandom((r) => ({
-                        ...r,
-                        normalization: e.target.checked
-                          ? [...r.normalization, n]
-                          : r.normalization.filter((x) => x !== n),
-                      }))
-                    }
-                  />
-                  {n}
-                </label>
-              ))}
-            </div>
-            <div>
-              <span className="mb-1 block text-xs font-medium text-slate-600">Augmentation (one of)</span>
-              {(["on", "off"] as const).map((a) => (
-                <label key={a} className="mr-3 inline-flex items-center gap-1">
-                  <input
-                    type="checkbox"
-                    aria-label={`Random augmentation ${a}`}
-                    checked={random.augmentation.includes(a)}
-                    onChange={(e) =>
-                      setRandom((r) => ({
-                        ...r,
-                        augmentation: e.target.checked
-                          ? [...r.augmentation, a]
-                          : r.augmentation.filter((x) => x !== a),
-                      }))
-                    }
-                  />
-                  {a}
-                </label>
-              ))}
-            </div>
+            <Choices
+              title="Normalisations (one of)"
+              ariaPrefix="Random normalization"
+              options={NORMALIZATIONS}
+              chosen={random.normalization}
+              onChange={(chosen) => setRandom((g) => ({ ...g, normalization: chosen }))}
+            />
+            <Choices
+              title="Augmentation (one of)"
+              ariaPrefix="Random augmentation"
+              options={["on", "off"] as const}
+              chosen={random.augmentation}
+              onChange={(chosen) => setRandom((g) => ({ ...g, augmentation: chosen }))}
+            />
           </div>
         )}
         {typeof plan !== "string" && plan.length > 1 && (
@@ -405,5 +349,39 @@ export function NewExperimentForm() {
         )}
       </div>
     </form>
+  );
+}
+
+/** A row of checkboxes choosing any of `options` (grid axes, random-search choices). */
+function Choices<T extends string>({
+  title,
+  ariaPrefix,
+  options,
+  chosen,
+  onChange,
+}: {
+  title: string;
+  ariaPrefix: string;
+  options: readonly T[];
+  chosen: T[];
+  onChange: (chosen: T[]) => void;
+}) {
+  return (
+    <div>
+      <span className="mb-1 block text-xs font-medium text-slate-600">{title}</span>
+      {options.map((option) => (
+        <label key={option} className="mr-3 inline-flex items-center gap-1">
+          <input
+            type="checkbox"
+            aria-label={`${ariaPrefix} ${option}`}
+            checked={chosen.includes(option)}
+            onChange={(e) =>
+              onChange(e.target.checked ? [...chosen, option] : chosen.filter((x) => x !== option))
+            }
+          />
+          {option}
+        </label>
+      ))}
+    </div>
   );
 }
