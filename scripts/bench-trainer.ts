@@ -1,10 +1,11 @@
 // Training and inference images/s of the seed model at batch 64 for every backend that loads
 // here, side by side in one run, with stock wasm kernels as the baseline; plus two wasm runs
-// at once (how two runs share a 2-core machine). Each measurement runs in its own process,
-// since kernel registrations are global.
+// at once (how two runs share a 2-core machine), and PyTorch on the same network at one and
+// two threads, with the ratios and each process's peak RSS. Each measurement runs in its own
+// process, since kernel registrations are global.
 //
 //   npx tsx scripts/bench-trainer.ts [--batches N] [--backends tensorflow,wasm-openblas,wasm,wasm-stock,cpu]
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
@@ -118,6 +119,33 @@ function child(backend: BackendName, batches: number, threads = 1): Promise<Meas
   });
 }
 
+interface TorchMeasurement {
+  threads: number;
+  trainImagesPerSecond: number;
+  inferImagesPerSecond: number;
+  peakRssMb: number;
+}
+
+/** scripts/reference/torch_throughput.py, or null where PyTorch is not installed. */
+function torchThroughput(threads: number, batches: number): TorchMeasurement | null {
+  const result = spawnSync(
+    "/usr/bin/python3",
+    [
+      path.resolve(import.meta.dirname, "reference/torch_throughput.py"),
+      "--threads",
+      String(threads),
+      "--batches",
+      String(batches),
+    ],
+    { encoding: "utf8", timeout: 600_000 },
+  );
+  try {
+    return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "") as TorchMeasurement;
+  } catch {
+    return null;
+  }
+}
+
 const { values } = parseArgs({
   options: {
     one: { type: "string" },
@@ -147,6 +175,8 @@ for (const name of names) {
   // OpenBLAS can use both cores for one run: measured beside one thread.
   if (name === "wasm-openblas") results.push({ ...(await child(name, batches, 2)), label: `${name} ×2 thr` });
 }
+// PyTorch on the same network and threads, for the ratio (Debian's python3-torch).
+const torchResults = [1, 2].map((threads) => torchThroughput(threads, batches));
 // How two runs share this machine: one thread each, side by side.
 const pairResults = [];
 for (const name of (["wasm-openblas", "wasm"] as const).filter((n) => names.includes(n)))
@@ -176,4 +206,22 @@ for (const { name, runs } of pairResults) {
   console.log(
     `two ${name} runs at once: ${runs.map((r) => fmt(r.trainImagesPerSecond)).join(" + ")} = ${fmt(total)} train img/s (${ratio(total, single)} one run)`,
   );
+}
+
+const [torch1, torch2] = torchResults;
+if (!torch1 || !torch2) console.log("\nPyTorch: not measured (apt-get install python3-torch)");
+else {
+  const labbook = (label: string) => results.find((r) => r.label === label && r.ok);
+  console.log("\nagainst PyTorch 1.13 (channels-last, augmentation off its critical path):");
+  for (const [label, torch] of [
+    ["wasm-openblas", torch1],
+    ["wasm-openblas ×2 thr", torch2],
+  ] as const) {
+    const ours = labbook(label);
+    console.log(
+      `${label.padEnd(22)} train ${fmt(ours?.trainImagesPerSecond)} vs ${fmt(torch.trainImagesPerSecond)} img/s (${ratio(ours?.trainImagesPerSecond, torch.trainImagesPerSecond)}), ` +
+        `infer ${fmt(ours?.inferImagesPerSecond)} vs ${fmt(torch.inferImagesPerSecond)} img/s (${ratio(ours?.inferImagesPerSecond, torch.inferImagesPerSecond)}); ` +
+        `PyTorch ${torch.threads} thread${torch.threads > 1 ? "s" : ""}, peak RSS ${fmt(torch.peakRssMb)} MB`,
+    );
+  }
 }
