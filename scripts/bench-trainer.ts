@@ -28,6 +28,8 @@ interface Measurement {
   inferImagesPerSecond?: number;
   /** The measuring process's peak resident memory (a training worker's footprint). */
   peakRssMb?: number;
+  /** One profiled training step: wall time, and the kernels that took it (LABBOOK_BENCH_PROFILE=1). */
+  profile?: { wallMs: number; kernels: { name: string; ms: number; calls: number }[] };
 }
 
 /** One backend in this process: warm up, then time `batches` training steps and inferences. */
@@ -70,6 +72,8 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
   let started = performance.now();
   for (let b = 1; b <= batches; b++) await step(b);
   const trainImagesPerSecond = (batches * BATCH) / ((performance.now() - started) / 1000);
+  const profile =
+    process.env.LABBOOK_BENCH_PROFILE === "1" ? await profileStep(() => step(batches + 1)) : undefined;
 
   const x = batchTensor(images, indices(0), normalizer);
   (model.predict(x) as tf.Tensor).dispose();
@@ -81,7 +85,26 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
   }
   const inferImagesPerSecond = (batches * BATCH) / ((performance.now() - started) / 1000);
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  return { backend, ok: true, trainImagesPerSecond, inferImagesPerSecond, peakRssMb };
+  return { backend, ok: true, trainImagesPerSecond, inferImagesPerSecond, peakRssMb, profile };
+}
+
+/** Where one training step's time goes, kernel by kernel (tf.profile times each kernel call). */
+async function profileStep(step: () => Promise<void>): Promise<Measurement["profile"]> {
+  const started = performance.now();
+  const info = await tf.profile(async () => {
+    await step();
+    return [];
+  });
+  const wallMs = performance.now() - started;
+  const byName = new Map<string, { ms: number; calls: number }>();
+  for (const kernel of info.kernels) {
+    const entry = byName.get(kernel.name) ?? { ms: 0, calls: 0 };
+    entry.ms += Number(await kernel.kernelTimeMs);
+    entry.calls += 1;
+    byName.set(kernel.name, entry);
+  }
+  const kernels = [...byName].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
+  return { wallMs, kernels };
 }
 
 /** Measures `backend` in a child process; `threads` sets OpenBLAS's threads for wasm-openblas. */
@@ -101,7 +124,12 @@ function child(backend: BackendName, batches: number, threads = 1): Promise<Meas
       {
         stdio: ["ignore", "pipe", "inherit"],
         cwd: path.resolve(import.meta.dirname, ".."),
-        env: { ...process.env, LABBOOK_BLAS_THREADS: String(threads) },
+        env: {
+          ...process.env,
+          LABBOOK_BLAS_THREADS: String(threads),
+          // The per-kernel breakdown, for the one configuration worth reading it for.
+          LABBOOK_BENCH_PROFILE: backend === "wasm-openblas" && threads === 1 ? "1" : "0",
+        },
       },
     );
     let out = "";
@@ -224,4 +252,21 @@ else {
         `PyTorch ${torch.threads} thread${torch.threads > 1 ? "s" : ""}, peak RSS ${fmt(torch.peakRssMb)} MB`,
     );
   }
+}
+
+const profiled = results.find((r) => r.profile);
+if (profiled?.profile) {
+  const { wallMs, kernels } = profiled.profile;
+  const inKernels = kernels.reduce((sum, k) => sum + k.ms, 0);
+  console.log(`\none profiled ${profiled.label} training step: ${fmt(wallMs)} ms (profiling adds a little)`);
+  for (const k of kernels.slice(0, 14))
+    console.log(
+      `  ${k.name.padEnd(28)}${`${fmt(k.ms)} ms`.padStart(11)}${`${((100 * k.ms) / wallMs).toFixed(1)}%`.padStart(8)}  ×${k.calls}`,
+    );
+  console.log(
+    `  ${"(other kernels)".padEnd(28)}${`${fmt(kernels.slice(14).reduce((s, k) => s + k.ms, 0))} ms`.padStart(11)}`,
+  );
+  console.log(
+    `  ${"outside kernels (engine, JS)".padEnd(28)}${`${fmt(wallMs - inKernels)} ms`.padStart(11)}${`${((100 * (wallMs - inKernels)) / wallMs).toFixed(1)}%`.padStart(8)}`,
+  );
 }

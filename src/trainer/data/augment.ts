@@ -92,8 +92,18 @@ export function channelShift(images: tf.Tensor4D, intensity: tf.Tensor4D): tf.Te
   return tf.tidy(() => {
     const lo = images.min([1, 2, 3], true);
     const hi = images.max([1, 2, 3], true);
-    return tf.minimum(tf.maximum(images.add(intensity), lo), hi) as tf.Tensor4D;
+    return clipPerImage(images.add(intensity), lo, hi);
   });
+}
+
+/**
+ * min(max(x, lo), hi) for per-image bounds, written with relu: tfjs-wasm's Maximum and Minimum
+ * take a slow path when one side broadcasts (23 ms for a batch of 64 against 1.5 ms this way,
+ * 9% of a training step); the result differs by float32 rounding at most.
+ */
+function clipPerImage(x: tf.Tensor4D, lo: tf.Tensor, hi: tf.Tensor): tf.Tensor4D {
+  const aboveLo = tf.relu(x.sub(lo)).add(lo);
+  return hi.sub(tf.relu(hi.sub(aboveLo))) as tf.Tensor4D;
 }
 
 /**
