@@ -54,17 +54,21 @@ describe("bounded inputs get a 400 that names the field, never a 500", () => {
     }
   });
 
-  it("refuses NUL characters anywhere in the input with a 400, storing nothing (found by the fuzzer)", async () => {
+  it("refuses NUL characters and lone surrogates anywhere in the input with a 400, storing nothing (found by the fuzzer)", async () => {
     const name = unique("nul");
     for (const input of [
       { name: "\u0000" },
+      { name: "\ud800" },
+      { name, description: "x\udc00y" },
       { name, description: "a\u0000b" },
       { name, runs: [{ config: { normalization: "sfs" }, name: "x\u0000" }] },
       { name, runs: [{ "\u0000": 1 }] },
     ]) {
       const response = await callProcedure(baseUrl, "experiment.create", input);
       expect(response.status, JSON.stringify(input)).toBe(400);
-      expect(response.body.error?.message).toMatch(/must not contain NUL \(\\u0000\) characters$/);
+      expect(response.body.error?.message).toMatch(
+        /must be valid Unicode text, without NUL .* or lone surrogates$/,
+      );
     }
     expect(await db.experiment.count({ where: { name } })).toBe(0);
     const log = await callProcedure(baseUrl, "worker.log", {
@@ -73,7 +77,7 @@ describe("bounded inputs get a 400 that names the field, never a 500", () => {
     });
     expect([log.status, log.body.error?.message]).toEqual([
       400,
-      "lines[0].message must not contain NUL (\\u0000) characters",
+      "lines[0].message must be valid Unicode text, without NUL (\\u0000) characters or lone surrogates",
     ]);
   });
 

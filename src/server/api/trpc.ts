@@ -78,19 +78,24 @@ const prismaErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-/** No access rule: only for what a signed-out visitor needs (who am I). */
-/** The path of the first string in `value` that holds a NUL, or null (iterative: input may nest deeply). */
-export function nulPath(value: unknown): string | null {
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The path of the first string in `value` that PostgreSQL cannot store as text (a NUL, or a
+ * lone UTF-16 surrogate), or null. Iterative: input may nest deeply.
+ */
+export function unstorableTextPath(value: unknown): string | null {
+  const storable = (text: string) => !text.includes("\u0000") && !LONE_SURROGATE.test(text);
   const stack: [unknown, string][] = [[value, ""]];
   while (stack.length) {
     const [item, path] = stack.pop() as [unknown, string];
     if (typeof item === "string") {
-      if (item.includes("\u0000")) return path || "input";
+      if (!storable(item)) return path || "input";
     } else if (Array.isArray(item)) {
       for (const [i, child] of item.entries()) stack.push([child, `${path || "input"}[${i}]`]);
     } else if (item && typeof item === "object") {
       for (const [key, child] of Object.entries(item)) {
-        if (key.includes("\u0000")) return path || "input";
+        if (!storable(key)) return path || "input";
         stack.push([child, path ? `${path}.${key}` : key]);
       }
     }
@@ -98,18 +103,19 @@ export function nulPath(value: unknown): string | null {
   return null;
 }
 
-/** PostgreSQL stores no NUL in text or jsonb: refuse it up front (400), not as a driver error (500). */
-const noNulCharacters = t.middleware(async ({ getRawInput, next }) => {
-  const path = nulPath(await getRawInput());
+/** Refused up front (400), not as PostgreSQL's "invalid byte sequence" (500). */
+const storableText = t.middleware(async ({ getRawInput, next }) => {
+  const path = unstorableTextPath(await getRawInput());
   if (path)
     throw new TRPCError({
       code: "BAD_REQUEST",
-      message: `${path} must not contain NUL (\\u0000) characters`,
+      message: `${path} must be valid Unicode text, without NUL (\\u0000) characters or lone surrogates`,
     });
   return next();
 });
 
-export const publicProcedure = t.procedure.use(noNulCharacters).use(prismaErrors);
+/** No access rule: only for what a signed-out visitor needs (who am I). */
+export const publicProcedure = t.procedure.use(storableText).use(prismaErrors);
 
 /** Applies the access rule (src/server/auth/authorize.ts) and records who acts. */
 function requireScope(scope: TokenScope) {
