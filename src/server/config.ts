@@ -37,5 +37,5 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
 
 /** Read per request (route code runs in the server's process, whose environment start set). */
 export function requireLogin(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.LABBOOK_REQUIRE_LOGIN === "1" || env.LABBOOK_REQUIRE_LOGIN === "true";
+  return flag.parse(env.LABBOOK_REQUIRE_LOGIN);
 }

@@ -25,6 +25,8 @@ function bare(host: string): string {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Writes that take JSON only, so a cross-site form post never reaches them. */
+const JSON_ONLY = ["/api/trpc/", "/api/auth/signin"];
 
 /** Why `req` is refused (status and message), or null to serve it. */
 export function refusal(
@@ -57,7 +59,7 @@ export function refusal(
       return { status: 403, message: `cross-site writes are refused (Origin: ${origin})` };
   }
   const type = req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
-  if (req.url?.startsWith("/api/trpc/") && type !== "application/json")
+  if (JSON_ONLY.some((prefix) => req.url?.startsWith(prefix)) && type !== "application/json")
     return { status: 415, message: "API calls must send Content-Type: application/json" };
   return null;
 }

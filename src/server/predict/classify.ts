@@ -2,6 +2,7 @@
 // few versions; images preprocessed exactly as the browser does (features/predict/preprocess).
 import * as tf from "@tensorflow/tfjs";
 import { type Rgba, ranked, readModelMetadata, toModelInput } from "@/features/predict/preprocess";
+import { modelFromBytes } from "@/trainer/model/io";
 
 export interface ModelBytes {
   json: Uint8Array;
@@ -15,21 +16,9 @@ export function cachedVersions(): number[] {
   return [...loaded.keys()];
 }
 
-export async function loadModel(versionId: number, bytes: ModelBytes): Promise<void> {
+export async function loadVersion(versionId: number, bytes: ModelBytes): Promise<void> {
   if (loaded.has(versionId)) return;
-  const spec = JSON.parse(Buffer.from(bytes.json).toString("utf8")) as tf.io.ModelJSON;
-  const weights = bytes.weights;
-  const model = await tf.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: spec.modelTopology,
-      weightSpecs: spec.weightsManifest.flatMap((group) => group.weights),
-      weightData: weights.buffer.slice(
-        weights.byteOffset,
-        weights.byteOffset + weights.byteLength,
-      ) as ArrayBuffer,
-      userDefinedMetadata: spec.userDefinedMetadata,
-    }),
-  );
+  const model = await modelFromBytes(bytes.json, bytes.weights);
   loaded.set(versionId, model);
   for (const [id, old] of loaded) {
     if (loaded.size <= CACHE_SIZE) break;

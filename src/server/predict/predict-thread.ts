@@ -2,7 +2,7 @@
 // photo or a slow forward pass never holds up the server's event loop (API, pages, heartbeats).
 import { parentPort } from "node:worker_threads";
 import { selectBackend } from "@/trainer/backend";
-import { cachedVersions, classify, loadModel } from "./classify";
+import { cachedVersions, classify, loadVersion } from "./classify";
 import { decodeImage, ImageInputError } from "./decode";
 import type { PredictJob, PredictReply } from "./protocol";
 
@@ -16,7 +16,7 @@ const backend = selectBackend("auto");
 async function run(job: PredictJob): Promise<PredictReply> {
   try {
     await backend;
-    if (job.model) await loadModel(job.versionId, job.model);
+    if (job.model) await loadVersion(job.versionId, job.model);
     const image = await decodeImage(
       Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength),
     );

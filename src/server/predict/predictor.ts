@@ -39,14 +39,14 @@ export async function modelBytes(db: Db, version: { runId: number }): Promise<Mo
 /** Decoding and the forward pass in this process: only when no prediction thread was installed. */
 const inProcess: Predictor = {
   async predict(versionId, bytes, model) {
-    const [{ decodeImage }, { classify, cachedVersions, loadModel }] = await Promise.all([
+    const [{ decodeImage }, { classify, cachedVersions, loadVersion }] = await Promise.all([
       import("./decode"),
       import("./classify"),
     ]);
     if (!cachedVersions().includes(versionId)) {
       const tf = await import("@tensorflow/tfjs");
       await tf.setBackend("cpu");
-      await loadModel(versionId, await model());
+      await loadVersion(versionId, await model());
     }
     const image = await decodeImage(Buffer.from(bytes));
     return { width: image.width, height: image.height, ...(await classify(versionId, image)) };

@@ -67,14 +67,24 @@ export async function saveModel(model: tf.LayersModel, dir: string, metadata?: M
 }
 
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
-  const json = JSON.parse(await readFile(path.join(dir, MODEL_JSON), "utf8")) as tf.io.ModelJSON;
-  const weights = await readFile(path.join(dir, WEIGHTS_BIN));
-  const specs = json.weightsManifest.flatMap((group) => group.weights);
+  return modelFromBytes(
+    await readFile(path.join(dir, MODEL_JSON)),
+    await readFile(path.join(dir, WEIGHTS_BIN)),
+  );
+}
+
+/** A model from model.json's and weights.bin's bytes (files, or artifacts from the database). */
+export function modelFromBytes(modelJson: Uint8Array, weights: Uint8Array): Promise<tf.LayersModel> {
+  const json = JSON.parse(Buffer.from(modelJson).toString("utf8")) as tf.io.ModelJSON;
   return tf.loadLayersModel(
     tf.io.fromMemory({
       modelTopology: json.modelTopology,
-      weightSpecs: specs,
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+      weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
+      weightData: weights.buffer.slice(
+        weights.byteOffset,
+        weights.byteOffset + weights.byteLength,
+      ) as ArrayBuffer,
+      userDefinedMetadata: json.userDefinedMetadata,
     }),
   );
 }

@@ -1,4 +1,5 @@
-// POST {"name","password"} (JSON): sets the session cookies, or says why not.
+// POST {"name","password"} (JSON only: the request guard refuses other types): sets the
+// session cookies, or says why not.
 import { isHttps, signIn } from "@/server/auth/sign-in";
 import { getDb } from "@/server/db/client";
 import { remoteAddressOf } from "@/server/http/remote-address";
@@ -7,8 +8,6 @@ import { BodyTooLargeError, fail, readBodyCapped } from "@/server/http/route-hel
 export const dynamic = "force-dynamic";
 
 export async function POST(req: Request) {
-  if (req.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() !== "application/json")
-    return fail(415, "send the sign-in as JSON (Content-Type: application/json)");
   let body: unknown;
   try {
     body = JSON.parse((await readBodyCapped(req, 4096)).toString("utf8"));
