@@ -4,7 +4,7 @@
 // two threads, with the ratios and each process's peak RSS. Each measurement runs in its own
 // process, since kernel registrations are global.
 //
-//   npx tsx scripts/bench-trainer.ts [--batches N] [--backends tensorflow,wasm-openblas,wasm,wasm-stock,cpu]
+//   npx tsx scripts/bench-trainer.ts [--batches N] [--backends tensorflow,wasm-libtorch,wasm-openblas,wasm,wasm-stock,cpu]
 import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -107,8 +107,11 @@ async function profileStep(step: () => Promise<void>): Promise<Measurement["prof
   return { wallMs, kernels };
 }
 
-/** Measures `backend` in a child process; `threads` sets OpenBLAS's threads for wasm-openblas. */
-function child(backend: BackendName, batches: number, threads = 1): Promise<Measurement> {
+/** The backends with native kernels, which use LABBOOK_THREADS threads; the first is profiled. */
+const NATIVE: BackendName[] = ["wasm-libtorch", "wasm-openblas"];
+
+/** Measures `backend` in a child process with `threads` native threads. */
+function child(backend: BackendName, batches: number, threads = 1, profile = false): Promise<Measurement> {
   return new Promise((resolve) => {
     const proc = spawn(
       process.execPath,
@@ -126,9 +129,9 @@ function child(backend: BackendName, batches: number, threads = 1): Promise<Meas
         cwd: path.resolve(import.meta.dirname, ".."),
         env: {
           ...process.env,
-          LABBOOK_BLAS_THREADS: String(threads),
+          LABBOOK_THREADS: String(threads),
           // The per-kernel breakdown, for the one configuration worth reading it for.
-          LABBOOK_BENCH_PROFILE: backend === "wasm-openblas" && threads === 1 ? "1" : "0",
+          LABBOOK_BENCH_PROFILE: profile ? "1" : "0",
         },
       },
     );
@@ -179,7 +182,10 @@ const { values } = parseArgs({
     one: { type: "string" },
     batches: { type: "string", default: "8" },
     // cpu (plain JS) needs minutes per batch of this model: measure it only when asked.
-    backends: { type: "string", default: "tensorflow-gpu,tensorflow,wasm-openblas,wasm,wasm-stock" },
+    backends: {
+      type: "string",
+      default: "tensorflow-gpu,tensorflow,wasm-libtorch,wasm-openblas,wasm,wasm-stock",
+    },
   },
 });
 const batches = Number(values.batches);
@@ -199,15 +205,16 @@ const results: (Measurement & { label: string })[] = [];
 for (const name of names) {
   // The stock kernels and plain JS are an order of magnitude slower: time fewer batches.
   const n = name === "wasm-stock" || name === "cpu" ? Math.max(2, Math.ceil(batches / 4)) : batches;
-  results.push({ ...(await child(name, n)), label: name });
-  // OpenBLAS can use both cores for one run: measured beside one thread.
-  if (name === "wasm-openblas") results.push({ ...(await child(name, batches, 2)), label: `${name} ×2 thr` });
+  const profile = name === names.find((n) => NATIVE.includes(n));
+  results.push({ ...(await child(name, n, 1, profile)), label: name });
+  // Native kernels use every core for one run: measured beside one thread.
+  if (NATIVE.includes(name)) results.push({ ...(await child(name, batches, 2)), label: `${name} ×2 thr` });
 }
 // PyTorch on the same network and threads, for the ratio (Debian's python3-torch).
 const torchResults = [1, 2].map((threads) => torchThroughput(threads, batches));
 // How two runs share this machine: one thread each, side by side.
 const pairResults = [];
-for (const name of (["wasm-openblas", "wasm"] as const).filter((n) => names.includes(n)))
+for (const name of ([...NATIVE, "wasm"] as const).filter((n) => names.includes(n)))
   pairResults.push({ name, runs: await Promise.all([child(name, batches), child(name, batches)]) });
 
 const fmt = (v?: number) => (v === undefined ? "—" : v.toFixed(1));
@@ -240,10 +247,11 @@ const [torch1, torch2] = torchResults;
 if (!torch1 || !torch2) console.log("\nPyTorch: not measured (apt-get install python3-torch)");
 else {
   const labbook = (label: string) => results.find((r) => r.label === label && r.ok);
+  const best = NATIVE.find((name) => labbook(name)) ?? "wasm";
   console.log("\nagainst PyTorch 1.13 (channels-last, augmentation off its critical path):");
   for (const [label, torch] of [
-    ["wasm-openblas", torch1],
-    ["wasm-openblas ×2 thr", torch2],
+    [best, torch1],
+    [`${best} ×2 thr`, torch2],
   ] as const) {
     const ours = labbook(label);
     console.log(
@@ -252,6 +260,10 @@ else {
         `PyTorch ${torch.threads} thread${torch.threads > 1 ? "s" : ""}, peak RSS ${fmt(torch.peakRssMb)} MB`,
     );
   }
+  console.log(
+    `two threads against one, one run: ${best} ${ratio(train(`${best} ×2 thr`), train(best))}, ` +
+      `PyTorch ${ratio(torch2.trainImagesPerSecond, torch1.trainImagesPerSecond)}`,
+  );
 }
 
 const profiled = results.find((r) => r.profile);

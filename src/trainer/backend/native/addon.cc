@@ -1,0 +1,150 @@
+// Labbook's native kernels for tfjs' wasm backend, as an N-API addon: the JS side passes the
+// tensors' views of the wasm heap, and the kernels read and write them in place. Built once per
+// library (binding.gyp): OpenBLAS, or libtorch's ATen where it is installed.
+#include <node_api.h>
+
+#include <string>
+
+#include "kernels.h"
+
+namespace {
+
+struct Fail {
+  std::string message;
+};
+
+void check(napi_status status, const char* what) {
+  if (status != napi_ok) throw Fail{what};
+}
+
+// A Float32Array argument, at least `count` elements long (or null when `optional`).
+float* floats(napi_env env, napi_value value, int64_t count, const char* name, bool optional = false) {
+  napi_valuetype type;
+  check(napi_typeof(env, value, &type), name);
+  if (optional && (type == napi_null || type == napi_undefined)) return nullptr;
+  bool isTyped = false;
+  check(napi_is_typedarray(env, value, &isTyped), name);
+  if (!isTyped) throw Fail{std::string(name) + " must be a Float32Array"};
+  napi_typedarray_type kind;
+  size_t length;
+  void* data;
+  check(napi_get_typedarray_info(env, value, &kind, &length, &data, nullptr, nullptr), name);
+  if (kind != napi_float32_array) throw Fail{std::string(name) + " must be a Float32Array"};
+  if (int64_t(length) < count)
+    throw Fail{std::string(name) + " holds " + std::to_string(length) + " floats, needs " + std::to_string(count)};
+  return static_cast<float*>(data);
+}
+
+Geometry geometry(napi_env env, napi_value value) {
+  bool isTyped = false;
+  check(napi_is_typedarray(env, value, &isTyped), "geometry");
+  napi_typedarray_type kind;
+  size_t length;
+  void* data;
+  if (isTyped) check(napi_get_typedarray_info(env, value, &kind, &length, &data, nullptr, nullptr), "geometry");
+  if (!isTyped || kind != napi_int32_array || length != 13) throw Fail{"geometry must be an Int32Array of 13 values"};
+  const int32_t* v = static_cast<int32_t*>(data);
+  Geometry g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]};
+  for (int i = 0; i < 13; i++)
+    if (v[i] < 0 || (i != 11 && i != 12 && i != 0 && v[i] == 0)) throw Fail{"geometry values must be positive"};
+  return g;
+}
+
+int64_t inputSize(const Geometry& g) { return int64_t(g.n) * g.h * g.w * g.cin; }
+int64_t outputSize(const Geometry& g) { return int64_t(g.n) * g.outPixels() * g.cout; }
+int64_t filterSize(const Geometry& g) { return g.taps() * g.cout; }
+
+// Reads N arguments, runs `body` on them, and turns a Fail into a JS exception.
+template <size_t N, typename Body>
+napi_value guarded(napi_env env, napi_callback_info info, Body body) {
+  try {
+    napi_value argv[N];
+    size_t argc = N;
+    check(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "arguments");
+    if (argc < N) throw Fail{"expected " + std::to_string(N) + " arguments"};
+    body(argv);
+  } catch (const Fail& fail) {
+    napi_throw_error(env, "LABBOOK_NATIVE_CONV", fail.message.c_str());
+  }
+  return nullptr;
+}
+
+// conv2d(geometry, x, filter, bias | null, relu, y)
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  return guarded<6>(env, info, [env](napi_value* argv) {
+    const Geometry g = geometry(env, argv[0]);
+    bool relu = false;
+    check(napi_get_value_bool(env, argv[4], &relu), "relu must be a boolean");
+    kernels::conv2d(g, floats(env, argv[1], inputSize(g), "x"), floats(env, argv[2], filterSize(g), "filter"),
+           floats(env, argv[3], g.cout, "bias", true), relu, floats(env, argv[5], outputSize(g), "y"));
+  });
+}
+
+// conv2dBackpropInput(geometry, dy, filter, dx)
+napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [env](napi_value* argv) {
+    const Geometry g = geometry(env, argv[0]);
+    kernels::conv2dBackpropInput(g, floats(env, argv[1], outputSize(g), "dy"), floats(env, argv[2], filterSize(g), "filter"),
+                        floats(env, argv[3], inputSize(g), "dx"));
+  });
+}
+
+// conv2dBackpropFilter(geometry, x, dy, dw)
+napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [env](napi_value* argv) {
+    const Geometry g = geometry(env, argv[0]);
+    kernels::conv2dBackpropFilter(g, floats(env, argv[1], inputSize(g), "x"), floats(env, argv[2], outputSize(g), "dy"),
+                         floats(env, argv[3], filterSize(g), "dw"));
+  });
+}
+
+// maxPoolGrad(geometry, x, dy, dx)
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [env](napi_value* argv) {
+    const Geometry g = geometry(env, argv[0]);
+    if (g.cout != g.cin) throw Fail{"pooling geometry needs cout = cin"};
+    kernels::maxPoolGrad(g, floats(env, argv[1], inputSize(g), "x"), floats(env, argv[2], outputSize(g), "dy"),
+                floats(env, argv[3], inputSize(g), "dx"));
+  });
+}
+
+// setThreads(n): the library's thread count for the convolutions.
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guarded<1>(env, info, [env](napi_value* argv) {
+    int32_t threads = 0;
+    check(napi_get_value_int32(env, argv[0], &threads), "threads must be a number");
+    if (threads < 1) throw Fail{"threads must be at least 1"};
+    kernels::setThreads(threads);
+  });
+}
+
+// describe(): { library, threads, detail } of the library in use.
+napi_value Describe(napi_env env, napi_callback_info) {
+  napi_value result, library, threads, detail;
+  napi_create_object(env, &result);
+  const std::string name = kernels::library(), about = kernels::detail();
+  napi_create_string_utf8(env, name.c_str(), name.size(), &library);
+  napi_create_int32(env, kernels::threads(), &threads);
+  napi_create_string_utf8(env, about.c_str(), about.size(), &detail);
+  napi_set_named_property(env, result, "library", library);
+  napi_set_named_property(env, result, "threads", threads);
+  napi_set_named_property(env, result, "detail", detail);
+  return result;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor methods[] = {
+      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(methods) / sizeof(methods[0]), methods);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,155 @@
+// The native convolutions (wasm-libtorch, wasm-openblas backends) against the cpu backend's
+// stock kernels, for one addon; tfjs' kernel registry is global, so one library per test file.
+// The addons must be built: .ci/run installs libtorch and OpenBLAS, and npm's postinstall builds them.
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { installBatchNormGrad } from "@/trainer/backend/batchnorm-grad";
+import { installNativeConvKernels } from "@/trainer/backend/native-conv";
+import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "@/trainer/backend/native-module";
+import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
+import {
+  CONV_CASES,
+  describeMaxPoolGrad,
+  expectClose,
+  expectConvGradientsMatch,
+  onBoth,
+  random,
+} from "./backend-compare";
+
+export function describeNativeConv(library: NativeLibrary) {
+  let native: NativeKernels;
+
+  beforeAll(async () => {
+    await tf.setBackend("wasm");
+    await tf.ready();
+    installWasmKernels();
+    installBatchNormGrad();
+    native = installNativeConvKernels(library, 1);
+  });
+
+  describe(`native convolutions on ${library} match the cpu backend`, () => {
+    it.each([
+      ...CONV_CASES,
+      [[3, 7, 6, 5], [1, 1, 5, 4], 1, "valid"], // pointwise: no im2col
+      [[5, 32, 32, 96], [3, 3, 96, 4], 1, "same"], // two im2col chunks
+      [[2, 8, 8, 4], [3, 3, 4, 5], 2, "valid"], // the last row and column unread
+    ] as typeof CONV_CASES)("x %j, filter %j, stride %d, %s padding", async (xShape, wShape, stride, pad) => {
+      await expectConvGradientsMatch(xShape, wShape, stride, pad);
+    });
+
+    it("a dilated conv2d (no native case) falls back to the wasm kernel", async () => {
+      const { cpu, wasm } = await onBoth(
+        () => [random([2, 9, 9, 3], 25)(), random([3, 3, 3, 4], 26)()],
+        (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same", "NHWC", 2),
+      );
+      expectClose(wasm, cpu);
+    });
+
+    it("fused conv2d with bias and ReLU, and its gradients, match", async () => {
+      const { cpu, wasm } = await onBoth(
+        () => [
+          random([3, 8, 8, 6], 21)(),
+          random([3, 3, 6, 5], 22)(),
+          random([5], 23)(),
+          random([3, 8, 8, 5], 24)(),
+        ],
+        (x, w, b, dy) => {
+          const f = (a: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor) =>
+            tf.fused.conv2d({
+              x: a as tf.Tensor4D,
+              filter: filter as tf.Tensor4D,
+              strides: 1,
+              pad: "same",
+              bias,
+              activation: "relu",
+            });
+          const grads = tf.grads((a: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor) =>
+            f(a, filter, bias)
+              .mul(dy as tf.Tensor)
+              .sum(),
+          )([x, w, b] as tf.Tensor[]);
+          return [f(x as tf.Tensor, w as tf.Tensor, b as tf.Tensor), ...grads];
+        },
+      );
+      expectClose(wasm, cpu);
+      // ReLU really ran: about half of the outputs are exactly zero.
+      const zeros = Array.from(wasm[0] as Float32Array).filter((v) => v === 0).length;
+      expect(zeros / (wasm[0] as Float32Array).length).toBeGreaterThan(0.3);
+    });
+
+    it("gives the same results on two threads", async () => {
+      native.setThreads(2);
+      try {
+        await expectConvGradientsMatch([8, 16, 16, 8], [3, 3, 8, 16], 1, "same");
+      } finally {
+        native.setThreads(1);
+      }
+    });
+
+    it("reports which library it uses", () => {
+      const about = native.describe();
+      expect(about.library).toBe(library);
+      expect(about.threads).toBe(1);
+      expect(about.detail).toMatch(library === "openblas" ? /OpenBLAS/ : /ATen with oneDNN/);
+    });
+  });
+
+  describeMaxPoolGrad(`native MaxPoolGrad (${library} addon) matches the cpu backend`);
+
+  describe(`native addon input checks (${library})`, () => {
+    const geometry = Int32Array.from([1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1]);
+    const floats = (n: number) => new Float32Array(n);
+
+    it("names an array too short for the geometry instead of reading past it", () => {
+      expect(() => native.conv2d(geometry, floats(31), floats(54), null, false, floats(48))).toThrow(
+        /x holds 31 floats, needs 32/,
+      );
+      expect(() => native.conv2dBackpropFilter(geometry, floats(32), floats(48), floats(10))).toThrow(
+        /dw holds 10 floats, needs 54/,
+      );
+    });
+
+    it("refuses other array types and malformed geometry", () => {
+      expect(() =>
+        native.conv2d(
+          geometry,
+          new Float64Array(32) as unknown as Float32Array,
+          floats(54),
+          null,
+          false,
+          floats(48),
+        ),
+      ).toThrow(/x must be a Float32Array/);
+      expect(() =>
+        native.conv2dBackpropInput(Int32Array.from([1, 2, 3]), floats(1), floats(1), floats(1)),
+      ).toThrow(/geometry must be an Int32Array of 13 values/);
+      expect(() => native.setThreads(0)).toThrow(/at least 1/);
+    });
+
+    it("maxPoolGrad gives each window's gradient to its first maximum, also when all are negative", () => {
+      // 2×2 windows, stride 2, over a [1, 2, 4, 1] image: geometry in the convolution's layout.
+      const pool = Int32Array.from([1, 2, 4, 1, 1, 2, 1, 2, 2, 2, 2, 0, 0]);
+      const dx = floats(8).fill(7);
+      native.maxPoolGrad(
+        pool,
+        Float32Array.from([-3, -3, -1, -1, -3, -3, -1, -5]),
+        Float32Array.from([10, 20]),
+        dx,
+      );
+      expect(Array.from(dx)).toEqual([10, 0, 20, 0, 0, 0, 0, 0]);
+      expect(() =>
+        native.maxPoolGrad(
+          Int32Array.from([1, 2, 4, 1, 1, 2, 3, 2, 2, 2, 2, 0, 0]),
+          floats(8),
+          floats(2),
+          floats(8),
+        ),
+      ).toThrow(/cout = cin/);
+    });
+
+    it("loads the same module again", () => {
+      expect(loadNativeKernels(library)).toBe(native);
+    });
+  });
+}

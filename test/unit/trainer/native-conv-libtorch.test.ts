@@ -1,0 +1,3 @@
+import { describeNativeConv } from "../../helpers/native-conv-suite";
+
+describeNativeConv("libtorch");
