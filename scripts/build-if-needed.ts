@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT } from "../src/server/db/migrate";
-import { NATIVE_BUILD_DIR } from "../src/trainer/backend/native-module";
+import { NATIVE_BUILD_DIR, NATIVE_DIR } from "../src/trainer/backend/native-module";
 
 const BUILD_MARKER = path.join(PROJECT_ROOT, ".next", "BUILD_ID");
 const INPUTS = [
@@ -15,8 +15,11 @@ const INPUTS = [
   "tsconfig.json",
 ];
 
-// The native addon's build output is not a source.
+// The native addon's build output is not a source of the addon.
 const NOT_SOURCES = [NATIVE_BUILD_DIR];
+// Nor is the addon a source of the dashboard: rebuilding it recreates its build folder, which
+// touches its parent folder, and must not start a second dashboard build meanwhile.
+const NOT_DASHBOARD_SOURCES = [NATIVE_DIR];
 
 /** The newest modification time under `entry`, skipping the paths in `skip`. */
 export function newestMtime(entry: string, skip: string[] = NOT_SOURCES): number {
@@ -31,7 +34,9 @@ export function newestMtime(entry: string, skip: string[] = NOT_SOURCES): number
 
 export function buildIfNeeded(): void {
   const built = existsSync(BUILD_MARKER) ? statSync(BUILD_MARKER).mtimeMs : 0;
-  const newest = Math.max(...INPUTS.map((input) => newestMtime(path.join(PROJECT_ROOT, input))));
+  const newest = Math.max(
+    ...INPUTS.map((input) => newestMtime(path.join(PROJECT_ROOT, input), NOT_DASHBOARD_SOURCES)),
+  );
   if (built >= newest) return;
   console.log(
     built ? "Sources changed since the last build; rebuilding the dashboard…" : "Building the dashboard…",

@@ -1,4 +1,5 @@
-// The `labbook` command: `data fetch`, `data check`, `train`. Runs without the web app.
+// The `labbook` command: `data fetch`, `data check`, `train`, `worker`, `evaluate`. Runs
+// without the web app (worker and evaluate talk to a server over HTTP).
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -19,7 +20,13 @@ const USAGE = `usage:
   labbook worker [--url URL] [--token TOKEN] [--name NAME] [--backend NAME] [--data-dir DIR] [--unverified-data]
       Claims queued runs from a Labbook server and trains them (env: LABBOOK_URL, LABBOOK_TOKEN,
       LABBOOK_WORKER_NAME, LABBOOK_WORKER_STATE, LABBOOK_HEARTBEAT_MS, LABBOOK_LEASE_MS,
-      LABBOOK_STOP_GRACE_MS).`;
+      LABBOOK_STOP_GRACE_MS).
+  labbook evaluate --model NAME[@ALIAS|@vN] --images DIR|ZIP [--name SET] [--synonym a=b]… [--json]
+                   [--url URL] [--token TOKEN]
+      Scores a model version (default alias: production) on your own labelled images, one
+      folder per class or a labels.csv of file,label; stores them on the server as an
+      evaluation set, once, and prints accuracy, per-class precision/recall/F1, the confusion
+      matrix and the misclassified files (--json: the same as JSON).`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -37,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
       url: { type: "string" },
       token: { type: "string" },
       name: { type: "string" },
+      model: { type: "string" },
+      images: { type: "string" },
+      synonym: { type: "string", multiple: true },
+      json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -89,6 +100,14 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", () => worker.stop());
     await worker.run();
     return 0;
+  }
+  if (command === "evaluate") {
+    const { runEvaluateCommand } = await import("./evaluate-command");
+    return runEvaluateCommand({
+      ...values,
+      url: values.url ?? process.env.LABBOOK_URL ?? "http://127.0.0.1:3000",
+      token: values.token ?? process.env.LABBOOK_TOKEN,
+    });
   }
   console.error(USAGE);
   return 2;

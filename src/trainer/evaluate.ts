@@ -1,80 +1,9 @@
-// Test-set metrics from predicted probabilities: loss, accuracy, confusion matrix,
-// per-class precision/recall/F1, and the misclassified samples.
+// The test-set evaluation: predictions in batches, scored by the shared metrics.
 import * as tf from "@tensorflow/tfjs";
+import { type Evaluation, scorePredictions } from "../shared/scoring";
 import { batchTensor } from "./batches";
 import type { ImageSet } from "./data/cifar10";
 import type { Normalizer } from "./data/prepare";
-
-export interface ClassMetrics {
-  class: number;
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
-
-export interface Misclassified {
-  index: number;
-  label: number;
-  predicted: number;
-  probabilities: number[];
-}
-
-export interface Evaluation {
-  split: string;
-  count: number;
-  loss: number;
-  accuracy: number;
-  /** confusionMatrix[trueClass][predictedClass] */
-  confusionMatrix: number[][];
-  perClass: ClassMetrics[];
-  misclassified: Misclassified[];
-}
-
-const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
-
-/** Metrics from row-major [n, classes] probabilities and the true labels. */
-export function scorePredictions(
-  probabilities: Float32Array,
-  labels: ArrayLike<number>,
-  classes = 10,
-  split = "test",
-): Evaluation {
-  const n = labels.length;
-  const matrix = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-  const misclassified: Misclassified[] = [];
-  let lossSum = 0;
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    const row = probabilities.subarray(i * classes, (i + 1) * classes);
-    let predicted = 0;
-    for (let c = 1; c < classes; c++) if ((row[c] as number) > (row[predicted] as number)) predicted = c;
-    const label = labels[i] as number;
-    lossSum -= Math.log(Math.max(row[label] as number, 1e-7));
-    const counts = matrix[label] as number[];
-    counts[predicted] = (counts[predicted] as number) + 1;
-    if (predicted === label) correct++;
-    else misclassified.push({ index: i, label, predicted, probabilities: Array.from(row, round4) });
-  }
-  const perClass = matrix.map((row, c) => {
-    const truePositive = row[c] as number;
-    const support = row.reduce((a, b) => a + b, 0);
-    const predictedCount = matrix.reduce((sum, r) => sum + (r[c] as number), 0);
-    const precision = predictedCount ? truePositive / predictedCount : 0;
-    const recall = support ? truePositive / support : 0;
-    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
-    return { class: c, precision, recall, f1, support };
-  });
-  return {
-    split,
-    count: n,
-    loss: n ? lossSum / n : 0,
-    accuracy: n ? correct / n : 0,
-    confusionMatrix: matrix,
-    perClass,
-    misclassified,
-  };
-}
 
 /** Predicts `set` in batches and scores it. */
 export async function evaluateModel(

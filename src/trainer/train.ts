@@ -5,12 +5,13 @@
 import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
 import type { Hyperparams } from "../shared/hyperparams";
+import type { Evaluation } from "../shared/scoring";
 import { augmentedBatchTensor, batchTensor, oneHotLabels } from "./batches";
 import { type CallbackState, readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { CHECKPOINT_VERSION } from "./checkpoint-file";
 import { sampleTransforms } from "./data/augment";
 import type { PreparedData } from "./data/prepare";
-import { type Evaluation, evaluateModel } from "./evaluate";
+import { evaluateModel } from "./evaluate";
 import { buildModel } from "./model/vgg";
 import { Random } from "./random";
 

@@ -34,16 +34,29 @@ export function readModelMetadata(model: tf.LayersModel): LabbookModelMetadata {
   return meta;
 }
 
-export function toModelInput(tfjs: typeof tf, image: Rgba, normalization: Normalization): tf.Tensor4D {
+/** 32×32 RGB values in 0–255, before normalisation: box-filtered halvings, then bilinear. */
+export function toInputPixels(tfjs: typeof tf, image: Rgba): tf.Tensor4D {
   return tfjs.tidy(() => {
     const rgba = tfjs.tensor3d(Uint8Array.from(image.data), [image.height, image.width, 4], "int32");
     let x = rgba.slice([0, 0, 0], [image.height, image.width, 3]).toFloat().expandDims(0) as tf.Tensor4D;
     while (x.shape[1] >= 2 * INPUT_SIZE && x.shape[2] >= 2 * INPUT_SIZE) x = tfjs.avgPool(x, 2, 2, "valid");
-    const small = tfjs.image.resizeBilinear(x, [INPUT_SIZE, INPUT_SIZE], false, true);
-    return small
-      .mul(tfjs.tensor1d(normalization.scale))
-      .add(tfjs.tensor1d(normalization.offset)) as tf.Tensor4D;
+    return tfjs.image.resizeBilinear(x, [INPUT_SIZE, INPUT_SIZE], false, true);
   });
+}
+
+export function normalizeInput(
+  tfjs: typeof tf,
+  pixels: tf.Tensor4D,
+  normalization: Normalization,
+): tf.Tensor4D {
+  return tfjs.tidy(
+    () =>
+      pixels.mul(tfjs.tensor1d(normalization.scale)).add(tfjs.tensor1d(normalization.offset)) as tf.Tensor4D,
+  );
+}
+
+export function toModelInput(tfjs: typeof tf, image: Rgba, normalization: Normalization): tf.Tensor4D {
+  return tfjs.tidy(() => normalizeInput(tfjs, toInputPixels(tfjs, image), normalization));
 }
 
 export interface Prediction {

@@ -1,6 +1,7 @@
 // The one root router: every feature's router is merged here.
 import { authRouter } from "@/server/api/routers/auth";
 import { compareRouter } from "@/server/api/routers/compare";
+import { evaluationSetsRouter } from "@/server/api/routers/evaluation-sets";
 import { experimentsRouter } from "@/server/api/routers/experiments";
 import { metricsRouter } from "@/server/api/routers/metrics";
 import { modelsRouter } from "@/server/api/routers/models";
@@ -16,6 +17,7 @@ export const appRouter = createTRPCRouter({
   worker: workersRouter,
   compare: compareRouter,
   model: modelsRouter,
+  evaluationSet: evaluationSetsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -3,7 +3,9 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import next from "next";
 import { requireLogin } from "@/server/config";
+import { getDb } from "@/server/db/client";
 import { PROJECT_ROOT } from "@/server/db/migrate";
+import { resumeSetEvaluations } from "@/server/evaluation-sets/score-set";
 import { PredictThread } from "@/server/predict/predict-thread-host";
 import { installPredictor } from "@/server/predict/predictor";
 import { SESSION_COOKIE } from "@/shared/auth";
@@ -38,6 +40,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Serve
   const handle = app.getRequestHandler();
   await app.prepare();
   installPredictor(new PredictThread());
+  // Scorings of evaluation sets that a restart interrupted are queued again.
+  resumeSetEvaluations(getDb()).catch((error: unknown) =>
+    console.error("could not resume the evaluation-set jobs:", error),
+  );
   const hosts = allowedHosts(options.host, options.allowedHosts);
   const server = createServer((req, res) => {
     const refused = refusal(req, hosts);

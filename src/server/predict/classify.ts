@@ -1,7 +1,14 @@
 // A registered model's forward pass: models built from their artifacts' bytes and kept for a
 // few versions; images preprocessed exactly as the browser does (features/predict/preprocess).
 import * as tf from "@tensorflow/tfjs";
-import { type Rgba, ranked, readModelMetadata, toModelInput } from "@/features/predict/preprocess";
+import {
+  INPUT_SIZE,
+  normalizeInput,
+  type Rgba,
+  ranked,
+  readModelMetadata,
+  toModelInput,
+} from "@/features/predict/preprocess";
 import { modelFromBytes } from "@/trainer/model/io";
 
 export interface ModelBytes {
@@ -28,9 +35,14 @@ export async function loadVersion(versionId: number, bytes: ModelBytes): Promise
   }
 }
 
-export async function classify(versionId: number, image: Rgba) {
+function loadedModel(versionId: number): tf.LayersModel {
   const model = loaded.get(versionId);
   if (!model) throw new Error(`model version ${versionId} is not loaded`);
+  return model;
+}
+
+export async function classify(versionId: number, image: Rgba) {
+  const model = loadedModel(versionId);
   const meta = readModelMetadata(model);
   const started = performance.now();
   const input = toModelInput(tf, image, meta.normalizer);
@@ -38,4 +50,20 @@ export async function classify(versionId: number, image: Rgba) {
   const probabilities = await output.data();
   tf.dispose([input, output]);
   return { predictions: ranked(probabilities, meta.classNames), ms: performance.now() - started };
+}
+
+/**
+ * Class probabilities, row-major [count, classes], for `count` images already made into the
+ * model's 32×32 input (toInputPixels), as one batch.
+ */
+export async function classifyPixels(versionId: number, pixels: Float32Array, count: number) {
+  const model = loadedModel(versionId);
+  const meta = readModelMetadata(model);
+  const input = tf.tidy(() =>
+    normalizeInput(tf, tf.tensor4d(pixels, [count, INPUT_SIZE, INPUT_SIZE, 3]), meta.normalizer),
+  );
+  const output = model.predict(input) as tf.Tensor;
+  const probabilities = (await output.data()) as Float32Array;
+  tf.dispose([input, output]);
+  return { probabilities, classNames: meta.classNames };
 }

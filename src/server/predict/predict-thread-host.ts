@@ -1,17 +1,22 @@
-// Runs predictions in a worker thread (predict-thread.ts), one at a time, with at most
-// MAX_WAITING uploads queued: past that the server is busy, and says so (503), rather than
-// holding every upload in memory.
+// Runs predictions and evaluation-set batches in a worker thread (predict-thread.ts), one job
+// at a time, with at most MAX_WAITING uploads queued: past that the server is busy, and says so
+// (503), rather than holding every upload in memory. Evaluation runners send one batch at a
+// time, so an upload waits for at most one batch.
 import { Worker } from "node:worker_threads";
 import type { ModelBytes } from "./classify";
 import { ImageInputError } from "./decode";
-import type { Predictor, PredictResult } from "./predictor";
-import type { PredictJob, PredictReply } from "./protocol";
+import type { JobBody } from "./jobs";
+import type { ClassifiedPixels, Predictor, PredictResult } from "./predictor";
+import type { JobResult, PreparedOrError, ThreadJob, ThreadReply } from "./protocol";
 
 const MAX_WAITING = 8;
 
+type Result<K extends JobResult["kind"]> = Extract<JobResult, { kind: K }>;
+
 export class PredictThread implements Predictor {
   private thread: Worker | null = null;
-  private readonly pending = new Map<number, (reply: PredictReply) => void>();
+  private readonly pending = new Map<number, (reply: ThreadReply) => void>();
+  private waitingUploads = 0;
   /** Versions the thread holds, as of its last reply. */
   private known = new Set<number>();
   private nextId = 1;
@@ -20,7 +25,7 @@ export class PredictThread implements Predictor {
     const thread = new Worker(new URL("../../shared/thread-boot.mjs", import.meta.url), {
       workerData: { entry: new URL("./predict-thread.ts", import.meta.url).href },
     });
-    thread.on("message", (reply: PredictReply | { ready: true }) => {
+    thread.on("message", (reply: ThreadReply | { ready: true }) => {
       if ("ready" in reply) return;
       this.known = new Set(reply.cached);
       this.pending.get(reply.id)?.(reply);
@@ -41,32 +46,64 @@ export class PredictThread implements Predictor {
     return thread;
   }
 
+  private async send<K extends JobResult["kind"]>(body: JobBody & { kind: K }, transfer: ArrayBuffer[]) {
+    const job = { ...body, id: this.nextId++ } as ThreadJob;
+    this.thread ??= this.start();
+    const reply = new Promise<ThreadReply>((resolve) => this.pending.set(job.id, resolve));
+    this.thread.postMessage(job, transfer);
+    const answer = await reply;
+    if (answer.ok) return answer as unknown as Result<K>;
+    if (answer.status) throw new ImageInputError(answer.status as ImageInputError["status"], answer.message);
+    throw new Error(answer.message);
+  }
+
+  /** A job for one model version: with its bytes when the thread lacks it, and once more if evicted. */
+  private async withModel<K extends "predict" | "classify">(
+    versionId: number,
+    model: () => Promise<ModelBytes>,
+    send: (model: ModelBytes | undefined) => Promise<Result<K>>,
+  ): Promise<Result<K>> {
+    try {
+      return await send(this.known.has(versionId) ? undefined : await model());
+    } catch (error) {
+      if (!/is not loaded/.test((error as Error).message)) throw error;
+      return send(await model());
+    }
+  }
+
   async predict(
     versionId: number,
     bytes: Uint8Array,
     model: () => Promise<ModelBytes>,
   ): Promise<PredictResult> {
-    if (this.pending.size >= MAX_WAITING)
+    if (this.waitingUploads >= MAX_WAITING)
       throw new ImageInputError(503, "the server is busy with other predictions; try again in a moment");
-    const send = async (withModel: boolean) => {
-      const job: PredictJob = {
-        id: this.nextId++,
-        versionId,
-        model: withModel ? await model() : undefined,
-        bytes: new Uint8Array(bytes),
-      };
-      this.thread ??= this.start();
-      const reply = new Promise<PredictReply>((resolve) => this.pending.set(job.id, resolve));
-      this.thread.postMessage(job, [job.bytes.buffer as ArrayBuffer]);
-      return reply;
-    };
-    let reply = await send(!this.known.has(versionId));
-    // Evicted between our last look and this job: send the model along and try once more.
-    if (!reply.ok && /is not loaded/.test(reply.message)) reply = await send(true);
-    if (reply.ok)
-      return { width: reply.width, height: reply.height, predictions: reply.predictions, ms: reply.ms };
-    if (reply.status) throw new ImageInputError(reply.status as ImageInputError["status"], reply.message);
-    throw new Error(reply.message);
+    this.waitingUploads++;
+    try {
+      const { width, height, predictions, ms } = await this.withModel<"predict">(versionId, model, (m) => {
+        const copy = new Uint8Array(bytes);
+        return this.send({ kind: "predict", versionId, model: m, bytes: copy }, [copy.buffer as ArrayBuffer]);
+      });
+      return { width, height, predictions, ms };
+    } finally {
+      this.waitingUploads--;
+    }
+  }
+
+  async prepare(images: Uint8Array[]): Promise<PreparedOrError[]> {
+    return (await this.send({ kind: "prepare", images }, [])).images;
+  }
+
+  async classify(
+    versionId: number,
+    pixels: Float32Array,
+    count: number,
+    model: () => Promise<ModelBytes>,
+  ): Promise<ClassifiedPixels> {
+    const { probabilities, classNames } = await this.withModel<"classify">(versionId, model, (m) =>
+      this.send({ kind: "classify", versionId, model: m, pixels, count }, []),
+    );
+    return { probabilities, classNames };
   }
 
   async close(): Promise<void> {

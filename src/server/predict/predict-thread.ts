@@ -1,10 +1,11 @@
-// The prediction thread: decodes, preprocesses and classifies one upload at a time, so a large
-// photo or a slow forward pass never holds up the server's event loop (API, pages, heartbeats).
+// The prediction thread: decodes, preprocesses and classifies one job at a time (an upload, or
+// a batch of an evaluation set), so a large photo or a slow forward pass never holds up the
+// server's event loop (API, pages, heartbeats).
 import { parentPort } from "node:worker_threads";
 import { selectBackend } from "@/trainer/backend";
-import { cachedVersions, classify, loadVersion } from "./classify";
-import { decodeImage, ImageInputError } from "./decode";
-import type { PredictJob, PredictReply } from "./protocol";
+import { ImageInputError } from "./decode";
+import { cachedVersions, runJob } from "./jobs";
+import type { ThreadJob, ThreadReply } from "./protocol";
 
 const port = parentPort;
 if (!port) throw new Error("predict-thread.ts runs as a worker thread");
@@ -14,31 +15,33 @@ if (!port) throw new Error("predict-thread.ts runs as a worker thread");
 // One thread: the cores belong to the server and the training workers.
 const backend = selectBackend("auto", 1);
 
-async function run(job: PredictJob): Promise<PredictReply> {
+async function run({ id, ...job }: ThreadJob): Promise<ThreadReply> {
   try {
     await backend;
-    if (job.model) await loadVersion(job.versionId, job.model);
-    const image = await decodeImage(
-      Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength),
-    );
-    const result = await classify(job.versionId, image);
-    return {
-      id: job.id,
-      cached: cachedVersions(),
-      ok: true,
-      width: image.width,
-      height: image.height,
-      ...result,
-    };
+    return { id, cached: cachedVersions(), ok: true, ...(await runJob(job)) };
   } catch (error) {
-    const status = error instanceof ImageInputError ? error.status : null;
-    return { id: job.id, cached: cachedVersions(), ok: false, status, message: (error as Error).message };
+    const status = ImageInputError.is(error) ? error.status : null;
+    return { id, cached: cachedVersions(), ok: false, status, message: (error as Error).message };
   }
+}
+
+/** Large results go back without a copy. */
+function transfers(reply: ThreadReply): ArrayBuffer[] {
+  if (!reply.ok) return [];
+  if (reply.kind === "classify") return [reply.probabilities.buffer as ArrayBuffer];
+  if (reply.kind === "prepare")
+    return reply.images.flatMap((image) =>
+      image.ok ? [image.pixels.buffer as ArrayBuffer, image.thumbnail.buffer as ArrayBuffer] : [],
+    );
+  return [];
 }
 
 // One job at a time, in arrival order.
 let queue = Promise.resolve();
-port.on("message", (job: PredictJob) => {
-  queue = queue.then(async () => port.postMessage(await run(job)));
+port.on("message", (job: ThreadJob) => {
+  queue = queue.then(async () => {
+    const reply = await run(job);
+    port.postMessage(reply, transfers(reply));
+  });
 });
 port.postMessage({ ready: true });

@@ -8,6 +8,8 @@ import type { Db } from "@/server/db/client";
 import { readArtifact } from "@/server/services/artifacts";
 import type { ModelBytes } from "./classify";
 import { ImageInputError } from "./decode";
+import type { JobBody } from "./jobs";
+import type { PreparedOrError } from "./protocol";
 
 export interface PredictResult {
   width: number;
@@ -16,8 +18,23 @@ export interface PredictResult {
   ms: number;
 }
 
+export interface ClassifiedPixels {
+  /** Row-major [count, classes]. */
+  probabilities: Float32Array;
+  classNames: string[];
+}
+
 export interface Predictor {
   predict(versionId: number, bytes: Uint8Array, model: () => Promise<ModelBytes>): Promise<PredictResult>;
+  /** Evaluation-set images: each decoded and made into the model's input, or why not. */
+  prepare(images: Uint8Array[]): Promise<PreparedOrError[]>;
+  /** Prepared images (toInputPixels) through one model version, as one batch. */
+  classify(
+    versionId: number,
+    pixels: Float32Array,
+    count: number,
+    model: () => Promise<ModelBytes>,
+  ): Promise<ClassifiedPixels>;
 }
 
 /** Shared by the HTTP server and the Next.js route code in the same process. */
@@ -37,24 +54,42 @@ export async function modelBytes(db: Db, version: { runId: number }): Promise<Mo
 }
 
 /** Decoding and the forward pass in this process: only when no prediction thread was installed. */
-const inProcess: Predictor = {
-  async predict(versionId, bytes, model) {
-    const [{ decodeImage }, { classify, cachedVersions, loadVersion }] = await Promise.all([
-      import("./decode"),
+const inProcess: Predictor = (() => {
+  const run = async (job: JobBody, model?: { versionId: number; bytes: () => Promise<ModelBytes> }) => {
+    const [{ runJob }, { cachedVersions, loadVersion }, tf] = await Promise.all([
+      import("./jobs"),
       import("./classify"),
+      import("@tensorflow/tfjs"),
     ]);
-    if (!cachedVersions().includes(versionId)) {
-      const tf = await import("@tensorflow/tfjs");
-      await tf.setBackend("cpu");
-      await loadVersion(versionId, await model());
-    }
-    const image = await decodeImage(Buffer.from(bytes));
-    return { width: image.width, height: image.height, ...(await classify(versionId, image)) };
-  },
-};
+    if (tf.getBackend() !== "cpu") await tf.setBackend("cpu");
+    if (model && !cachedVersions().includes(model.versionId))
+      await loadVersion(model.versionId, await model.bytes());
+    return runJob(job);
+  };
+  return {
+    async predict(versionId, bytes, model) {
+      const result = await run({ kind: "predict", versionId, bytes }, { versionId, bytes: model });
+      if (result.kind !== "predict") throw new Error("unexpected job result");
+      return { width: result.width, height: result.height, predictions: result.predictions, ms: result.ms };
+    },
+    async prepare(images) {
+      const result = await run({ kind: "prepare", images });
+      if (result.kind !== "prepare") throw new Error("unexpected job result");
+      return result.images;
+    },
+    async classify(versionId, pixels, count, model) {
+      const result = await run({ kind: "classify", versionId, pixels, count }, { versionId, bytes: model });
+      if (result.kind !== "classify") throw new Error("unexpected job result");
+      return { probabilities: result.probabilities, classNames: result.classNames };
+    },
+  };
+})();
+
+/** The installed prediction thread, or this process. */
+export const predictor = (): Predictor => store.labbookPredictor ?? inProcess;
 
 export async function predictUpload(db: Db, version: { id: number; runId: number }, bytes: Uint8Array) {
-  return (store.labbookPredictor ?? inProcess).predict(version.id, bytes, () => modelBytes(db, version));
+  return predictor().predict(version.id, bytes, () => modelBytes(db, version));
 }
 
 /**

@@ -82,6 +82,24 @@ export class LabbookClient {
     });
   }
 
+  /** Uploads a zip of labelled images as an evaluation set (or finds the set that holds it). */
+  async uploadEvaluationSet(
+    params: { name: string; model: string; description?: string; synonyms?: Record<string, string> },
+    zip: Uint8Array,
+  ): Promise<{ id: number; name: string; existing: boolean }> {
+    const url = new URL("/api/evaluation-sets", this.baseUrl);
+    url.searchParams.set("name", params.name);
+    url.searchParams.set("model", params.model);
+    if (params.description) url.searchParams.set("description", params.description);
+    if (params.synonyms) url.searchParams.set("synonyms", JSON.stringify(params.synonyms));
+    const response = await this.send(url, {
+      method: "POST",
+      headers: this.headers({ "content-type": "application/zip" }),
+      body: new Uint8Array(zip),
+    });
+    return (await response.json()) as { id: number; name: string; existing: boolean };
+  }
+
   /** The artifact's bytes, checked against the sha256 the server sends; null when absent. */
   async download(runId: number, name: string): Promise<Buffer | null> {
     try {

@@ -1,8 +1,9 @@
 // Messages between a worker's control thread and its training thread. The control thread
 // speaks to the server (heartbeats, reports, signals); the training thread owns tfjs and may
 // block for as long as a step or an evaluation pass takes.
+
+import type { Evaluation } from "../../shared/scoring";
 import type { BackendName } from "../backend";
-import type { Evaluation } from "../evaluate";
 import type { BatchProgress, EpochMetrics } from "../train";
 
 export interface TrainingThreadOptions {

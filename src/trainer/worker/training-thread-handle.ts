@@ -3,8 +3,8 @@
 // shared memory that the trainer checks between batches; kill() ends the thread outright,
 // for when a stop cannot wait for the next check.
 import { SHARE_ENV, Worker as Thread } from "node:worker_threads";
+import type { Evaluation } from "../../shared/scoring";
 import type { BackendName } from "../backend";
-import type { Evaluation } from "../evaluate";
 import type { BatchProgress, EpochMetrics } from "../train";
 import {
   type FromTrainingThread,

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { scorePredictions } from "@/trainer/evaluate";
+import { scorePredictions } from "@/shared/scoring";
 import { buildModel, layerSummary } from "@/trainer/model/vgg";
 
 beforeAll(async () => {

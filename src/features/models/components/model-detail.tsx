@@ -1,12 +1,18 @@
 "use client";
-// A registered model: its versions (each linked to its run, metrics and files), aliases
-// moved in one click with a note, rollback, and the append-only promotion history.
+// A registered model: its versions (each linked to its run, metrics and files, with their
+// scores on the user's evaluation sets next to the test accuracy), aliases moved in one click
+// with a note, rollback, evaluation on the user's own images, and the promotion history.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { DataTable } from "@/components/data-table";
 import { Breadcrumbs, buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
 import { useAccess } from "@/features/auth/use-access";
+import {
+  EvaluationSetsPanel,
+  SetScoreCell,
+  useSetScores,
+} from "@/features/evaluation-sets/components/evaluation-sets-panel";
 import { describeModelEpoch, formatAgo, formatPercent } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { SUGGESTED_ALIASES } from "@/shared/registry";
@@ -24,6 +30,8 @@ export function ModelDetail({ name }: { name: string }) {
   };
   const promote = useMutation(trpc.model.promote.mutationOptions({ onSuccess: refresh }));
   const rollback = useMutation(trpc.model.rollback.mutationOptions({ onSuccess: refresh }));
+  const scores = useSetScores(name);
+  const [report, setReport] = useState<{ setId: number; versionId: number } | null>(null);
 
   if (model.error) return <ErrorNote error={model.error} />;
   if (!model.data) return <Loading />;
@@ -134,6 +142,16 @@ export function ModelDetail({ name }: { name: string }) {
               numeric: true,
               cell: (v) => formatPercent(v.run.testAccuracy, 2),
             },
+            ...(scores.data?.sets ?? [])
+              .filter((set) => set.status === "ready")
+              .map((set) => ({
+                key: `set-${set.id}`,
+                header: <span title={`Accuracy on the evaluation set "${set.name}"`}>{set.name}</span>,
+                numeric: true,
+                cell: (v: (typeof m.versions)[number]) => (
+                  <SetScoreCell scores={scores.data} setId={set.id} versionId={v.id} onSelect={setReport} />
+                ),
+              })),
             {
               key: "best-val",
               header: "best val acc",
@@ -199,6 +217,13 @@ export function ModelDetail({ name }: { name: string }) {
           ]}
         />
       </Panel>
+
+      <EvaluationSetsPanel
+        model={name}
+        versions={m.versions.map((v) => ({ id: v.id, version: v.version }))}
+        selected={report}
+        onSelect={setReport}
+      />
 
       <Panel title="Promotion history (append-only)">
         {m.promotions.length === 0 ? (

@@ -1,0 +1,132 @@
+// What the dashboard, the API and the CLI read about evaluation sets and their scores.
+import { TRPCError } from "@trpc/server";
+import { type Db, poolOf } from "@/server/db/client";
+import { readArtifact } from "@/server/services/artifacts";
+import { isQueued } from "./background";
+
+export async function listEvaluationSets(db: Db) {
+  const sets = await db.evaluationSet.findMany({
+    orderBy: { createdAt: "desc" },
+    select: {
+      id: true,
+      name: true,
+      description: true,
+      status: true,
+      error: true,
+      total: true,
+      imported: true,
+      createdBy: true,
+      createdAt: true,
+    },
+  });
+  return sets;
+}
+
+export async function getEvaluationSet(db: Db, id: number) {
+  const set = await db.evaluationSet.findUnique({
+    where: { id },
+    select: {
+      id: true,
+      name: true,
+      description: true,
+      status: true,
+      error: true,
+      total: true,
+      imported: true,
+      mapping: true,
+      skipped: true,
+      createdBy: true,
+      createdAt: true,
+      evaluations: {
+        orderBy: { id: "asc" },
+        select: {
+          id: true,
+          versionId: true,
+          status: true,
+          error: true,
+          done: true,
+          total: true,
+          accuracy: true,
+          finishedAt: true,
+          version: { select: { version: true, model: { select: { name: true } } } },
+        },
+      },
+    },
+  });
+  if (!set) throw new TRPCError({ code: "NOT_FOUND", message: `evaluation set ${id} does not exist` });
+  const { rows: classes } = await poolOf(db).query<{ label: string; count: number }>(
+    `SELECT label, count(*)::int AS count FROM "EvaluationImage" WHERE "setId" = $1 GROUP BY label ORDER BY label`,
+    [id],
+  );
+  return {
+    ...set,
+    skipped: set.skipped as { file: string; reason: string }[],
+    mapping: set.mapping as Record<string, string>,
+    classes,
+    evaluations: set.evaluations.map(({ version, ...e }) => ({
+      ...e,
+      model: version.model.name,
+      version: version.version,
+      stalled: (e.status === "queued" || e.status === "running") && !isQueued(`score:${e.id}`),
+    })),
+  };
+}
+
+export async function getSetEvaluation(db: Db, setId: number, versionId: number) {
+  const row = await db.setEvaluation.findUnique({
+    where: { setId_versionId: { setId, versionId } },
+    include: {
+      set: { select: { name: true } },
+      version: { select: { version: true, model: { select: { name: true } } } },
+    },
+  });
+  if (!row)
+    throw new TRPCError({
+      code: "NOT_FOUND",
+      message: `version id ${versionId} has not been scored on evaluation set ${setId}`,
+    });
+  const { version, set, ...rest } = row;
+  return { ...rest, setName: set.name, model: version.model.name, version: version.version };
+}
+
+/** Every ready set, and the scores of each of `model`'s versions on it. */
+export async function modelSetScores(db: Db, model: string) {
+  const [sets, scores] = await Promise.all([
+    db.evaluationSet.findMany({
+      orderBy: { createdAt: "asc" },
+      select: { id: true, name: true, status: true, imported: true, total: true, error: true },
+    }),
+    db.setEvaluation.findMany({
+      where: { version: { model: { name: model } } },
+      select: {
+        id: true,
+        setId: true,
+        versionId: true,
+        status: true,
+        error: true,
+        done: true,
+        total: true,
+        accuracy: true,
+        version: { select: { version: true } },
+      },
+    }),
+  ]);
+  return {
+    sets,
+    scores: scores.map(({ version, ...s }) => ({ ...s, version: version.version })),
+  };
+}
+
+/** The class names a model version was trained on, from its model.json. */
+export async function versionClassNames(db: Db, runId: number): Promise<string[]> {
+  const json = await readArtifact(db, runId, "model.json");
+  const meta = json
+    ? (
+        JSON.parse(Buffer.from(json.data).toString("utf8")) as {
+          userDefinedMetadata?: { labbook?: { classNames?: string[] } };
+        }
+      ).userDefinedMetadata?.labbook
+    : undefined;
+  if (!meta?.classNames) throw new Error(`run ${runId}'s model.json has no class names`);
+  return meta.classNames;
+}

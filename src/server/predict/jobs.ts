@@ -1,0 +1,46 @@
+// What the prediction thread does with each job; also run in-process when the app runs
+// without Labbook's HTTP server (and so without the thread).
+import { cachedVersions, classify, classifyPixels, loadVersion } from "./classify";
+import { decodeImage, ImageInputError } from "./decode";
+import { prepareImage } from "./prepare";
+import type { JobResult, PreparedOrError, ThreadJob } from "./protocol";
+
+export type JobBody = ThreadJob extends infer J ? (J extends ThreadJob ? Omit<J, "id"> : never) : never;
+
+export { cachedVersions };
+
+export async function runJob(job: JobBody): Promise<JobResult> {
+  switch (job.kind) {
+    case "predict": {
+      if (job.model) await loadVersion(job.versionId, job.model);
+      const image = await decodeImage(
+        Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength),
+      );
+      return {
+        kind: "predict",
+        width: image.width,
+        height: image.height,
+        ...(await classify(job.versionId, image)),
+      };
+    }
+    case "prepare": {
+      const images: PreparedOrError[] = [];
+      for (const bytes of job.images) {
+        try {
+          images.push({
+            ok: true,
+            ...(await prepareImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))),
+          });
+        } catch (error) {
+          const status = ImageInputError.is(error) ? error.status : null;
+          images.push({ ok: false, status, message: (error as Error).message });
+        }
+      }
+      return { kind: "prepare", images };
+    }
+    case "classify": {
+      if (job.model) await loadVersion(job.versionId, job.model);
+      return { kind: "classify", ...(await classifyPixels(job.versionId, job.pixels, job.count)) };
+    }
+  }
+}

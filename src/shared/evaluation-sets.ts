@@ -1,0 +1,37 @@
+// Evaluation sets: the user's own labelled images, for the API, the forms and the CLI.
+import { z } from "zod";
+import { dbId } from "./ids";
+
+export const EVALUATION_SET_LIMITS = {
+  images: 20_000,
+  uncompressedBytes: 200 * 1024 * 1024,
+  /** Files and folders in the archive, to bound the work of reading its directory. */
+  entries: 50_000,
+  /** The upload itself: images barely compress, so about the uncompressed limit. */
+  uploadBytes: 210 * 1024 * 1024,
+} as const;
+
+export const evaluationSetNameSchema = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(100, "must be at most 100 characters")
+  .regex(/^[^\p{Cc}]+$/u, "must not contain control characters");
+
+export const EVALUATION_BATCH = 128;
+
+export const evaluationSetByIdSchema = z.object({ id: dbId });
+export const evaluationSetScoreSchema = z.object({
+  setId: dbId,
+  versionIds: z.array(dbId).min(1, "name at least one version").max(100, "at most 100 versions at once"),
+});
+export const setEvaluationSchema = z.object({ setId: dbId, versionId: dbId });
+
+/** One misclassified image of an evaluation set. */
+export interface SetMisclassified {
+  index: number;
+  label: number;
+  predicted: number;
+  probabilities: number[];
+  file: string;
+}
