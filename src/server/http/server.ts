@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import next from "next";
 import { requireLogin } from "@/server/config";
-import { getDb } from "@/server/db/client";
+import { createDb } from "@/server/db/client";
 import { PROJECT_ROOT } from "@/server/db/migrate";
 import { resumeSetEvaluations } from "@/server/evaluation-sets/score-set";
 import { PredictThread } from "@/server/predict/predict-thread-host";
@@ -40,10 +40,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Serve
   const handle = app.getRequestHandler();
   await app.prepare();
   installPredictor(new PredictThread());
-  // Scorings of evaluation sets that a restart interrupted are queued again.
-  resumeSetEvaluations(getDb()).catch((error: unknown) =>
-    console.error("could not resume the evaluation-set jobs:", error),
-  );
+  // Scorings of evaluation sets that a restart interrupted are queued again. A client of its
+  // own: Next.js's bundle has its own copy of the database module, and getDb's client must be
+  // made by that copy.
+  const url = process.env.DATABASE_URL;
+  if (url)
+    resumeSetEvaluations(createDb(url)).catch((error: unknown) =>
+      console.error("could not resume the evaluation-set jobs:", error),
+    );
   const hosts = allowedHosts(options.host, options.allowedHosts);
   const server = createServer((req, res) => {
     const refused = refusal(req, hosts);
