@@ -1,6 +1,6 @@
 // Input schemas for experiments and runs, shared by the API and the dashboard forms.
 import { z } from "zod";
-import { hyperparamsSchema, NORMALIZATIONS, seedListSchema } from "./hyperparams";
+import { hyperparamsObjectSchema, hyperparamsSchema, NORMALIZATIONS, seedListSchema } from "./hyperparams";
 import { dbId, MAX_DB_INT } from "./ids";
 import { randomSearchSchema } from "./random-search";
 import { RUN_STATUSES } from "./run-status";
@@ -105,7 +105,7 @@ export const runListSchema = z.object({
   status: z.array(z.enum(RUN_STATUSES)).optional(),
   normalization: z.array(z.enum(NORMALIZATIONS)).optional(),
   augmentation: z.boolean().optional(),
-  dropout: hyperparamsSchema.shape.dropout.unwrap().optional(),
+  dropout: hyperparamsObjectSchema.shape.dropout.unwrap().optional(),
   learningRate: range.optional(),
   batchSize: range.optional(),
   epochs: range.optional(),

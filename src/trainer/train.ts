@@ -93,14 +93,39 @@ export function configHash(config: Hyperparams): string {
 }
 
 /** tfjs optimizers read `learningRate` on every step but declare it protected; no setter exists. */
-function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): void {
+function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
 
-function compile(model: tf.Sequential, lr: number): tf.AdamOptimizer {
-  const optimizer = tf.train.adam(lr, 0.9, 0.999, 1e-7);
-  model.compile({ optimizer, loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+function compile(model: tf.Sequential, config: Hyperparams): tf.Optimizer {
+  const optimizer =
+    config.optimizer === "sgd-nesterov"
+      ? tf.train.momentum(config.learningRate, config.momentum, true)
+      : tf.train.adam(config.learningRate, 0.9, 0.999, 1e-7);
+  const smoothing = config.labelSmoothing;
+  // Keras' label_smoothing: the targets mixed with the uniform distribution over the classes.
+  const loss =
+    smoothing > 0
+      ? (yTrue: tf.Tensor, yPred: tf.Tensor) =>
+          tf.metrics.categoricalCrossentropy(
+            yTrue.mul(1 - smoothing).add(smoothing / (yTrue.shape.at(-1) ?? 1)),
+            yPred,
+          )
+      : "categoricalCrossentropy";
+  model.compile({ optimizer, loss, metrics: ["accuracy"] });
   return optimizer;
+}
+
+/**
+ * The one-cycle learning rate at `step` of `total`: a cosine warm-up from peak / 25 to the
+ * peak over `warmup` of the steps, then a cosine down to peak / 10⁴.
+ */
+export function oneCycleLr(step: number, total: number, peak: number, warmup: number): number {
+  const rise = Math.max(1, Math.round(total * warmup));
+  const cosine = (from: number, to: number, t: number) =>
+    to + ((from - to) * (1 + Math.cos(Math.PI * t))) / 2;
+  if (step < rise) return cosine(peak / 25, peak, step / rise);
+  return cosine(peak, peak / 1e4, Math.min(1, (step - rise) / Math.max(1, total - rise)));
 }
 
 /** ReduceLROnPlateau then EarlyStopping, as Keras applies them at an epoch's end. */
@@ -117,7 +142,7 @@ export function applyCallbacks(
   };
   if (valLoss < next.plateau.best - PLATEAU_MIN_DELTA) {
     next.plateau = { best: valLoss, wait: 0 };
-  } else if (++next.plateau.wait >= config.lrPlateau.patience) {
+  } else if (++next.plateau.wait >= config.lrPlateau.patience && config.lrSchedule === "plateau") {
     if (next.lr > config.lrPlateau.minLr)
       next.lr = Math.max(next.lr * config.lrPlateau.factor, config.lrPlateau.minLr);
     next.plateau.wait = 0;
@@ -154,7 +179,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     plateau: { best: Number.POSITIVE_INFINITY, wait: 0 },
     early: { best: Number.POSITIVE_INFINITY, wait: 0, bestEpoch: 0 },
   };
-  const optimizer = compile(model, callbacks.lr);
+  const optimizer = compile(model, config);
   let random = new Random(config.seed);
   let history: EpochMetrics[] = [];
   let bestWeights: tf.Tensor[] | null = null;
@@ -195,7 +220,18 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     let seen = 0;
     let lossSum = 0;
     let accuracySum = 0;
+    let lrSum = 0;
     for (let b = 0; b < batches; b++) {
+      if (config.lrSchedule === "one-cycle") {
+        callbacks.lr = oneCycleLr(
+          (epoch - 1) * batches + b,
+          config.epochs * batches,
+          config.learningRate,
+          config.warmupFraction,
+        );
+        setLearningRate(optimizer, callbacks.lr);
+      }
+      lrSum += callbacks.lr;
       const indices = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, train.count));
       const x = config.augmentation.enabled
         ? augmentedBatchTensor(
@@ -248,13 +284,15 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       valLoss,
       valCrossEntropy,
       valAccuracy,
-      lr: callbacks.lr,
+      // One-cycle changes it every batch: the epoch's mean.
+      lr: config.lrSchedule === "one-cycle" ? lrSum / batches : callbacks.lr,
       epochSeconds: (performance.now() - started) / 1000,
       imagesPerSecond: seen / trainSeconds,
       wallTime: new Date().toISOString(),
     };
     history.push(metrics);
 
+    const lrBefore = callbacks.lr;
     const step = applyCallbacks(callbacks, valLoss, epoch, config);
     callbacks = step.state;
     stoppedEarly = step.stop;
@@ -265,7 +303,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       tf.dispose(bestWeights ?? []);
       bestWeights = model.getWeights().map((w) => w.clone());
     }
-    if (callbacks.lr !== metrics.lr) {
+    if (callbacks.lr !== lrBefore) {
       setLearningRate(optimizer, callbacks.lr);
       log(
         `epoch ${epoch}: val loss has not improved for ${config.lrPlateau.patience} epochs; learning rate ${metrics.lr} → ${callbacks.lr}`,

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import fc from "fast-check";
+import { zipSync } from "fflate";
 import jpeg from "jpeg-js";
 import pg from "pg";
 import { PNG } from "pngjs";
@@ -442,6 +443,59 @@ function routeRequest(targets: FuzzTargets): fc.Arbitrary<FuzzRequest> {
         headers: { ...headersOf(k), ...(upload.contentType ? { "content-type": upload.contentType } : {}) },
         body: upload.body,
       })),
+    fc
+      .record({
+        name: fc.oneof(fc.constant("fuzzed set"), oddStrings),
+        model: fc.oneof(
+          { weight: 3, arbitrary: fc.constant(targets.modelName) },
+          { weight: 1, arbitrary: segment },
+        ),
+        synonyms: fc.option(fc.oneof(fc.constant('{"car":"automobile"}'), oddStrings)),
+        score: fc.option(fc.oneof(fc.constant("all"), segment)),
+        // Never decodable images: an accepted set must not go on storing rows in the background.
+        body: fc.oneof(
+          fc.uint8Array({ maxLength: 4096 }),
+          fc
+            .array(
+              fc.tuple(
+                fc.oneof(
+                  fc.constantFrom(
+                    "cat/a.png",
+                    "../x.png",
+                    "/abs.png",
+                    "spaceship/b.png",
+                    "a\\b.png",
+                    "cat/in.zip",
+                    "labels.csv",
+                  ),
+                  oddStrings,
+                ),
+                fc.uint8Array({ maxLength: 256 }),
+              ),
+              { maxLength: 6 },
+            )
+            // fflate reads its input as an object: "__proto__" cannot be a name in it.
+            .map((entries) => zipSync(Object.fromEntries(entries.filter(([name]) => name !== "__proto__")))),
+        ),
+        contentType: fc.constantFrom("application/zip", "application/octet-stream", "text/plain", ""),
+        who,
+      })
+      .map(({ name, model, synonyms, score, body, contentType, who: k }) => {
+        const query = new URLSearchParams({ name, model });
+        if (synonyms !== null) query.set("synonyms", synonyms);
+        if (score !== null) query.set("score", score);
+        return {
+          method: "POST",
+          path: `/api/evaluation-sets?${query}`,
+          headers: { ...headersOf(k), ...(contentType ? { "content-type": contentType } : {}) },
+          body,
+        };
+      }),
+    fc.record({ id: segment, index: segment, who }).map(({ id, index, who: k }) => ({
+      method: "GET",
+      path: `/api/evaluation-sets/${id}/images/${index}`,
+      headers: headersOf(k),
+    })),
     fc
       .record({
         body: fc.oneof(

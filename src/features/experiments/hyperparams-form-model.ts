@@ -1,6 +1,13 @@
 // The hyperparameter form's model: which fields it shows, and the conversion between the
 // form's flat text values and a config for the shared zod schema.
-import { FILL_MODES, type Hyperparams, NORMALIZATIONS } from "@/shared/hyperparams";
+import {
+  FILL_MODES,
+  type Hyperparams,
+  LR_SCHEDULES,
+  NORMALIZATIONS,
+  OPTIMIZERS,
+  PRESET_NAMES,
+} from "@/shared/hyperparams";
 
 export interface FieldSpec {
   /** Dotted path into the config: "lrPlateau.factor", "dropout.0". */
@@ -18,6 +25,14 @@ export const HYPERPARAM_SECTIONS: { title: string; fields: FieldSpec[] }[] = [
   {
     title: "Data",
     fields: [
+      {
+        path: "preset",
+        label: "Built from preset",
+        kind: "select",
+        options: PRESET_NAMES,
+        optional: true,
+        hint: "set by the preset buttons",
+      },
       {
         path: "normalization",
         label: "Normalization",
@@ -52,12 +67,27 @@ export const HYPERPARAM_SECTIONS: { title: string; fields: FieldSpec[] }[] = [
       { path: "dropout.2", label: "Dropout, block 3", kind: "number", step: "0.05" },
       { path: "dropout.3", label: "Dropout, block 4", kind: "number", step: "0.05" },
       { path: "l2", label: "L2 weight decay", kind: "number", step: "any" },
+      {
+        path: "labelSmoothing",
+        label: "Label smoothing",
+        kind: "number",
+        step: "0.01",
+        hint: "0 = one-hot targets",
+      },
     ],
   },
   {
     title: "Optimiser",
     fields: [
-      { path: "learningRate", label: "Learning rate (Adam)", kind: "number", step: "any" },
+      { path: "optimizer", label: "Optimizer", kind: "select", options: OPTIMIZERS },
+      {
+        path: "learningRate",
+        label: "Learning rate",
+        kind: "number",
+        step: "any",
+        hint: "one-cycle: the peak",
+      },
+      { path: "momentum", label: "Momentum (SGD)", kind: "number", step: "0.01" },
       { path: "batchSize", label: "Batch size", kind: "number", step: "1" },
       { path: "epochs", label: "Max epochs", kind: "number", step: "1" },
     ],
@@ -65,6 +95,13 @@ export const HYPERPARAM_SECTIONS: { title: string; fields: FieldSpec[] }[] = [
   {
     title: "Schedule and early stopping",
     fields: [
+      { path: "lrSchedule", label: "LR schedule", kind: "select", options: LR_SCHEDULES },
+      {
+        path: "warmupFraction",
+        label: "One-cycle warm-up fraction",
+        kind: "number",
+        step: "0.05",
+      },
       { path: "lrPlateau.factor", label: "LR plateau factor", kind: "number", step: "0.05" },
       { path: "lrPlateau.patience", label: "LR plateau patience", kind: "number", step: "1" },
       { path: "lrPlateau.minLr", label: "Minimum LR", kind: "number", step: "any" },
@@ -136,8 +173,10 @@ export function fromFormValues(values: FormValues): Record<string, unknown> {
   for (const field of HYPERPARAM_FIELDS) {
     const raw = values[field.path];
     if (field.kind === "checkbox") setPath(config, field.path, Boolean(raw));
-    else if (field.kind === "select") setPath(config, field.path, raw);
-    else {
+    else if (field.kind === "select") {
+      if (raw === "" && field.optional) continue;
+      setPath(config, field.path, raw);
+    } else {
       const text = String(raw ?? "").trim();
       if (text === "" && field.optional) continue;
       setPath(config, field.path, text === "" ? Number.NaN : Number(text));

@@ -47,6 +47,7 @@ function Field({
           className={inputClass(Boolean(error))}
           {...described}
         >
+          {field.optional && <option value="">none</option>}
           {field.options?.map((option) => (
             <option key={option} value={option}>
               {option}

@@ -2,9 +2,16 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useMemo, useState } from "react";
+import { buttonClass } from "@/components/ui";
 import { useTRPC } from "@/lib/trpc";
 import { experimentCreateSchema } from "@/shared/experiments";
-import { DEFAULT_HYPERPARAMS, NORMALIZATIONS, type Normalization } from "@/shared/hyperparams";
+import {
+  DEFAULT_HYPERPARAMS,
+  hyperparamsSchema,
+  NORMALIZATIONS,
+  type Normalization,
+} from "@/shared/hyperparams";
+import { PRESETS, type PresetName } from "@/shared/presets";
 import {
   type FormValues,
   fromFormValues,
@@ -37,7 +44,9 @@ export function NewExperimentForm() {
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [seedsText, setSeedsText] = useState(String(DEFAULT_HYPERPARAMS.seed));
-  const [values, setValues] = useState<FormValues>(() => toFormValues(DEFAULT_HYPERPARAMS));
+  const [values, setValues] = useState<FormValues>(() =>
+    toFormValues(hyperparamsSchema.parse({ preset: "notebook" })),
+  );
   const [touched, setTouched] = useState<Set<string>>(new Set());
   const [submitted, setSubmitted] = useState(false);
   const [mode, setMode] = useState<PlanMode>("single");
@@ -107,14 +116,26 @@ export function NewExperimentForm() {
     <form onSubmit={onSubmit} noValidate className="space-y-6" aria-label="New experiment">
       <div className="flex items-baseline justify-between">
         <h1 className="text-2xl font-semibold">New experiment</h1>
-        <button
-          type="button"
-          className="text-sm text-slate-600 hover:text-slate-900"
-          onClick={() => setValues(toFormValues(DEFAULT_HYPERPARAMS))}
-        >
-          Reset to the seed recipe
-        </button>
+        <div className="flex items-center gap-2 text-sm" data-testid="presets">
+          <span className="text-slate-600">Preset:</span>
+          {Object.entries(PRESETS).map(([key, preset]) => (
+            <button
+              key={key}
+              type="button"
+              title={preset.description}
+              className={values.preset === key ? buttonClass.primary : buttonClass.secondary}
+              onClick={() => setValues(toFormValues(hyperparamsSchema.parse({ preset: key })))}
+            >
+              {preset.label}
+            </button>
+          ))}
+        </div>
       </div>
+      {typeof values.preset === "string" && values.preset in PRESETS && (
+        <p className="text-sm text-slate-600" data-testid="preset-description">
+          {PRESETS[values.preset as PresetName].description} Every field below stays editable.
+        </p>
+      )}
       {serverMessage && (
         <p className="rounded bg-red-50 p-3 text-sm text-red-700" role="alert">
           {serverMessage}

@@ -1,0 +1,51 @@
+// Starting points for the new-experiment form and the API: plain configs over the seed recipe.
+import type { z } from "zod";
+import type { hyperparamsObjectSchema } from "./hyperparams";
+
+export interface Preset {
+  label: string;
+  description: string;
+  config: z.input<typeof hyperparamsObjectSchema>;
+}
+
+export const PRESETS = {
+  notebook: {
+    label: "Notebook",
+    description:
+      "The seed notebook: Adam 5e-4 at batch 64 for up to 250 epochs, ReduceLROnPlateau and EarlyStopping; about 90% after 250 epochs.",
+    config: { preset: "notebook" },
+  },
+  fast: {
+    label: "Fast",
+    description:
+      "The same network trained for 10 epochs: Adam at batch 128 with a one-cycle learning rate up to 3e-3, label smoothing 0.1, L2 2.5e-4, lighter dropout, and shift-and-flip augmentation.",
+    config: {
+      preset: "fast",
+      normalization: "zscore",
+      optimizer: "adam",
+      learningRate: 3e-3,
+      lrSchedule: "one-cycle",
+      warmupFraction: 0.25,
+      labelSmoothing: 0.1,
+      l2: 2.5e-4,
+      dropout: [0.05, 0.1, 0.15, 0.2],
+      batchSize: 128,
+      epochs: 10,
+      earlyStopping: { enabled: false, restoreBestAlways: false },
+      augmentation: {
+        enabled: true,
+        rotationDegrees: 0,
+        widthShift: 0.125,
+        heightShift: 0.125,
+        horizontalFlip: true,
+        zoom: 0,
+        brightness: [1, 1],
+        shearDegrees: 0,
+        channelShift: 0,
+        fillMode: "reflect",
+      },
+    },
+  },
+} as const satisfies Record<string, Preset>;
+
+export type PresetName = keyof typeof PRESETS;
