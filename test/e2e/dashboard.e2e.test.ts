@@ -2,9 +2,10 @@
 // real worker training short runs on a small synthetic dataset: an A/B experiment created in
 // the form, a run watched live, compare, a confusion-matrix cell, the registry (promote and
 // roll back), predict, and run housekeeping. Screenshots go to test-results/screenshots.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { zipSync } from "fflate";
 import type { Browser, Page } from "playwright-core";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -318,6 +319,54 @@ describe("the dashboard, flow by flow", () => {
       .poll(() => page.getByTestId("predict-error").textContent())
       .toBe("Refused: the file is not an image: upload a PNG or JPEG");
     await screenshot(page, "dashboard-predict-refused");
+  }, 120_000);
+
+  it("evaluates every version on a folder of the user's own images, and refuses an unknown class", async () => {
+    const folder = path.join(scratch, "my-photos");
+    const picture = (file: string, rgb: [number, number, number]) => {
+      const png = new PNG({ width: 64, height: 48 });
+      for (let i = 0; i < png.data.length; i += 4) png.data.set([...rgb, 255], i);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, PNG.sync.write(png));
+    };
+    picture(path.join(folder, "Cats", "tabby.png"), [150, 110, 60]);
+    picture(path.join(folder, "Cats", "black.png"), [20, 20, 25]);
+    picture(path.join(folder, "planes", "jet.png"), [140, 170, 230]);
+    picture(path.join(folder, "car", "red.png"), [200, 30, 30]);
+    writeFileSync(path.join(folder, "Cats", "notes.txt"), "not a picture");
+
+    await page.goto(at(`/models/${modelName}`));
+    const panel = page.getByTestId("evaluation-sets");
+    await panel.getByLabel("Evaluation set name").fill("my photos");
+    await panel.getByLabel("Folder of labelled images").setInputFiles(folder);
+    await expect.poll(() => panel.getByTestId("evaluation-set-source").textContent()).toBe("5 files");
+    await panel.getByRole("button", { name: "Upload and evaluate" }).click();
+    // Both versions are scored once the set is imported: their accuracy shows in the versions table.
+    const scores = page.getByTestId("versions-table").locator("button", { hasText: /%$/ });
+    await expect.poll(() => scores.count(), { timeout: 60_000 }).toBe(2);
+    await expect.poll(() => panel.getByTestId("evaluation-set-status").textContent()).toBe("4 images");
+    await panel.getByRole("button", { name: "my photos" }).click();
+    await expect
+      .poll(() => panel.getByTestId("evaluation-set-skipped").textContent())
+      .toContain("1 file skipped");
+    await scores.first().click();
+    const report = panel.getByTestId("evaluation-set-report");
+    await expect.poll(() => report.textContent()).toMatch(/on “my photos”: accuracy [\d.]+% of 4 images/);
+    await expect
+      .poll(() => report.getByTestId("confusion-matrix").locator("button[data-cell]").count())
+      .toBe(100);
+    await expect.poll(() => report.getByTestId("per-class").locator("tbody tr").count()).toBe(10);
+    await screenshot(page, "dashboard-evaluation-set");
+
+    const unknown = path.join(scratch, "unknown.zip");
+    writeFileSync(unknown, zipSync({ "spaceship/a.png": readFileSync(path.join(folder, "car", "red.png")) }));
+    await panel.getByLabel("Evaluation set name").fill("aliens");
+    await panel.getByLabel("Zip of labelled images").setInputFiles(unknown);
+    await panel.getByRole("button", { name: "Upload and evaluate" }).click();
+    await expect
+      .poll(() => panel.getByTestId("evaluation-set-error").textContent())
+      .toMatch(/unknown class: "spaceship" \(1 file\)/);
+    await screenshot(page, "dashboard-evaluation-set-refused");
   }, 120_000);
 
   it("requeues, deletes into the bin and purges runs from the experiment page", async () => {

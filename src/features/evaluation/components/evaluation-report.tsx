@@ -33,7 +33,7 @@ export function EvaluationReport<M extends Misclassified>({
         <DataTable
           size="compact"
           testId="per-class"
-          rows={perClass.filter((c) => c.support > 0 || c.precision > 0)}
+          rows={perClass}
           rowKey={(c) => c.class}
           columns={[
             { key: "class", header: "class", cell: (c) => CLASS_NAMES[c.class] },
