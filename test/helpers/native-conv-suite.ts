@@ -78,10 +78,51 @@ export function describeNativeConv(library: NativeLibrary) {
       expect(zeros / (wasm[0] as Float32Array).length).toBeGreaterThan(0.3);
     });
 
+    it("BatchNorm in training (batch moments) and its gradients match, with and without scale and offset", async () => {
+      const { cpu, wasm } = await onBoth(
+        () => [random([6, 5, 4, 7], 31)(), random([7], 32)(), random([7], 33)(), random([6, 5, 4, 7], 34)()],
+        (x, gamma, beta, dy) => {
+          const normalize = (a: tf.Tensor, g?: tf.Tensor, b?: tf.Tensor) => {
+            const { mean, variance } = tf.moments(a, [0, 1, 2]);
+            return tf.batchNorm(a, mean, variance, b, g, 1e-3);
+          };
+          const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+            normalize(a, g, b)
+              .mul(dy as tf.Tensor)
+              .sum(),
+          )([x, gamma, beta] as tf.Tensor[]);
+          return [normalize(x as tf.Tensor, gamma, beta), normalize(x as tf.Tensor), ...grads];
+        },
+      );
+      expectClose(wasm, cpu);
+    });
+
+    it("BatchNorm with full-shape statistics (no native case) falls back to the wasm kernel", async () => {
+      const { cpu, wasm } = await onBoth(
+        () => [random([2, 3, 4], 35)(), random([2, 3, 4], 36)(), random([2, 3, 4], 37)()],
+        (x, mean, variance) =>
+          tf.batchNorm(x as tf.Tensor3D, mean as tf.Tensor3D, (variance as tf.Tensor).abs()),
+      );
+      expectClose(wasm, cpu);
+    });
+
     it("gives the same results on two threads", async () => {
       native.setThreads(2);
       try {
         await expectConvGradientsMatch([8, 16, 16, 8], [3, 3, 8, 16], 1, "same");
+        // BatchNorm and MaxPool's gradient split their rows and images between the threads.
+        const { cpu, wasm } = await onBoth(
+          () => [random([16, 8, 8, 32], 38)()],
+          (x) => {
+            const { mean, variance } = tf.moments(x as tf.Tensor, [0, 1, 2]);
+            const pooled = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, "valid").sum();
+            return [
+              tf.batchNorm(x as tf.Tensor, mean, variance, undefined, undefined, 1e-3),
+              tf.grad(pooled)(x as tf.Tensor),
+            ];
+          },
+        );
+        expectClose(wasm, cpu);
       } finally {
         native.setThreads(1);
       }

@@ -1,6 +1,6 @@
 // Convolutions for the wasm backend computed by one of Labbook's native addons, on the tensors
 // in place in the wasm heap: libtorch's ATen (oneDNN, split across threads) or im2col + OpenBLAS
-// sgemm; and MaxPool's gradient in C++. wasm SIMD is 128 bits wide and single-threaded, so this
+// sgemm; and BatchNorm and MaxPool's gradient in C++. wasm SIMD is 128 bits wide and single-threaded, so this
 // is several times faster on x86. The addons are optional (scripts/build-native.ts); outside
 // their case (dilation, NCHW, other activations) each kernel falls back to the one registered
 // before it.
@@ -95,6 +95,37 @@ function gradient(
     };
 }
 
+/** BatchNorm over the last axis with per-channel statistics: one pass, on the library's threads. */
+function batchNorm(native: NativeKernels) {
+  return (previous: KernelFunc | null): KernelFunc =>
+    (args) => {
+      const { inputs, backend, attrs } = args;
+      const { x, mean, variance, offset, scale } = inputs as Record<string, TensorInfo | undefined>;
+      const channels = (x as TensorInfo).shape.at(-1) ?? 0;
+      const perChannel = (t?: TensorInfo) => !t || tf.util.sizeFromShape(t.shape) === channels;
+      if (
+        channels < 1 ||
+        !mean ||
+        !variance ||
+        !allFloat(x, mean, variance, offset, scale) ||
+        ![mean, variance, offset, scale].every(perChannel)
+      )
+        return fallback(previous, args);
+      const out = backend.makeOutput((x as TensorInfo).shape, "float32");
+      native.batchNorm(
+        channels,
+        backend.typedArrayFromHeap(x as TensorInfo),
+        backend.typedArrayFromHeap(mean),
+        backend.typedArrayFromHeap(variance),
+        scale ? backend.typedArrayFromHeap(scale) : null,
+        offset ? backend.typedArrayFromHeap(offset) : null,
+        Number(attrs.varianceEpsilon ?? 0.001),
+        backend.typedArrayFromHeap(out),
+      );
+      return out;
+    };
+}
+
 function fallback(previous: KernelFunc | null, args: Parameters<KernelFunc>[0]): TensorInfo {
   if (!previous) throw new Error("no wasm kernel to fall back on for this convolution");
   return previous(args);
@@ -149,6 +180,7 @@ export function installNativeConvKernels(library: NativeLibrary, threads = 1): N
       (geometry, x, dy, dx) => native.maxPoolGrad(geometry, x, dy, dx),
     ),
   );
+  replaceKernel("FusedBatchNorm", batchNorm(native));
   installed = native;
   return native;
 }

@@ -34,6 +34,16 @@ export interface NativeKernels {
   conv2dBackpropFilter(geometry: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   /** The pooling's geometry in the convolution's layout, with cout = cin. */
   maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  batchNorm(
+    channels: number,
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    offset: Float32Array | null,
+    epsilon: number,
+    y: Float32Array,
+  ): void;
   setThreads(threads: number): void;
   describe(): { library: NativeLibrary; threads: number; detail: string };
 }

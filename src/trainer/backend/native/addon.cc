@@ -108,6 +108,29 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// batchNorm(channels, x, mean, variance, scale | null, offset | null, epsilon, y)
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  return guarded<8>(env, info, [env](napi_value* argv) {
+    int32_t channels = 0;
+    check(napi_get_value_int32(env, argv[0], &channels), "channels must be a number");
+    if (channels < 1) throw Fail{"channels must be at least 1"};
+    size_t length = 0;
+    napi_typedarray_type kind;
+    void* data = nullptr;
+    bool isTyped = false;
+    check(napi_is_typedarray(env, argv[1], &isTyped), "x");
+    if (!isTyped) throw Fail{"x must be a Float32Array"};
+    check(napi_get_typedarray_info(env, argv[1], &kind, &length, &data, nullptr, nullptr), "x");
+    if (length % size_t(channels) != 0) throw Fail{"x's length must be a multiple of channels"};
+    double epsilon = 0;
+    check(napi_get_value_double(env, argv[6], &epsilon), "epsilon must be a number");
+    const int64_t size = int64_t(length);
+    kernels::batchNorm(size / channels, channels, floats(env, argv[1], size, "x"), floats(env, argv[2], channels, "mean"),
+                       floats(env, argv[3], channels, "variance"), floats(env, argv[4], channels, "scale", true),
+                       floats(env, argv[5], channels, "offset", true), float(epsilon), floats(env, argv[7], size, "y"));
+  });
+}
+
 // setThreads(n): the library's thread count for the convolutions.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded<1>(env, info, [env](napi_value* argv) {
@@ -138,6 +161,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

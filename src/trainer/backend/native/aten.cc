@@ -81,6 +81,10 @@ void conv2dBackpropFilter(const Geometry& g, const float* x, const float* dy, fl
   hwio(dw, g).copy_(backward(g, nhwc(dy, g.n, g.oh, g.ow, g.cout), nhwc(x, g.n, g.h, g.w, g.cin), filter, false));
 }
 
+void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
+  at::parallel_for(0, n, grain, body);
+}
+
 void setThreads(int threads) { at::set_num_threads(threads); }
 int threads() { return at::get_num_threads(); }
 std::string library() { return "libtorch"; }

@@ -1,6 +1,8 @@
 // The kernels every native library behind Labbook's addon provides (openblas.cc, aten.cc);
 // addon.cc exposes them to JS. Tensors are NHWC floats, filters HWIO, both read in place.
 #pragma once
+#include <cstdint>
+#include <functional>
 #include <string>
 
 #include "geometry.h"
@@ -12,6 +14,12 @@ void conv2dBackpropInput(const Geometry& g, const float* dy, const float* filter
 void conv2dBackpropFilter(const Geometry& g, const float* x, const float* dy, float* dw);
 // MaxPool's gradient, in the forward pooling's geometry with cout = cin (max-pool.cc).
 void maxPoolGrad(const Geometry& g, const float* x, const float* dy, float* dx);
+// y = (x − mean) · scale / √(variance + ε) + offset over the last axis of `pixels` rows of
+// `channels` (scale and offset may be null: 1 and 0) (batch-norm.cc).
+void batchNorm(int64_t pixels, int channels, const float* x, const float* mean, const float* variance,
+               const float* scale, const float* offset, float epsilon, float* y);
+// Runs body(begin, end) over [0, n) in chunks of at least `grain`, on the library's threads.
+void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 void setThreads(int threads);
 int threads();
 // Which library computes the convolutions, and how it was built.
