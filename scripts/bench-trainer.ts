@@ -17,6 +17,7 @@ import type { ImageSet } from "../src/trainer/data/cifar10";
 import { fitNormalizer } from "../src/trainer/data/prepare";
 import { buildModel } from "../src/trainer/model/vgg";
 import { Random } from "../src/trainer/random";
+import { compile } from "../src/trainer/train";
 
 const BATCH = 64;
 
@@ -48,11 +49,7 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
   const normalizer = fitNormalizer("zscore", images);
   const config = DEFAULT_HYPERPARAMS;
   const model = buildModel({ dropout: config.dropout, l2: config.l2, seed: 1 });
-  model.compile({
-    optimizer: tf.train.adam(config.learningRate),
-    loss: "categoricalCrossentropy",
-    metrics: ["accuracy"],
-  });
+  compile(model, config);
   const indices = (b: number) =>
     Uint32Array.from({ length: BATCH }, (_, i) => ((b * BATCH + i) % images.count) as number);
   const step = async (b: number) => {

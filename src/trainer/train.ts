@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
 import type { Hyperparams } from "../shared/hyperparams";
 import type { Evaluation } from "../shared/scoring";
+import { adamOptimizer } from "./backend/native-adam";
 import { augmentedBatchTensor, batchTensor, oneHotLabels } from "./batches";
 import { type CallbackState, readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { CHECKPOINT_VERSION } from "./checkpoint-file";
@@ -97,11 +98,12 @@ function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
 
-function compile(model: tf.Sequential, config: Hyperparams): tf.Optimizer {
+/** The optimizer and loss `config` asks for (bench-trainer uses it too). */
+export function compile(model: tf.LayersModel, config: Hyperparams): tf.Optimizer {
   const optimizer =
     config.optimizer === "sgd-nesterov"
       ? tf.train.momentum(config.learningRate, config.momentum, true)
-      : tf.train.adam(config.learningRate, 0.9, 0.999, 1e-7);
+      : adamOptimizer(config.learningRate, 0.9, 0.999, 1e-7);
   const smoothing = config.labelSmoothing;
   // Keras' label_smoothing: the targets mixed with the uniform distribution over the classes.
   const loss =

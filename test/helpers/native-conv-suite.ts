@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installBatchNormGrad } from "@/trainer/backend/batchnorm-grad";
+import { adamOptimizer } from "@/trainer/backend/native-adam";
 import { installNativeConvKernels } from "@/trainer/backend/native-conv";
 import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "@/trainer/backend/native-module";
 import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
@@ -104,6 +105,35 @@ export function describeNativeConv(library: NativeLibrary) {
           tf.batchNorm(x as tf.Tensor3D, mean as tf.Tensor3D, (variance as tf.Tensor).abs()),
       );
       expectClose(wasm, cpu);
+    });
+
+    it("Adam's native step matches tfjs' Adam over several steps, moments included", async () => {
+      const start = random([40, 30], 41)().dataSync().slice();
+      const results: Float32Array[][] = [];
+      for (const backend of ["cpu", "wasm"]) {
+        await tf.setBackend(backend);
+        const w = tf.variable(tf.tensor2d(start, [40, 30]));
+        const optimizer = adamOptimizer(0.01, 0.9, 0.999, 1e-7);
+        expect(optimizer.constructor.name).toBe(backend === "wasm" ? "NativeAdamOptimizer" : "AdamOptimizer");
+        for (let step = 0; step < 5; step++)
+          optimizer.minimize(
+            () =>
+              w
+                .sub(0.3)
+                .square()
+                .mul(tf.linspace(0.1, 3, 30))
+                .sum() as tf.Scalar,
+          );
+        const state = await optimizer.getWeights();
+        results.push([
+          w.dataSync() as Float32Array,
+          ...state.slice(1).map((s) => s.tensor.dataSync() as Float32Array),
+        ]);
+        expect(state.map((s) => s.name)).toEqual(["iter", `${w.name}/m`, `${w.name}/v`]);
+        optimizer.dispose();
+        w.dispose();
+      }
+      expectClose(results[1] as Float32Array[], results[0] as Float32Array[]);
     });
 
     it("gives the same results on two threads", async () => {

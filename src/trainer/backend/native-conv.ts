@@ -126,6 +126,33 @@ function batchNorm(native: NativeKernels) {
     };
 }
 
+/** Labbook's own kernel: one variable's Adam step into three new tensors (native-adam.ts). */
+export const ADAM_KERNEL = "LabbookAdamStep";
+
+function adamStep(native: NativeKernels): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { value, m, v, gradient } = inputs as Record<string, TensorInfo>;
+    const shape = (value as TensorInfo).shape;
+    const outputs = [0, 1, 2].map(() => backend.makeOutput(shape, "float32"));
+    // Views after every makeOutput: growing the heap detaches older ones.
+    const [newValue, newM, newV] = outputs.map((out) => backend.typedArrayFromHeap(out)) as Float32Array[];
+    native.adam(
+      Float32Array.from(attrs.step as number[]),
+      backend.typedArrayFromHeap(value as TensorInfo),
+      backend.typedArrayFromHeap(m as TensorInfo),
+      backend.typedArrayFromHeap(v as TensorInfo),
+      backend.typedArrayFromHeap(gradient as TensorInfo),
+      newValue as Float32Array,
+      newM as Float32Array,
+      newV as Float32Array,
+    );
+    return outputs as unknown as TensorInfo;
+  };
+}
+
+/** Whether this process's wasm backend has the native kernels. */
+export const hasNativeKernels = () => installed !== null;
+
 function fallback(previous: KernelFunc | null, args: Parameters<KernelFunc>[0]): TensorInfo {
   if (!previous) throw new Error("no wasm kernel to fall back on for this convolution");
   return previous(args);
@@ -181,6 +208,7 @@ export function installNativeConvKernels(library: NativeLibrary, threads = 1): N
     ),
   );
   replaceKernel("FusedBatchNorm", batchNorm(native));
+  replaceKernel(ADAM_KERNEL, () => adamStep(native));
   installed = native;
   return native;
 }

@@ -44,6 +44,17 @@ export interface NativeKernels {
     epsilon: number,
     y: Float32Array,
   ): void;
+  /** One Adam step: step = [lr, beta1, beta2, epsilon, 1 − beta1^t, 1 − beta2^t]. */
+  adam(
+    step: Float32Array,
+    value: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    gradient: Float32Array,
+    newValue: Float32Array,
+    newM: Float32Array,
+    newV: Float32Array,
+  ): void;
   setThreads(threads: number): void;
   describe(): { library: NativeLibrary; threads: number; detail: string };
 }

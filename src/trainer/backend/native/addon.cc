@@ -131,6 +131,25 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
   });
 }
 
+// adam([lr, beta1, beta2, epsilon, c1, c2], value, m, v, gradient, newValue, newM, newV)
+napi_value Adam(napi_env env, napi_callback_info info) {
+  return guarded<8>(env, info, [env](napi_value* argv) {
+    const float* p = floats(env, argv[0], 6, "step");
+    const kernels::AdamStep step{p[0], p[1], p[2], p[3], p[4], p[5]};
+    if (!(step.c1 > 0 && step.c2 > 0)) throw Fail{"the bias corrections must be positive"};
+    size_t length = 0;
+    napi_typedarray_type kind;
+    bool isTyped = false;
+    check(napi_is_typedarray(env, argv[1], &isTyped), "value");
+    if (!isTyped) throw Fail{"value must be a Float32Array"};
+    check(napi_get_typedarray_info(env, argv[1], &kind, &length, nullptr, nullptr, nullptr), "value");
+    const int64_t n = int64_t(length);
+    kernels::adam(n, step, floats(env, argv[1], n, "value"), floats(env, argv[2], n, "m"), floats(env, argv[3], n, "v"),
+                  floats(env, argv[4], n, "gradient"), floats(env, argv[5], n, "newValue"), floats(env, argv[6], n, "newM"),
+                  floats(env, argv[7], n, "newV"));
+  });
+}
+
 // setThreads(n): the library's thread count for the convolutions.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded<1>(env, info, [env](napi_value* argv) {
@@ -162,6 +181,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

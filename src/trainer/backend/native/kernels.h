@@ -15,9 +15,17 @@ void conv2dBackpropFilter(const Geometry& g, const float* x, const float* dy, fl
 // MaxPool's gradient, in the forward pooling's geometry with cout = cin (max-pool.cc).
 void maxPoolGrad(const Geometry& g, const float* x, const float* dy, float* dx);
 // y = (x − mean) · scale / √(variance + ε) + offset over the last axis of `pixels` rows of
-// `channels` (scale and offset may be null: 1 and 0) (batch-norm.cc).
+// `channels` (scale and offset may be null: 1 and 0) (elementwise.cc).
 void batchNorm(int64_t pixels, int channels, const float* x, const float* mean, const float* variance,
                const float* scale, const float* offset, float epsilon, float* y);
+// One Adam step of one variable, written to new buffers: m' = β1·m + (1−β1)·g,
+// v' = β2·v + (1−β2)·g², value' = value − lr · (m'/c1) / (√(v'/c2) + ε), with c1 = 1 − β1^t and
+// c2 = 1 − β2^t (elementwise.cc).
+struct AdamStep {
+  float lr, beta1, beta2, epsilon, c1, c2;
+};
+void adam(int64_t size, const AdamStep& step, const float* value, const float* m, const float* v, const float* g,
+          float* newValue, float* newM, float* newV);
 // Runs body(begin, end) over [0, n) in chunks of at least `grain`, on the library's threads.
 void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 void setThreads(int threads);
