@@ -24,18 +24,20 @@ export async function runJob(job: JobBody): Promise<JobResult> {
       };
     }
     case "prepare": {
-      const images: PreparedOrError[] = [];
-      for (const bytes of job.images) {
-        try {
-          images.push({
-            ok: true,
-            ...(await prepareImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))),
-          });
-        } catch (error) {
-          const status = ImageInputError.is(error) ? error.status : null;
-          images.push({ ok: false, status, message: (error as Error).message });
-        }
-      }
+      // libvips decodes on its own threads: the batch's images at once.
+      const images = await Promise.all(
+        job.images.map(async (bytes): Promise<PreparedOrError> => {
+          try {
+            return {
+              ok: true,
+              ...(await prepareImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))),
+            };
+          } catch (error) {
+            const status = ImageInputError.is(error) ? error.status : null;
+            return { ok: false, status, message: (error as Error).message };
+          }
+        }),
+      );
       return { kind: "prepare", images };
     }
     case "classify": {
