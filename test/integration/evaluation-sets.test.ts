@@ -16,6 +16,7 @@ import { createDb } from "@/server/db/client";
 import { CLASS_NAMES } from "@/shared/cifar10-classes";
 import { RECORD_BYTES, TEST_FILE } from "@/trainer/data/cifar10-format";
 import { LabbookClient } from "@/trainer/worker/client";
+import { until } from "../../scripts/lib/worker-process";
 import { succeededRunWithModel } from "../helpers/registered-model";
 
 const baseUrl = inject("baseUrl");
@@ -65,20 +66,6 @@ function post(params: Record<string, string>, body: Uint8Array, type = "applicat
 }
 
 const counts = async () => [await db.evaluationSet.count(), await db.evaluationImage.count()];
-
-async function until<T>(
-  check: () => Promise<T | null | undefined | false>,
-  what: string,
-  ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-}
 
 interface SetInfo {
   status: string;

@@ -4,39 +4,30 @@ import { type Db, poolOf } from "@/server/db/client";
 import { readArtifact } from "@/server/services/artifacts";
 import { isQueued } from "./background";
 
-export async function listEvaluationSets(db: Db) {
-  const sets = await db.evaluationSet.findMany({
-    orderBy: { createdAt: "desc" },
-    select: {
-      id: true,
-      name: true,
-      description: true,
-      status: true,
-      error: true,
-      total: true,
-      imported: true,
-      createdBy: true,
-      createdAt: true,
-    },
-  });
-  return sets;
+/** What every view of a set shows. */
+const SET_SUMMARY = {
+  id: true,
+  name: true,
+  description: true,
+  status: true,
+  error: true,
+  total: true,
+  imported: true,
+  createdBy: true,
+  createdAt: true,
+} as const;
+
+export function listEvaluationSets(db: Db) {
+  return db.evaluationSet.findMany({ orderBy: { createdAt: "desc" }, select: SET_SUMMARY });
 }
 
 export async function getEvaluationSet(db: Db, id: number) {
   const set = await db.evaluationSet.findUnique({
     where: { id },
     select: {
-      id: true,
-      name: true,
-      description: true,
-      status: true,
-      error: true,
-      total: true,
-      imported: true,
+      ...SET_SUMMARY,
       mapping: true,
       skipped: true,
-      createdBy: true,
-      createdAt: true,
       evaluations: {
         orderBy: { id: "asc" },
         select: {
