@@ -66,6 +66,28 @@ describe("experiments API", () => {
     ]);
   });
 
+  it("builds a run from a preset, with the fields given overriding it", async () => {
+    const created = await createExperiment({
+      name: unique("fast"),
+      runs: [{ config: { preset: "fast", epochs: 3, augmentation: { horizontalFlip: false } } }],
+    });
+    const run = await db.run.findUniqueOrThrow({ where: { id: created.runIds[0] } });
+    expect(run.config).toMatchObject({
+      preset: "fast",
+      optimizer: "adam",
+      lrSchedule: "one-cycle",
+      labelSmoothing: 0.1,
+      epochs: 3,
+      augmentation: { horizontalFlip: false, widthShift: 0.125, rotationDegrees: 0 },
+    });
+    expect(run).toMatchObject({ batchSize: 128, epochs: 3, learningRate: 3e-3 });
+    const refused = await callProcedure(baseUrl, "experiment.create", {
+      name: unique("turbo"),
+      runs: [{ config: { preset: "turbo" } }],
+    });
+    expect(refused.status).toBe(400);
+  });
+
   it("answers a taken name with 409 and renames and archives", async () => {
     const name = unique("taken");
     const created = await createExperiment({ name });
