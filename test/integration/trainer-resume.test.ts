@@ -63,6 +63,47 @@ describe("labbook train, killed and resumed", () => {
     expect(evaluation.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0)).toBe(60);
   }, 240_000);
 
+  it("a resumed one-cycle SGD run continues its schedule where it stopped", async () => {
+    const config = path.join(dataDir, "one-cycle.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        preset: "fast",
+        optimizer: "sgd-nesterov",
+        learningRate: 0.05,
+        batchSize: 16,
+        epochs: 4,
+        seed: 3,
+      }),
+    );
+    const run = (dir: string) =>
+      runCli([
+        ...args.slice(0, 2),
+        config,
+        ...args.slice(3, 9),
+        path.join(dataDir, dir),
+        "--backend",
+        "wasm-libtorch",
+      ]);
+    const whole = run("whole");
+    expect(await whole.done, whole.stderr()).toBe(0);
+    const cut = run("cut");
+    await cut.waitFor((line) => line.type === "epoch" && line.epoch === 2);
+    cut.child.kill("SIGKILL");
+    await cut.done;
+    const resumed = run("cut");
+    expect(await resumed.done, resumed.stderr()).toBe(0);
+    expect(resumed.stderr()).toMatch(/resumed after epoch \d/);
+    const lrs = (dir: string) =>
+      (JSON.parse(readFileSync(path.join(dataDir, dir, "history.json"), "utf8")) as { lr: number }[]).map(
+        (h) => h.lr,
+      );
+    // Warm-up, then the cosine down: each epoch's mean learning rate, as if never stopped.
+    expect(lrs("cut")).toEqual(lrs("whole"));
+    const [a = 0, b = 0, c = 0, d = 0] = lrs("whole");
+    expect([a < b, b > c, c > d]).toEqual([true, true, true]);
+  }, 240_000);
+
   it("refuses an invalid config with the field and the rule", async () => {
     writeFileSync(configFile, JSON.stringify({ learningRate: -1, dropout: [0.2, 1.5, 0.4, 0.5] }));
     const run = runCli(["train", "--config", configFile, "--data-dir", dataDir, "--unverified-data"]);
