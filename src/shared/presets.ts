@@ -18,12 +18,12 @@ export const PRESETS = {
   fast: {
     label: "Fast",
     description:
-      "The same network trained for 10 epochs: Adam at batch 128 with a one-cycle learning rate up to 3e-3, label smoothing 0.1, L2 2.5e-4, lighter dropout, and shift-and-flip augmentation.",
+      "The same network trained for 10 epochs: Adam at batch 128 with a one-cycle learning rate up to 1e-3, label smoothing 0.1, L2 2.5e-4, lighter dropout, and shift-and-flip augmentation.",
     config: {
       preset: "fast",
       normalization: "zscore",
       optimizer: "adam",
-      learningRate: 3e-3,
+      learningRate: 1e-3,
       lrSchedule: "one-cycle",
       warmupFraction: 0.25,
       labelSmoothing: 0.1,

@@ -80,7 +80,7 @@ describe("experiments API", () => {
       epochs: 3,
       augmentation: { horizontalFlip: false, widthShift: 0.125, rotationDegrees: 0 },
     });
-    expect(run).toMatchObject({ batchSize: 128, epochs: 3, learningRate: 3e-3 });
+    expect(run).toMatchObject({ batchSize: 128, epochs: 3, learningRate: 1e-3 });
     const refused = await callProcedure(baseUrl, "experiment.create", {
       name: unique("turbo"),
       runs: [{ config: { preset: "turbo" } }],
