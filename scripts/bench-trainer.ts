@@ -1,10 +1,11 @@
 // Training and inference images/s of the seed model at batch 64 for every backend that loads
 // here, side by side in one run, with stock wasm kernels as the baseline; plus two wasm runs
 // at once (how two runs share a 2-core machine), and PyTorch on the same network at one and
-// two threads, with the ratios and each process's peak RSS. Each measurement runs in its own
+// two threads, with the ratios and each process's peak RSS; a kernel-by-kernel profile of one
+// step; and the server's prediction latency (p50, p95). Each measurement runs in its own
 // process, since kernel registrations are global.
 //
-//   npx tsx scripts/bench-trainer.ts [--batches N] [--backends tensorflow,wasm-libtorch,wasm-openblas,wasm,wasm-stock,cpu]
+//   npx tsx scripts/bench-trainer.ts [--batches N] [--backends tensorflow,wasm-libtorch,wasm-openblas,wasm,wasm-stock,cpu] [--no-predict]
 import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -177,6 +178,7 @@ function torchThroughput(threads: number, batches: number): TorchMeasurement | n
 const { values } = parseArgs({
   options: {
     one: { type: "string" },
+    "no-predict": { type: "boolean" },
     batches: { type: "string", default: "8" },
     // cpu (plain JS) needs minutes per batch of this model: measure it only when asked.
     backends: {
@@ -277,5 +279,29 @@ if (profiled?.profile) {
   );
   console.log(
     `  ${"outside kernels (engine, JS)".padEnd(28)}${`${fmt(wallMs - inKernels)} ms`.padStart(11)}${`${((100 * (wallMs - inKernels)) / wallMs).toFixed(1)}%`.padStart(8)}`,
+  );
+}
+
+// The server's prediction latency, p50 and p95 (scripts/bench-predict.ts, a server of its own).
+if (!values["no-predict"]) {
+  console.log("\nprediction latency through POST /api/models/<name>/predict:");
+  const predict = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.resolve(import.meta.dirname, "bench-predict.ts"),
+      "--small",
+      "200",
+      "--photos",
+      "5",
+    ],
+    { encoding: "utf8", cwd: path.resolve(import.meta.dirname, "..") },
+  );
+  console.log(
+    predict.stdout
+      .split("\n")
+      .filter((line) => line.startsWith("|"))
+      .join("\n") || predict.stderr,
   );
 }
