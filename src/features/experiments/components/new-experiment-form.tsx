@@ -345,9 +345,6 @@ export function NewExperimentForm() {
         {planError && (submitted || mode !== "single") && <p className="text-sm text-red-700">{planError}</p>}
       </fieldset>
 
-      <p className="text-sm text-slate-600">
-        Defaults are the seed notebook&apos;s recipe: VGG-style CNN, Adam 5e-4, batch 64, up to 250 epochs.
-      </p>
       <HyperparamsFields
         values={values}
         errors={visible}
