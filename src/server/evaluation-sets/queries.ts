@@ -17,6 +17,17 @@ const SET_SUMMARY = {
   createdAt: true,
 } as const;
 
+/** What every view of a version's score on a set shows. */
+const SCORE_SUMMARY = {
+  id: true,
+  versionId: true,
+  status: true,
+  error: true,
+  done: true,
+  total: true,
+  accuracy: true,
+} as const;
+
 export function listEvaluationSets(db: Db) {
   return db.evaluationSet.findMany({ orderBy: { createdAt: "desc" }, select: SET_SUMMARY });
 }
@@ -31,13 +42,7 @@ export async function getEvaluationSet(db: Db, id: number) {
       evaluations: {
         orderBy: { id: "asc" },
         select: {
-          id: true,
-          versionId: true,
-          status: true,
-          error: true,
-          done: true,
-          total: true,
-          accuracy: true,
+          ...SCORE_SUMMARY,
           finishedAt: true,
           version: { select: { version: true, model: { select: { name: true } } } },
         },
@@ -90,14 +95,8 @@ export async function modelSetScores(db: Db, model: string) {
     db.setEvaluation.findMany({
       where: { version: { model: { name: model } } },
       select: {
-        id: true,
+        ...SCORE_SUMMARY,
         setId: true,
-        versionId: true,
-        status: true,
-        error: true,
-        done: true,
-        total: true,
-        accuracy: true,
         version: { select: { version: true } },
       },
     }),
