@@ -105,6 +105,14 @@ async function profileStep(step: () => Promise<void>): Promise<Measurement["prof
   return { wallMs, kernels };
 }
 
+/** Node's arguments to run one of these scripts through tsx. */
+const tsxScript = (file: string, args: string[]) => [
+  "--import",
+  "tsx",
+  path.resolve(import.meta.dirname, file),
+  ...args,
+];
+
 /** The backends with native kernels, which use LABBOOK_THREADS threads; the first is profiled. */
 const NATIVE: BackendName[] = ["wasm-libtorch", "wasm-openblas"];
 
@@ -113,15 +121,7 @@ function child(backend: BackendName, batches: number, threads = 1, profile = fal
   return new Promise((resolve) => {
     const proc = spawn(
       process.execPath,
-      [
-        "--import",
-        "tsx",
-        path.resolve(import.meta.dirname, "bench-trainer.ts"),
-        "--one",
-        backend,
-        "--batches",
-        String(batches),
-      ],
+      tsxScript("bench-trainer.ts", ["--one", backend, "--batches", String(batches)]),
       {
         stdio: ["ignore", "pipe", "inherit"],
         cwd: path.resolve(import.meta.dirname, ".."),
@@ -287,15 +287,7 @@ if (!values["no-predict"]) {
   console.log("\nprediction latency through POST /api/models/<name>/predict:");
   const predict = spawnSync(
     process.execPath,
-    [
-      "--import",
-      "tsx",
-      path.resolve(import.meta.dirname, "bench-predict.ts"),
-      "--small",
-      "200",
-      "--photos",
-      "5",
-    ],
+    tsxScript("bench-predict.ts", ["--small", "200", "--photos", "5"]),
     { encoding: "utf8", cwd: path.resolve(import.meta.dirname, "..") },
   );
   console.log(

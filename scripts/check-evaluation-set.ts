@@ -14,7 +14,7 @@ import sharp from "sharp";
 import { createDb } from "../src/server/db/client";
 import { openDatabase } from "../src/server/db/open";
 import { CLASS_NAMES } from "../src/shared/cifar10-classes";
-import { defaultDataDir, RECORD_BYTES, TEST_FILE } from "../src/trainer/data/cifar10-format";
+import { defaultDataDir, RECORD_BYTES, recordRgb, TEST_FILE } from "../src/trainer/data/cifar10-format";
 import { LabbookClient } from "../src/trainer/worker/client";
 
 const { values } = parseArgs({
@@ -64,10 +64,7 @@ for (let i = 0; i < count; i++) {
   const record = records.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES);
   const label = record[0] as number;
   labels.push(label);
-  const rgb = Buffer.alloc(3072);
-  for (let p = 0; p < 1024; p++)
-    for (let c = 0; c < 3; c++) rgb[p * 3 + c] = record[1 + c * 1024 + p] as number;
-  const image = sharp(rgb, { raw: { width: 32, height: 32, channels: 3 } });
+  const image = sharp(recordRgb(record), { raw: { width: 32, height: 32, channels: 3 } });
   files[`${plural(CLASS_NAMES[label] as string)}/${i}.${i % 2 ? "jpg" : "png"}`] = new Uint8Array(
     i % 2 ? await image.resize(256, 256).jpeg({ quality: 90 }).toBuffer() : await image.png().toBuffer(),
   );

@@ -14,7 +14,7 @@ import sharp from "sharp";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDb } from "@/server/db/client";
 import { CLASS_NAMES } from "@/shared/cifar10-classes";
-import { RECORD_BYTES, TEST_FILE } from "@/trainer/data/cifar10-format";
+import { RECORD_BYTES, recordRgb, TEST_FILE } from "@/trainer/data/cifar10-format";
 import { LabbookClient } from "@/trainer/worker/client";
 import { until } from "../../scripts/lib/worker-process";
 import { succeededRunWithModel } from "../helpers/registered-model";
@@ -30,12 +30,10 @@ const BIN = path.resolve(import.meta.dirname, "../../bin/labbook");
 /** A CIFAR-10 test image as PNG, at its size or enlarged to a photo-like JPEG. */
 async function testImage(index: number, kind: "png" | "jpeg"): Promise<Uint8Array> {
   const record = readFileSync(path.join(inject("datasetDir"), TEST_FILE)).subarray(
-    index * RECORD_BYTES + 1,
+    index * RECORD_BYTES,
     (index + 1) * RECORD_BYTES,
   );
-  const rgb = Buffer.alloc(3072);
-  for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) rgb[p * 3 + c] = record[c * 1024 + p] as number;
-  const image = sharp(rgb, { raw: { width: 32, height: 32, channels: 3 } });
+  const image = sharp(recordRgb(record), { raw: { width: 32, height: 32, channels: 3 } });
   return new Uint8Array(
     kind === "png"
       ? await image.png().toBuffer()
@@ -196,6 +194,12 @@ describe("evaluation sets", () => {
       zipSync({ "spaceship/a.png": png, "cat/b.png": png }),
       400,
       /unknown class: "spaceship" \(1 file\)/,
+    );
+    // Names an object lookup would find on Object.prototype are classes like any other.
+    await refuse(
+      zipSync({ "constructor/a.png": png, "constructor/b.png": png }),
+      400,
+      /unknown class: "constructor" \(2 files\)/,
     );
     // A bomb that declares its size: 50 MB of zeros in a few kilobytes.
     await refuse(zipSync({ "cat/a.png": new Uint8Array(50 * 1024 * 1024) }, { level: 9 }), 413, /zip bomb/);

@@ -178,15 +178,18 @@ export async function planArchive(
       `the archive has ${labelled.length.toLocaleString("en")} labelled files; an evaluation set is at most ${LIMITS.images.toLocaleString("en")} images`,
     );
 
-  const mapping: Record<string, string> = {};
+  // Maps, not objects: a folder may be named "constructor" or "__proto__".
+  const mapping = new Map<string, string>();
   const unknown = new Map<string, number>();
   for (const { label } of labelled) {
-    if (label in mapping || unknown.has(label)) {
-      if (unknown.has(label)) unknown.set(label, (unknown.get(label) ?? 0) + 1);
+    if (mapping.has(label)) continue;
+    const misses = unknown.get(label);
+    if (misses !== undefined) {
+      unknown.set(label, misses + 1);
       continue;
     }
     const resolved = resolveClass(label, classNames, synonyms);
-    if (resolved) mapping[label] = resolved;
+    if (resolved) mapping.set(label, resolved);
     else unknown.set(label, 1);
   }
   if (unknown.size > 0)
@@ -217,8 +220,8 @@ export async function planArchive(
   }
   return {
     zip,
-    images: labelled.map(({ file, label, entry }) => ({ file, label: mapping[label] as string, entry })),
+    images: labelled.map(({ file, label, entry }) => ({ file, label: mapping.get(label) as string, entry })),
     skipped,
-    mapping,
+    mapping: Object.fromEntries(mapping),
   };
 }

@@ -1,13 +1,12 @@
 // What the prediction thread does with each job; also run in-process when the app runs
 // without Labbook's HTTP server (and so without the thread).
-import { cachedVersions, classify, classifyPixels, loadVersion } from "./classify";
+import { classify, classifyPixels, loadVersion } from "./classify";
 import { decodeImage, ImageInputError } from "./decode";
 import { prepareImage } from "./prepare";
 import type { JobResult, PreparedOrError, ThreadJob } from "./protocol";
 
-export type JobBody = ThreadJob extends infer J ? (J extends ThreadJob ? Omit<J, "id"> : never) : never;
-
-export { cachedVersions };
+/** A job without its id, kind by kind (Omit over a union would merge the kinds). */
+export type JobBody = ThreadJob extends infer Job ? (Job extends unknown ? Omit<Job, "id"> : never) : never;
 
 export async function runJob(job: JobBody): Promise<JobResult> {
   switch (job.kind) {

@@ -3,8 +3,9 @@
 // server's event loop (API, pages, heartbeats).
 import { parentPort } from "node:worker_threads";
 import { selectBackend } from "@/trainer/backend";
+import { cachedVersions } from "./classify";
 import { ImageInputError } from "./decode";
-import { cachedVersions, runJob } from "./jobs";
+import { runJob } from "./jobs";
 import type { ThreadJob, ThreadReply } from "./protocol";
 
 const port = parentPort;

