@@ -50,7 +50,7 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
   const normalizer = fitNormalizer("zscore", images);
   const config = DEFAULT_HYPERPARAMS;
   const model = buildModel({ dropout: config.dropout, l2: config.l2, seed: 1 });
-  compile(model, config);
+  const { training } = compile(model, config);
   const indices = (b: number) =>
     Uint32Array.from({ length: BATCH }, (_, i) => ((b * BATCH + i) % images.count) as number);
   const step = async (b: number) => {
@@ -63,7 +63,7 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
       config.augmentation,
     );
     const y = oneHotLabels(images, ids);
-    await model.trainOnBatch(x, y);
+    await training.trainOnBatch(x, y);
     tf.dispose([x, y]);
   };
   await step(0); // warm-up: kernel setup, weight packing

@@ -13,7 +13,7 @@ import { CHECKPOINT_VERSION } from "./checkpoint-file";
 import { sampleTransforms } from "./data/augment";
 import type { PreparedData } from "./data/prepare";
 import { evaluateModel } from "./evaluate";
-import { buildModel } from "./model/vgg";
+import { buildModel, logitsModel } from "./model/vgg";
 import { Random } from "./random";
 
 export interface EpochMetrics {
@@ -98,24 +98,26 @@ function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
 
+export interface Compiled {
+  optimizer: tf.Optimizer;
+  /** The model's layers up to the logits, compiled with the loss: what trains and validates. */
+  training: tf.LayersModel;
+}
+
 /** The optimizer and loss `config` asks for (bench-trainer uses it too). */
-export function compile(model: tf.LayersModel, config: Hyperparams): tf.Optimizer {
+export function compile(model: tf.LayersModel, config: Hyperparams): Compiled {
   const optimizer =
     config.optimizer === "sgd-nesterov"
       ? tf.train.momentum(config.learningRate, config.momentum, true)
       : adamOptimizer(config.learningRate, 0.9, 0.999, 1e-7);
   const smoothing = config.labelSmoothing;
-  // Keras' label_smoothing: the targets mixed with the uniform distribution over the classes.
-  const loss =
-    smoothing > 0
-      ? (yTrue: tf.Tensor, yPred: tf.Tensor) =>
-          tf.metrics.categoricalCrossentropy(
-            yTrue.mul(1 - smoothing).add(smoothing / (yTrue.shape.at(-1) ?? 1)),
-            yPred,
-          )
-      : "categoricalCrossentropy";
-  model.compile({ optimizer, loss, metrics: ["accuracy"] });
-  return optimizer;
+  // Per-sample softmax cross-entropy from logits; label smoothing mixes the targets with the
+  // uniform distribution over the classes, as Keras' label_smoothing does.
+  const loss = (yTrue: tf.Tensor, logits: tf.Tensor) =>
+    tf.losses.softmaxCrossEntropy(yTrue, logits, undefined, smoothing, tf.Reduction.NONE);
+  const training = logitsModel(model);
+  training.compile({ optimizer, loss, metrics: ["accuracy"] });
+  return { optimizer, training };
 }
 
 /**
@@ -181,7 +183,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     plateau: { best: Number.POSITIVE_INFINITY, wait: 0 },
     early: { best: Number.POSITIVE_INFINITY, wait: 0, bestEpoch: 0 },
   };
-  const optimizer = compile(model, config);
+  const { optimizer, training } = compile(model, config);
   let random = new Random(config.seed);
   let history: EpochMetrics[] = [];
   let bestWeights: tf.Tensor[] | null = null;
@@ -245,7 +247,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
           )
         : batchTensor(train, indices, data.normalizer);
       const y = oneHotLabels(train, indices);
-      const [loss, accuracy] = (await model.trainOnBatch(x, y)) as number[];
+      const [loss, accuracy] = (await training.trainOnBatch(x, y)) as number[];
       tf.dispose([x, y]);
       if (options.blockAfterBatchMs) blockThread(options.blockAfterBatchMs);
       if (!Number.isFinite(loss))
@@ -271,7 +273,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     }
     if (cancelled) break;
     const trainSeconds = (performance.now() - started) / 1000;
-    const validation = await validate(model, data, options.validationBatchSize ?? 256, events.shouldStop);
+    const validation = await validate(training, data, options.validationBatchSize ?? 256, events.shouldStop);
     if (!validation) {
       cancelled = true;
       break;
@@ -369,7 +371,7 @@ function blockThread(ms: number): void {
 
 /** Validation loss and accuracy, or null when `shouldStop` asked to stop midway. */
 async function validate(
-  model: tf.Sequential,
+  model: tf.LayersModel,
   data: PreparedData,
   batchSize: number,
   shouldStop?: () => boolean,

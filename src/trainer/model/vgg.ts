@@ -36,15 +36,24 @@ export function buildModel(options: ModelOptions): tf.Sequential {
     model.add(tf.layers.dropout({ name: `block${block + 1}_dropout`, rate: options.dropout[block] ?? 0 }));
   });
   model.add(tf.layers.flatten({ name: "flatten" }));
-  model.add(
-    tf.layers.dense({
-      name: "predictions",
-      units: 10,
-      activation: "softmax",
-      kernelInitializer: initializer(),
-    }),
-  );
+  model.add(tf.layers.dense({ name: LOGITS_LAYER, units: 10, kernelInitializer: initializer() }));
+  model.add(tf.layers.softmax({ name: "probabilities" }));
   return model;
+}
+
+/** The dense layer whose output is the logits; a softmax layer follows it. */
+export const LOGITS_LAYER = "predictions";
+
+/**
+ * The same layers up to the logits, for training: the loss is taken from logits, as Keras does
+ * for a softmax output. tfjs' cross-entropy clips probabilities instead, so a saturated softmax
+ * has no gradient and the network stops learning at high learning rates.
+ */
+export function logitsModel(model: tf.LayersModel): tf.LayersModel {
+  return tf.model({
+    inputs: model.inputs,
+    outputs: model.getLayer(LOGITS_LAYER).output as tf.SymbolicTensor,
+  });
 }
 
 export interface LayerSummary {

@@ -1,7 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { hyperparamsSchema } from "@/shared/hyperparams";
 import { scorePredictions } from "@/shared/scoring";
 import { buildModel, layerSummary } from "@/trainer/model/vgg";
+import { compile } from "@/trainer/train";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -18,11 +20,12 @@ describe("the seed model", () => {
       32, 32, 64, 64, 128, 128, 256, 256,
     ]);
     expect(summary.layers.filter((l) => l.type === "Dropout").length).toBe(4);
-    expect(summary.layers.at(-1)).toMatchObject({
+    expect(summary.layers.at(-2)).toMatchObject({
       name: "predictions",
       outputShape: [null, 10],
       params: 10_250,
     });
+    expect(summary.layers.at(-1)).toMatchObject({ type: "Softmax", outputShape: [null, 10], params: 0 });
     model.dispose();
   });
 
@@ -31,6 +34,50 @@ describe("the seed model", () => {
     const rates = model.layers.filter((l) => l.getClassName() === "Dropout").map((l) => l.getConfig().rate);
     expect(rates).toEqual([0.1, 0.15, 0.2, 0.25]);
     expect(model.layers[0]?.getConfig().kernelRegularizer).toBeNull();
+    model.dispose();
+  });
+});
+
+describe("training's loss", () => {
+  // A softmax saturated on a wrong class: tfjs' probability cross-entropy clips p to 1e-7 and
+  // passes no gradient back, so such a network never recovers (SGD at 0.15 stalled at 10%).
+  it("still has a gradient when the softmax is saturated on a wrong class", async () => {
+    const config = hyperparamsSchema.parse({
+      optimizer: "sgd-nesterov",
+      momentum: 0.9,
+      learningRate: 0.1,
+      l2: 0,
+    });
+    const model = buildModel({ dropout: [0, 0, 0, 0], l2: 0, seed: 1 });
+    const { training } = compile(model, config);
+    const dense = model.getLayer("predictions");
+    const [kernel] = dense.getWeights();
+    dense.setWeights([kernel as tf.Tensor, tf.tensor1d([60, 0, 0, 0, 0, 0, 0, 0, 0, 0])]);
+    const x = tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", 3);
+    const y = tf.oneHot(tf.fill([2], 1, "int32"), 10);
+    const [before] = (await training.evaluate(x, y)) as tf.Scalar[];
+    expect(before?.dataSync()[0]).toBeGreaterThan(50); // the true cross-entropy, unclipped
+    await training.trainOnBatch(x, y);
+    const after = dense.getWeights()[1]?.dataSync() ?? [];
+    // The softmax gradient is p - y: about +1 for class 0 and -1 for class 1. Nesterov's first
+    // step moves by lr · (1 + momentum) · gradient.
+    expect(after[0]).toBeCloseTo(60 - 0.19, 2);
+    expect(after[1]).toBeCloseTo(0.19, 2);
+    expect((model.predict(x) as tf.Tensor).arraySync()).toHaveLength(2);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it("smooths labels as Keras does", async () => {
+    const model = buildModel({ dropout: [0, 0, 0, 0], l2: 0, seed: 1 });
+    const { training } = compile(model, hyperparamsSchema.parse({ labelSmoothing: 0.1, l2: 0 }));
+    const x = tf.randomNormal([4, 32, 32, 3], 0, 1, "float32", 4);
+    const y = tf.oneHot(tf.tensor1d([0, 3, 5, 9], "int32"), 10);
+    const [loss] = (await training.evaluate(x, y)) as tf.Scalar[];
+    const p = model.predict(x) as tf.Tensor;
+    const expected = tf.tidy(() => y.mul(0.9).add(0.01).mul(p.log()).sum(1).neg().mean().dataSync()[0]);
+    expect(loss?.dataSync()[0]).toBeCloseTo(expected as number, 4);
+    tf.dispose([x, y, p]);
     model.dispose();
   });
 });
