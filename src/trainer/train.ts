@@ -93,9 +93,15 @@ export function configHash(config: Hyperparams): string {
   return createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
 }
 
-/** tfjs optimizers read `learningRate` on every step but declare it protected; no setter exists. */
-function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = lr;
+/**
+ * Adam reads its protected `learningRate` on every step; SGD and momentum step with a scalar
+ * that only their own setLearningRate updates.
+ */
+export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  // Not instanceof: tfjs' Optimizer answers it by duck typing, true for every optimizer.
+  if ("setLearningRate" in optimizer && typeof optimizer.setLearningRate === "function")
+    (optimizer as tf.SGDOptimizer).setLearningRate(lr);
+  else (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
 
 export interface Compiled {
@@ -266,6 +272,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         imagesPerSecond: seen / ((performance.now() - started) / 1000),
         time: Date.now(),
       });
+      // trainOnBatch resolves in microtasks: without a turn of the event loop, signals and
+      // timers (Ctrl-C in `labbook train`) would wait for the epoch's checkpoint write.
+      await new Promise((resolve) => setImmediate(resolve));
       if (events.shouldStop?.()) {
         cancelled = true;
         break;

@@ -104,6 +104,24 @@ describe("labbook train, killed and resumed", () => {
     expect([a < b, b > c, c > d]).toEqual([true, true, true]);
   }, 240_000);
 
+  it("stops within the epoch on Ctrl-C, keeping the last epoch's checkpoint", async () => {
+    const run = runCli([
+      ...args.slice(0, 6),
+      "--train-limit",
+      "480",
+      "--out",
+      path.join(dataDir, "interrupted"),
+      ...args.slice(10),
+    ]);
+    await run.waitFor((line) => line.type === "epoch" && line.epoch === 1);
+    run.child.kill("SIGINT");
+    expect(await run.done, run.stderr()).toBe(130);
+    expect(run.stderr()).toContain("stopping after this batch");
+    // An epoch here is 17 batches: the signal is seen after the batch, not at the epoch's end.
+    expect(epochsOf(run.lines)).toEqual([1]);
+    expect(run.lines.at(-1)).toMatchObject({ type: "cancelled", epochsDone: 1 });
+  }, 240_000);
+
   it("refuses an invalid config with the field and the rule", async () => {
     writeFileSync(configFile, JSON.stringify({ learningRate: -1, dropout: [0.2, 1.5, 0.4, 0.5] }));
     const run = runCli(["train", "--config", configFile, "--data-dir", dataDir, "--unverified-data"]);

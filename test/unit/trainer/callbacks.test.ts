@@ -1,7 +1,8 @@
+import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { hyperparamsSchema } from "@/shared/hyperparams";
 import type { CallbackState } from "@/trainer/checkpoint";
-import { applyCallbacks, keptEpoch } from "@/trainer/train";
+import { applyCallbacks, keptEpoch, setLearningRate } from "@/trainer/train";
 
 const config = hyperparamsSchema.parse({
   learningRate: 1e-3,
@@ -96,5 +97,22 @@ describe("which epoch's weights a run exports (Keras 2's restore_best_weights)",
     expect(
       keptEpoch({ ...cfg, earlyStopping: { ...cfg.earlyStopping, restoreBestAlways: true } }, false, 2, 4),
     ).toBe(2);
+  });
+});
+
+describe("setLearningRate", () => {
+  // Momentum steps with a scalar that only its own setter updates: one-cycle SGD once ran at
+  // its peak from the first batch.
+  it.each([
+    ["Nesterov momentum", () => tf.train.momentum(0.5, 0.9, true), 0.1 * 1.9 * 2],
+    ["Adam", () => tf.train.adam(0.5), 0.1],
+  ])("changes the step %s takes", (_name, make, firstStep) => {
+    const optimizer = make();
+    const v = tf.variable(tf.scalar(1));
+    setLearningRate(optimizer, 0.1);
+    optimizer.minimize(() => v.square() as tf.Scalar);
+    expect(v.dataSync()[0]).toBeCloseTo(1 - firstStep, 5);
+    tf.dispose([v]);
+    optimizer.dispose();
   });
 });
