@@ -136,6 +136,15 @@ describe("the dashboard, flow by flow", () => {
     // The loss chart: batch-level train loss (smoothed, between epochs), then train and val per epoch.
     await expect.poll(() => page.getByTestId("chart-Loss").locator(".recharts-line").count()).toBe(3);
     expect(await page.getByTestId("chart-Loss").textContent()).toContain("train (batches)");
+    // A log y axis on request: other ticks, the same three lines.
+    const lossChart = page.getByTestId("chart-Loss");
+    const ticks = () =>
+      lossChart.locator(".recharts-yAxis .recharts-cartesian-axis-tick-value").allTextContents();
+    const linearTicks = await ticks();
+    await lossChart.getByRole("button", { name: "log y" }).click();
+    expect(await lossChart.getByRole("button", { name: "log y" }).getAttribute("aria-pressed")).toBe("true");
+    await expect.poll(async () => (await ticks()).join(" ")).not.toBe(linearTicks.join(" "));
+    expect(await lossChart.locator(".recharts-line").count()).toBe(3);
     await expect
       .poll(() => page.getByTestId("total-params").textContent(), { timeout: 10_000 })
       .toBe("1,186,346");

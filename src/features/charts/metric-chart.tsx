@@ -1,7 +1,7 @@
 "use client";
 // One metric over epochs: any number of runs as lines (smoothed on request, with the raw
 // curve faint behind), and seed groups as mean lines inside their 95% CI band.
-import { useMemo } from "react";
+import { useMemo, useState } from "react";
 import {
   Area,
   CartesianGrid,
@@ -93,9 +93,32 @@ export function MetricChart({
 }) {
   const rows = useMemo(() => mergeRows(series, bands, smoothing), [series, bands, smoothing]);
   const empty = rows.length === 0;
+  // One early spike (a validation loss of 150 in a high-learning-rate warm-up) flattens the rest
+  // of a linear axis; a log axis keeps it readable, and needs every value positive.
+  const positive = useMemo(
+    () =>
+      series.every((s) => s.points.every((p) => p.value > 0)) &&
+      bands.every((b) => b.points.every((p) => p.lo > 0)),
+    [series, bands],
+  );
+  const [logChosen, setLogChosen] = useState(logScale);
+  const log = logChosen && positive;
   return (
     <figure className="rounded border border-slate-200 bg-white p-3" data-testid={testId}>
-      <figcaption className="mb-1 text-xs font-semibold text-slate-600">{title}</figcaption>
+      <figcaption className="mb-1 flex items-center justify-between text-xs font-semibold text-slate-600">
+        <span>{title}</span>
+        {!empty && positive && (
+          <button
+            type="button"
+            aria-pressed={log}
+            title="Logarithmic y axis"
+            onClick={() => setLogChosen(!log)}
+            className={`rounded border px-1.5 font-normal ${log ? "border-slate-500 bg-slate-100 text-slate-800" : "border-slate-200 text-slate-500 hover:text-slate-800"}`}
+          >
+            log y
+          </button>
+        )}
+      </figcaption>
       {empty ? (
         <div className="flex items-center justify-center text-sm text-slate-400" style={{ height }}>
           No points yet
@@ -114,10 +137,10 @@ export function MetricChart({
             <YAxis
               tick={{ fontSize: 11 }}
               width={56}
-              scale={logScale ? "log" : "auto"}
-              domain={logScale ? ["auto", "auto"] : ["auto", "auto"]}
+              scale={log ? "log" : "auto"}
+              domain={["auto", "auto"]}
               tickFormatter={format}
-              allowDataOverflow={logScale}
+              allowDataOverflow={log}
             />
             <Tooltip
               formatter={(value) =>
