@@ -40,6 +40,45 @@ describe("new experiment form", () => {
   });
 });
 
+describe("presets in the form", () => {
+  it("fills the form from the Fast preset, every field editable, and the run records the preset", async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    try {
+      await page.goto(new URL("/experiments/new", inject("baseUrl")).toString());
+      await page.getByTestId("presets").getByRole("button", { name: "Fast" }).click();
+      await expect.poll(() => page.getByTestId("preset-description").textContent()).toContain("Nesterov");
+      expect(await page.getByLabel("Optimizer").inputValue()).toBe("sgd-nesterov");
+      expect(await page.getByLabel("Learning rate", { exact: false }).inputValue()).toBe("0.2");
+      expect(await page.getByLabel("Max epochs", { exact: true }).inputValue()).toBe("10");
+      await page.getByLabel("Name", { exact: true }).fill(`fast-${Date.now()}`);
+      await page.getByLabel(/^Seeds/).fill("7");
+      await page.getByLabel("Max epochs", { exact: true }).fill("12");
+      await screenshot(page, "new-experiment-fast-preset");
+      await page.getByRole("button", { name: "Create and queue 1 run" }).click();
+      await page.waitForURL(/\/experiments\/\d+$/);
+      const runId = await page
+        .getByTestId("runs-table")
+        .locator("tbody tr td:nth-child(2)")
+        .first()
+        .textContent();
+      await page.goto(new URL(`/runs/${runId}`, inject("baseUrl")).toString());
+      const value = (param: string) =>
+        page
+          .getByTestId("hyperparams")
+          .locator("tr", { has: page.getByText(param, { exact: true }) })
+          .locator("td")
+          .nth(1)
+          .textContent();
+      await expect.poll(() => value("preset")).toBe("fast");
+      expect(await value("optimizer")).toBe("sgd-nesterov");
+      expect(await value("learningRate")).toBe("0.2");
+      expect(await value("epochs")).toBe("12");
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe("random search in the form", () => {
   it("previews the sampled configs, queues them, and records the sampler seed on the experiment", async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });

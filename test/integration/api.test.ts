@@ -74,13 +74,13 @@ describe("experiments API", () => {
     const run = await db.run.findUniqueOrThrow({ where: { id: created.runIds[0] } });
     expect(run.config).toMatchObject({
       preset: "fast",
-      optimizer: "adam",
+      optimizer: "sgd-nesterov",
       lrSchedule: "one-cycle",
       labelSmoothing: 0.1,
       epochs: 3,
       augmentation: { horizontalFlip: false, widthShift: 0.125, rotationDegrees: 0 },
     });
-    expect(run).toMatchObject({ batchSize: 128, epochs: 3, learningRate: 1e-3 });
+    expect(run).toMatchObject({ batchSize: 128, epochs: 3, learningRate: 0.2 });
     const refused = await callProcedure(baseUrl, "experiment.create", {
       name: unique("turbo"),
       runs: [{ config: { preset: "turbo" } }],

@@ -10,7 +10,7 @@ describe("presets", () => {
     const config = hyperparamsSchema.parse({ preset: "fast", epochs: 12, augmentation: { zoom: 0.2 } });
     expect(config).toMatchObject({
       preset: "fast",
-      optimizer: "adam",
+      optimizer: "sgd-nesterov",
       lrSchedule: "one-cycle",
       labelSmoothing: 0.1,
       batchSize: 128,
