@@ -44,46 +44,49 @@ export function DataTable<T>({
 }) {
   const { table, cell } = SIZES[size];
   const align = (column: Column<T>) => (column.numeric ? "text-right tabular-nums" : "");
+  // Wide tables (a column per evaluation set) scroll inside their card, not the page.
   return (
-    <table
-      className={`w-full ${table} ${framed ? "rounded border border-slate-200 bg-white" : ""}`}
-      data-testid={testId}
-    >
-      {header && (
-        <thead
-          className={`text-left text-xs uppercase ${framed ? "bg-slate-100 text-slate-600" : "text-slate-500"}`}
-        >
-          <tr>
-            {columns.map((column) => (
-              <th
-                key={column.key}
-                className={`${cell} whitespace-nowrap ${column.numeric ? "text-right" : ""}`}
-              >
-                {column.header}
-              </th>
-            ))}
-          </tr>
-        </thead>
-      )}
-      <tbody>
-        {rows.map((row) => {
-          const { className, ...data } = rowProps?.(row) ?? {};
-          return (
-            <tr
-              key={rowKey(row)}
-              className={`border-t border-slate-100 align-top first:border-0 ${className ?? ""}`}
-              {...data}
-            >
+    <div className="overflow-x-auto">
+      <table
+        className={`w-full ${table} ${framed ? "rounded border border-slate-200 bg-white" : ""}`}
+        data-testid={testId}
+      >
+        {header && (
+          <thead
+            className={`text-left text-xs uppercase ${framed ? "bg-slate-100 text-slate-600" : "text-slate-500"}`}
+          >
+            <tr>
               {columns.map((column) => (
-                <td key={column.key} className={`${cell} ${align(column)} ${column.className ?? ""}`}>
-                  {column.cell(row)}
-                </td>
+                <th
+                  key={column.key}
+                  className={`${cell} whitespace-nowrap ${column.numeric ? "text-right" : ""}`}
+                >
+                  {column.header}
+                </th>
               ))}
             </tr>
-          );
-        })}
-      </tbody>
-      {footer && <tfoot className="border-t border-slate-300 font-semibold">{footer}</tfoot>}
-    </table>
+          </thead>
+        )}
+        <tbody>
+          {rows.map((row) => {
+            const { className, ...data } = rowProps?.(row) ?? {};
+            return (
+              <tr
+                key={rowKey(row)}
+                className={`border-t border-slate-100 align-top first:border-0 ${className ?? ""}`}
+                {...data}
+              >
+                {columns.map((column) => (
+                  <td key={column.key} className={`${cell} ${align(column)} ${column.className ?? ""}`}>
+                    {column.cell(row)}
+                  </td>
+                ))}
+              </tr>
+            );
+          })}
+        </tbody>
+        {footer && <tfoot className="border-t border-slate-300 font-semibold">{footer}</tfoot>}
+      </table>
+    </div>
   );
 }
