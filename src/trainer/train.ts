@@ -289,7 +289,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     }
     const [valCrossEntropy, valAccuracy] = validation;
     // Keras 2's test_step adds the model's regularisation losses to val_loss.
-    const valLoss = valCrossEntropy + regularizationPenalty(model);
+    // (The compiled training model: the Sequential itself reports no losses once it is not compiled.)
+    const valLoss = valCrossEntropy + regularizationPenalty(training);
     const metrics: EpochMetrics = {
       epoch,
       loss: lossSum / seen,
