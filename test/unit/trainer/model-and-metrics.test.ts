@@ -2,11 +2,13 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hyperparamsSchema } from "@/shared/hyperparams";
 import { scorePredictions } from "@/shared/scoring";
+import { selectBackend } from "@/trainer/backend";
 import { buildModel, layerSummary } from "@/trainer/model/vgg";
 import { compile } from "@/trainer/train";
 
 beforeAll(async () => {
-  await tf.setBackend("cpu");
+  // wasm: a training step of the whole network takes over 20 s on the cpu backend.
+  await selectBackend("wasm");
 });
 
 describe("the seed model", () => {
