@@ -30,11 +30,17 @@ function signInWhenRefused(error: unknown) {
   window.location.assign(`/signin?next=${encodeURIComponent(next)}`);
 }
 
+/** A refusal (4xx) would be refused again; a failed connection or a server error may pass. */
+function retryUnlessRefused(failures: number, error: unknown) {
+  const status = error instanceof TRPCClientError ? error.data?.httpStatus : undefined;
+  return failures < 2 && !(typeof status === "number" && status >= 400 && status < 500);
+}
+
 export function TRPCReactProvider({ children }: { children: ReactNode }) {
   const [queryClient] = useState(
     () =>
       new QueryClient({
-        defaultOptions: { queries: { staleTime: 5_000, retry: 1 } },
+        defaultOptions: { queries: { staleTime: 5_000, retry: retryUnlessRefused } },
         queryCache: new QueryCache({ onError: signInWhenRefused }),
       }),
   );

@@ -258,15 +258,33 @@ describe("the dashboard, flow by flow", () => {
     await expect
       .poll(() => page.getByTestId("compare-chart-val_accuracy").locator(".recharts-line").count())
       .toBe(8);
-    await page.getByLabel(`Remove run ${runIds[3]}`).click();
-    await page.getByLabel(`Remove run ${runIds[2]}`).click();
+    // Two removals in one task, as two quick clicks on a busy page: each must apply to the
+    // selection the other left (a router navigation per click let the second undo the first).
+    await page.evaluate(
+      (labels) => {
+        for (const label of labels)
+          document.querySelector<HTMLButtonElement>(`[aria-label="${label}"]`)?.click();
+      },
+      [`Remove run ${runIds[3]}`, `Remove run ${runIds[2]}`],
+    );
+    const selected = () =>
+      (new URL(page.url()).searchParams.get("runs") ?? "")
+        .split(",")
+        .map(Number)
+        .sort((x, y) => x - y);
+    await expect.poll(selected).toEqual([runIds[0], runIds[1]].sort((x, y) => (x ?? 0) - (y ?? 0)));
     // Two new queries (the compare set, both evaluations) on a server that other test files
     // keep busy: allow more than the default 15 s.
-    await expect
-      .poll(() => page.getByTestId("confusion-diff-matrix").locator("button[data-cell]").count(), {
-        timeout: 45_000,
-      })
-      .toBe(100);
+    try {
+      await expect
+        .poll(() => page.getByTestId("confusion-diff-matrix").locator("button[data-cell]").count(), {
+          timeout: 45_000,
+        })
+        .toBe(100);
+    } catch (error) {
+      await screenshot(page, "compare-two-failed");
+      throw new Error(`${(error as Error).message}\n${await diagnostics()}`);
+    }
     await screenshot(page, "dashboard-compare-two");
   }, 300_000);
 

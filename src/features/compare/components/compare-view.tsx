@@ -2,9 +2,9 @@
 // Any set of runs, across experiments: overlaid curves with smoothing, seed groups as mean ±
 // 95% CI bands, the parameter table with differences highlighted, best and last values, a
 // significance test between two groups, and a confusion-matrix diff for two runs.
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { useRouter } from "next/navigation";
+import { useSearchParams } from "next/navigation";
 import { useMemo, useState } from "react";
 import { DataTable } from "@/components/data-table";
 import { buttonClass, ErrorNote, Loading, Panel } from "@/components/ui";
@@ -38,9 +38,26 @@ function ciText(ci: { mean: number; lo: number; hi: number; n: number } | null) 
     : `${formatPercent(ci.mean, 2)} ± ${((ci.hi - ci.mean) * 100).toFixed(2)} (n=${ci.n})`;
 }
 
-export function CompareView({ runIds }: { runIds: number[] }) {
+/** Run ids from `?runs=1,2,3`: positive integers, each once, at most 100. */
+export function parseRunIds(raw: string | null): number[] {
+  return [...new Set((raw ?? "").split(",").map(Number))]
+    .filter((id) => Number.isInteger(id) && id > 0)
+    .slice(0, 100);
+}
+
+/**
+ * Edits the selection in the address bar at once (Next.js syncs `useSearchParams` with
+ * `history.replaceState`), so that two quick clicks compose; a router navigation would leave the
+ * second click acting on the ids from before the first.
+ */
+function editRunIds(edit: (ids: number[]) => number[]) {
+  const ids = edit(parseRunIds(new URLSearchParams(window.location.search).get("runs")));
+  window.history.replaceState(null, "", ids.length ? `/compare?runs=${ids.join(",")}` : "/compare");
+}
+
+export function CompareView() {
   const trpc = useTRPC();
-  const router = useRouter();
+  const runIds = parseRunIds(useSearchParams().get("runs"));
   const [smoothing, setSmoothing] = useState(0);
   const [grouped, setGrouped] = useState<boolean | null>(null);
   const [onlyDiffs, setOnlyDiffs] = useState(false);
@@ -49,10 +66,12 @@ export function CompareView({ runIds }: { runIds: number[] }) {
   const compare = useQuery({
     ...trpc.compare.runs.queryOptions({ runIds: enabled ? runIds : [1] }),
     enabled,
+    placeholderData: keepPreviousData,
   });
   const history = useQuery({
     ...trpc.metric.history.queryOptions({ runIds: enabled ? runIds : [1], keys: KEYS, maxPoints: 500 }),
     enabled,
+    placeholderData: keepPreviousData,
   });
   const groups = compare.data?.groups ?? [];
   const canGroup = groups.some((g) => g.runIds.length > 1);
@@ -62,9 +81,9 @@ export function CompareView({ runIds }: { runIds: number[] }) {
     enabled: enabled && showGroups,
   });
 
-  const setRuns = (ids: number[]) =>
-    router.replace(ids.length ? `/compare?runs=${ids.join(",")}` : "/compare");
-  const colorOfRun = useMemo(() => new Map(runIds.map((id, i) => [id, colorAt(i)])), [runIds]);
+  const runKey = runIds.join(",");
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runKey is runIds' identity
+  const colorOfRun = useMemo(() => new Map(runIds.map((id, i) => [id, colorAt(i)])), [runKey]);
   const colorOfGroup = useMemo(() => new Map(groups.map((g, i) => [g.groupKey, colorAt(i)])), [groups]);
 
   if (!enabled)
@@ -113,7 +132,7 @@ export function CompareView({ runIds }: { runIds: number[] }) {
           onSubmit={(e) => {
             e.preventDefault();
             const id = Number(adding);
-            if (Number.isInteger(id) && id > 0 && !runIds.includes(id)) setRuns([...runIds, id]);
+            if (Number.isInteger(id) && id > 0) editRunIds((ids) => (ids.includes(id) ? ids : [...ids, id]));
             setAdding("");
           }}
         >
@@ -145,7 +164,7 @@ export function CompareView({ runIds }: { runIds: number[] }) {
               type="button"
               aria-label={`Remove run ${r.id}`}
               className="text-slate-400 hover:text-red-600"
-              onClick={() => setRuns(runIds.filter((id) => id !== r.id))}
+              onClick={() => editRunIds((ids) => ids.filter((id) => id !== r.id))}
             >
               ×
             </button>

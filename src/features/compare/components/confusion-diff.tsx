@@ -2,7 +2,7 @@
 // Two runs' final confusion matrices as one diff: which confusions run B fixed or made worse
 // compared with run A.
 import { useQuery } from "@tanstack/react-query";
-import { Panel } from "@/components/ui";
+import { ErrorNote, Panel } from "@/components/ui";
 import { ConfusionMatrix, type Matrix } from "@/features/evaluation/components/confusion-matrix";
 import { useTRPC } from "@/lib/trpc";
 import { CLASS_NAMES } from "@/shared/cifar10-classes";
@@ -34,16 +34,22 @@ export function ConfusionDiff({
   runB: { id: number; name: string };
 }) {
   const trpc = useTRPC();
-  const a = useQuery({ ...trpc.run.evaluation.queryOptions({ id: runA.id }), retry: false });
-  const b = useQuery({ ...trpc.run.evaluation.queryOptions({ id: runB.id }), retry: false });
-  if (!a.data || !b.data)
+  const a = useQuery(trpc.run.evaluation.queryOptions({ id: runA.id }));
+  const b = useQuery(trpc.run.evaluation.queryOptions({ id: runB.id }));
+  if (!a.data || !b.data) {
+    const error = [a.error, b.error].find((e) => e && e.data?.code !== "NOT_FOUND");
     return (
       <Panel title="Confusion matrix diff">
-        <p className="text-sm text-slate-500">
-          {a.isLoading || b.isLoading ? "Loading…" : "Both runs need a final test evaluation for a diff."}
-        </p>
+        {error ? (
+          <ErrorNote error={error} />
+        ) : (
+          <p className="text-sm text-slate-500">
+            {a.isLoading || b.isLoading ? "Loading…" : "Both runs need a final test evaluation for a diff."}
+          </p>
+        )}
       </Panel>
     );
+  }
   const ma = a.data.confusionMatrix as Matrix;
   const mb = b.data.confusionMatrix as Matrix;
   const { fixed, worse } = confusionChanges(ma, mb);
