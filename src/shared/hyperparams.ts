@@ -39,6 +39,10 @@ export const augmentationSchema = z.object({
   shearDegrees: z.number().min(0).max(89).default(10),
   channelShift: z.number().min(0).max(1).default(0.1),
   fillMode: z.enum(FILL_MODES).default("nearest"),
+  /// Round shifts to whole pixels (a random crop). Keras shifts by fractions of a pixel, which
+  /// bilinear sampling blurs, so training images are softer than test images. Optional, so that
+  /// configs from before it keep their hash and their checkpoints resume.
+  wholePixelShifts: z.boolean().optional(),
 });
 
 export const hyperparamsObjectSchema = z.object({

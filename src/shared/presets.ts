@@ -18,7 +18,7 @@ export const PRESETS = {
   fast: {
     label: "Fast",
     description:
-      "The same network trained for 10 epochs: SGD with Nesterov momentum at batch 128, a one-cycle learning rate up to 0.2, label smoothing 0.1, L2 2.5e-4, no dropout, and shift-and-flip augmentation.",
+      "The same network trained for 10 epochs: SGD with Nesterov momentum at batch 128, a one-cycle learning rate up to 0.2, label smoothing 0.1, L2 2.5e-4, no dropout, and flips and whole-pixel shifts (a random crop).",
     config: {
       preset: "fast",
       normalization: "zscore",
@@ -39,6 +39,7 @@ export const PRESETS = {
         rotationDegrees: 0,
         widthShift: 0.125,
         heightShift: 0.125,
+        wholePixelShifts: true,
         horizontalFlip: true,
         zoom: 0,
         brightness: [1, 1],

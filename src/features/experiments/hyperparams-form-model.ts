@@ -16,7 +16,7 @@ export interface FieldSpec {
   kind: "number" | "select" | "checkbox";
   options?: readonly string[];
   step?: string;
-  /** Empty means "not set" rather than an error. */
+  /** Empty (unchecked, for a checkbox) means "not set" rather than an error (or false). */
   optional?: boolean;
   hint?: string;
 }
@@ -126,6 +126,13 @@ export const HYPERPARAM_SECTIONS: { title: string; fields: FieldSpec[] }[] = [
       { path: "augmentation.rotationDegrees", label: "Rotation (°)", kind: "number", step: "1" },
       { path: "augmentation.widthShift", label: "Width shift", kind: "number", step: "0.01" },
       { path: "augmentation.heightShift", label: "Height shift", kind: "number", step: "0.01" },
+      {
+        path: "augmentation.wholePixelShifts",
+        label: "Shift by whole pixels",
+        kind: "checkbox",
+        optional: true,
+        hint: "a random crop; Keras shifts by fractions, which blurs",
+      },
       { path: "augmentation.horizontalFlip", label: "Horizontal flip", kind: "checkbox" },
       { path: "augmentation.zoom", label: "Zoom", kind: "number", step: "0.01" },
       { path: "augmentation.brightness.0", label: "Brightness min", kind: "number", step: "0.05" },
@@ -172,8 +179,10 @@ export function fromFormValues(values: FormValues): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   for (const field of HYPERPARAM_FIELDS) {
     const raw = values[field.path];
-    if (field.kind === "checkbox") setPath(config, field.path, Boolean(raw));
-    else if (field.kind === "select") {
+    if (field.kind === "checkbox") {
+      if (!raw && field.optional) continue;
+      setPath(config, field.path, Boolean(raw));
+    } else if (field.kind === "select") {
       if (raw === "" && field.optional) continue;
       setPath(config, field.path, raw);
     } else {

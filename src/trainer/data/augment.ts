@@ -64,12 +64,16 @@ export function sampleTransforms(
   const matrices = new Float32Array(count * 8);
   const brightness = new Float32Array(count);
   const channelShift = new Float32Array(count);
+  const shift = (range: number) => {
+    const pixels = random.uniform(-range, range) * size;
+    return params.wholePixelShifts ? Math.round(pixels) : pixels;
+  };
   for (let i = 0; i < count; i++) {
     const m = affineMatrix(
       {
         rotation: random.uniform(-params.rotationDegrees, params.rotationDegrees),
-        tx: random.uniform(-params.widthShift, params.widthShift) * size,
-        ty: random.uniform(-params.heightShift, params.heightShift) * size,
+        tx: shift(params.widthShift),
+        ty: shift(params.heightShift),
         shear: random.uniform(-params.shearDegrees, params.shearDegrees),
         zx: random.uniform(1 - params.zoom, 1 + params.zoom),
         zy: random.uniform(1 - params.zoom, 1 + params.zoom),

@@ -59,6 +59,31 @@ describe("augmentation", () => {
     });
   });
 
+  it("shifts by whole pixels when asked, copying pixels instead of blurring them", () => {
+    const x = images();
+    const input = x.arraySync() as number[][][][];
+    // Every output value of image n, channel c, is one of its input values when the shift is whole.
+    const copiesPixels = (out: number[][][][]) =>
+      out.every((image, n) =>
+        image.every((row) =>
+          row.every((pixel) =>
+            pixel.every((v, c) =>
+              input[n]?.some((inRow) => inRow.some((inPixel) => Math.abs((inPixel[c] as number) - v) < 1e-6)),
+            ),
+          ),
+        ),
+      );
+    const shifts = { ...NONE, widthShift: 0.25, heightShift: 0.25, fillMode: "reflect" as const };
+    const whole = sampleTransforms(new Random(5), 3, { ...shifts, wholePixelShifts: true }, 8);
+    const offsets = Array.from(whole.matrices).filter((_, i) => i % 8 === 2 || i % 8 === 5);
+    expect(offsets.every((t) => Number.isInteger(t))).toBe(true);
+    expect(offsets.some((t) => t !== 0)).toBe(true);
+    expect(copiesPixels(augmentBatch(x, whole, shifts).arraySync() as number[][][][])).toBe(true);
+    // Keras' fractional shifts, from the same random stream, interpolate new values.
+    const fractional = sampleTransforms(new Random(5), 3, shifts, 8);
+    expect(copiesPixels(augmentBatch(x, fractional, shifts).arraySync() as number[][][][])).toBe(false);
+  });
+
   it("composes a 90° rotation about the centre that maps corners to corners", () => {
     const m = affineMatrix({ rotation: 90, tx: 0, ty: 0, shear: 0, zx: 1, zy: 1, flip: false }, 8);
     const map = (x: number, y: number) =>
