@@ -288,8 +288,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       break;
     }
     const [valCrossEntropy, valAccuracy] = validation;
-    // Keras 2's test_step adds the model's regularisation losses to val_loss.
-    // (The compiled training model: the Sequential itself reports no losses once it is not compiled.)
+    // Keras 2's test_step adds the regularisation losses to val_loss. They come from the
+    // compiled logits model: the uncompiled Sequential reports none.
     const valLoss = valCrossEntropy + regularizationPenalty(training);
     const metrics: EpochMetrics = {
       epoch,

@@ -5,6 +5,9 @@ import * as tf from "@tensorflow/tfjs";
 export const INPUT_SHAPE: [number, number, number] = [32, 32, 3];
 export const BLOCK_FILTERS = [32, 64, 128, 256] as const;
 
+/** The dense layer whose output is the logits; a softmax layer follows it. */
+export const LOGITS_LAYER = "predictions";
+
 export interface ModelOptions {
   dropout: number[];
   l2: number;
@@ -40,9 +43,6 @@ export function buildModel(options: ModelOptions): tf.Sequential {
   model.add(tf.layers.softmax({ name: "probabilities" }));
   return model;
 }
-
-/** The dense layer whose output is the logits; a softmax layer follows it. */
-export const LOGITS_LAYER = "predictions";
 
 /**
  * The same layers up to the logits, for training: the loss is taken from logits, as Keras does
