@@ -50,6 +50,7 @@ describe("presets in the form", () => {
       expect(await page.getByLabel("Optimizer").inputValue()).toBe("sgd-nesterov");
       expect(await page.getByLabel("Learning rate", { exact: false }).inputValue()).toBe("0.2");
       expect(await page.getByLabel("Max epochs", { exact: true }).inputValue()).toBe("10");
+      expect(await page.getByLabel("Shift by whole pixels").isChecked()).toBe(true);
       await page.getByLabel("Name", { exact: true }).fill(`fast-${Date.now()}`);
       await page.getByLabel(/^Seeds/).fill("7");
       await page.getByLabel("Max epochs", { exact: true }).fill("12");
@@ -73,6 +74,7 @@ describe("presets in the form", () => {
       expect(await value("optimizer")).toBe("sgd-nesterov");
       expect(await value("learningRate")).toBe("0.2");
       expect(await value("epochs")).toBe("12");
+      expect(await value("augmentation.wholePixelShifts")).toBe("true");
     } finally {
       await page.close();
     }
