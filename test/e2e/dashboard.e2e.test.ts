@@ -389,6 +389,16 @@ describe("the dashboard, flow by flow", () => {
       .toBe(100);
     await expect.poll(() => report.getByTestId("per-class").locator("tbody tr").count()).toBe(10);
     await screenshot(page, "dashboard-evaluation-set");
+    // In a narrow window the versions table scrolls; its promote buttons stay in view.
+    await page.setViewportSize({ width: 800, height: 1000 });
+    const promoteButton = page.getByRole("button", { name: /^Promote to/ }).first();
+    await expect
+      .poll(async () => {
+        const box = await promoteButton.boundingBox();
+        return box ? box.x + box.width <= 800 : false;
+      })
+      .toBe(true);
+    await page.setViewportSize({ width: 1440, height: 1000 });
 
     const unknown = path.join(scratch, "unknown.zip");
     writeFileSync(unknown, zipSync({ "spaceship/a.png": readFileSync(path.join(folder, "car", "red.png")) }));

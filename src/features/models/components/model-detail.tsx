@@ -201,7 +201,8 @@ export function ModelDetail({ name }: { name: string }) {
             {
               key: "promote",
               header: "",
-              className: "text-right",
+              // Pinned: a column per evaluation set pushes it out of a scrolled table's view.
+              className: "sticky right-0 bg-white text-right",
               cell: (v) => (
                 <button
                   type="button"
