@@ -131,7 +131,7 @@ export const HYPERPARAM_SECTIONS: { title: string; fields: FieldSpec[] }[] = [
         label: "Shift by whole pixels",
         kind: "checkbox",
         optional: true,
-        hint: "a random crop; Keras shifts by fractions, which blurs",
+        hint: "random crop, no blur",
       },
       { path: "augmentation.horizontalFlip", label: "Horizontal flip", kind: "checkbox" },
       { path: "augmentation.zoom", label: "Zoom", kind: "number", step: "0.01" },

@@ -29,6 +29,7 @@ function Field({
           onChange={(e) => onChange(e.target.checked)}
         />
         {field.label}
+        {field.hint && <span className="text-xs text-slate-400">({field.hint})</span>}
       </label>
     );
   }
