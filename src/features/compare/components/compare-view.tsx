@@ -14,6 +14,7 @@ import { StatusBadge } from "@/features/experiments/components/status-badge";
 import { formatNumber, formatPercent } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { EPOCH_METRIC_KEYS as K } from "@/shared/metrics";
+import { compareHref, parseRunIds } from "../compare-url";
 import { ConfusionDiff } from "./confusion-diff";
 
 const CHARTS = [
@@ -38,13 +39,6 @@ function ciText(ci: { mean: number; lo: number; hi: number; n: number } | null) 
     : `${formatPercent(ci.mean, 2)} ± ${((ci.hi - ci.mean) * 100).toFixed(2)} (n=${ci.n})`;
 }
 
-/** Run ids from `?runs=1,2,3`: positive integers, each once, at most 100. */
-export function parseRunIds(raw: string | null): number[] {
-  return [...new Set((raw ?? "").split(",").map(Number))]
-    .filter((id) => Number.isInteger(id) && id > 0)
-    .slice(0, 100);
-}
-
 /**
  * Edits the selection in the address bar at once (Next.js syncs `useSearchParams` with
  * `history.replaceState`), so that two quick clicks compose; a router navigation would leave the
@@ -52,7 +46,7 @@ export function parseRunIds(raw: string | null): number[] {
  */
 function editRunIds(edit: (ids: number[]) => number[]) {
   const ids = edit(parseRunIds(new URLSearchParams(window.location.search).get("runs")));
-  window.history.replaceState(null, "", ids.length ? `/compare?runs=${ids.join(",")}` : "/compare");
+  window.history.replaceState(null, "", compareHref(ids));
 }
 
 export function CompareView() {
@@ -81,9 +75,7 @@ export function CompareView() {
     enabled: enabled && showGroups,
   });
 
-  const runKey = runIds.join(",");
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runKey is runIds' identity
-  const colorOfRun = useMemo(() => new Map(runIds.map((id, i) => [id, colorAt(i)])), [runKey]);
+  const colorOfRun = new Map(runIds.map((id, i) => [id, colorAt(i)]));
   const colorOfGroup = useMemo(() => new Map(groups.map((g, i) => [g.groupKey, colorAt(i)])), [groups]);
 
   if (!enabled)

@@ -8,6 +8,7 @@ import { type ReactNode, useState } from "react";
 import { DataTable } from "@/components/data-table";
 import { Breadcrumbs, buttonClass, ErrorNote, Loading } from "@/components/ui";
 import { useAccess } from "@/features/auth/use-access";
+import { compareHref } from "@/features/compare/compare-url";
 import { formatAgo, formatDuration, formatNumber, formatPercent, secondsBetween } from "@/lib/format";
 import { type RouterOutputs, useTRPC } from "@/lib/trpc";
 import type { RunSortField } from "@/shared/experiments";
@@ -242,7 +243,7 @@ export function ExperimentDetail({ id }: { id: number }) {
           type="button"
           className={buttonClass.primary}
           disabled={selected.size < 1}
-          onClick={() => router.push(`/compare?runs=${ids.join(",")}`)}
+          onClick={() => router.push(compareHref(ids))}
         >
           Compare ({selected.size})
         </button>
