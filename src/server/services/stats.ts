@@ -40,7 +40,8 @@ export interface WelchResult {
   /** meanA − meanB, with its 95% confidence interval. */
   difference: number;
   ci: [number, number];
-  t: number;
+  /** null where it is infinite (no spread within either group, means apart): JSON has no ∞. */
+  t: number | null;
   df: number;
   /** Two-sided. */
   p: number;
@@ -58,9 +59,9 @@ export function welchTTest(a: number[], b: number[]): WelchResult {
   const difference = noise(mean(a) - mean(b));
   const se = noise(Math.sqrt(vA + vB));
   const df = se === 0 ? nA + nB - 2 : (vA + vB) ** 2 / (vA ** 2 / (nA - 1) + vB ** 2 / (nB - 1));
-  const t = se === 0 ? (difference === 0 ? 0 : Math.sign(difference) * Infinity) : difference / se;
+  const t = se === 0 ? (difference === 0 ? 0 : null) : difference / se;
   // jStat's cdf(0) is 0.4999999949…: clamp so equal groups give p = 1, not 1.00000001.
-  const p = Number.isFinite(t) ? Math.min(1, 2 * (1 - jStat.studentt.cdf(Math.abs(t), df))) : 0;
+  const p = t === null ? 0 : Math.min(1, 2 * (1 - jStat.studentt.cdf(Math.abs(t), df)));
   const half = jStat.studentt.inv(0.975, df) * se;
   const pooled = noise(Math.sqrt(((nA - 1) * variance(a) + (nB - 1) * variance(b)) / (nA + nB - 2)));
   const correction = 1 - 3 / (4 * (nA + nB) - 9);

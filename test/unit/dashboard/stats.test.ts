@@ -21,7 +21,7 @@ describe("Welch's t-test", () => {
   it("is symmetric: swapping the groups flips t and the difference, not p", () => {
     const a = welchTTest(sfs, zscore);
     const b = welchTTest(zscore, sfs);
-    expect(b.t).toBeCloseTo(-a.t, 12);
+    expect(b.t).toBeCloseTo(-(a.t ?? Number.NaN), 12);
     expect(b.p).toBeCloseTo(a.p, 12);
     expect(b.hedgesG).toBeCloseTo(-a.hedgesG, 12);
   });
@@ -31,6 +31,13 @@ describe("Welch's t-test", () => {
     expect(r.difference).toBe(0);
     expect(r.p).toBe(1);
     expect(describeWelch("A", "B", r, "test accuracy")).toContain("the same mean test accuracy");
+  });
+
+  it("gives groups without spread but apart p = 0 and a t that survives JSON (null, not ∞)", () => {
+    const r = welchTTest([0.1, 0.1], [0.2, 0.2]);
+    expect(r.p).toBe(0);
+    expect(r.t).toBeNull();
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });
 
   it("refuses groups of fewer than two runs", () => {

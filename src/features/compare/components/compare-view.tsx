@@ -307,7 +307,8 @@ export function CompareView() {
                 {significance.summary}
               </p>
               <p className="text-xs text-slate-500">
-                t = {significance.result.t.toFixed(3)}, df = {significance.result.df.toFixed(1)}, p ={" "}
+                t = {significance.result.t === null ? "∞" : significance.result.t.toFixed(3)}, df ={" "}
+                {significance.result.df.toFixed(1)}, p ={" "}
                 <span data-testid="p-value">{significance.result.p.toPrecision(3)}</span>, Hedges&apos; g ={" "}
                 {significance.result.hedgesG.toFixed(2)}
               </p>
