@@ -6,9 +6,11 @@ import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installBatchNormGrad } from "@/trainer/backend/batchnorm-grad";
 import { adamOptimizer } from "@/trainer/backend/native-adam";
+import { batchNormInTraining, hasBatchNormTraining } from "@/trainer/backend/native-batchnorm";
 import { installNativeConvKernels } from "@/trainer/backend/native-conv";
 import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "@/trainer/backend/native-module";
 import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
+import { batchNormalization } from "@/trainer/model/batch-norm";
 import {
   CONV_CASES,
   describeMaxPoolGrad,
@@ -98,6 +100,89 @@ export function describeNativeConv(library: NativeLibrary) {
       expectClose(wasm, cpu);
     });
 
+    // On cpu, tfjs' own ops (moments, batchNorm and their gradients); on wasm, the native kernel.
+    const trainingBatchNorm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, dy: tf.Tensor) => {
+      const normalize = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        if (hasBatchNormTraining()) return batchNormInTraining(a, g, b, 1e-3);
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        return [tf.batchNorm(a, mean, variance, b, g, 1e-3), mean, variance];
+      };
+      const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+        (normalize(a, g, b)[0] as tf.Tensor).mul(dy).sum(),
+      )([x, gamma, beta]);
+      return [...normalize(x, gamma, beta), ...grads] as tf.Tensor[];
+    };
+
+    it.each([
+      ["small", [6, 5, 4, 7], 1, 0],
+      ["offset far from zero", [4, 6, 6, 16], 0.1, 5],
+      ["first block's size", [64, 32, 32, 32], 1, 0],
+    ] as const)(
+      "the native BatchNorm training kernel and its gradient match tfjs' ops (%s)",
+      async (_, shape, spread, centre) => {
+        expect(hasBatchNormTraining()).toBe(true);
+        const channels = shape[3];
+        const { cpu, wasm } = await onBoth(
+          () => [
+            random([...shape], 51)()
+              .mul(spread)
+              .add(centre),
+            random([channels], 52)(),
+            random([channels], 53)(),
+            random([...shape], 54)(),
+          ],
+          (x, gamma, beta, dy) =>
+            trainingBatchNorm(x as tf.Tensor, gamma as tf.Tensor, beta as tf.Tensor, dy as tf.Tensor),
+        );
+        // y, mean, variance, dx, dgamma, dbeta
+        const size = tf.util.sizeFromShape([...shape]);
+        expect(wasm.map((values) => values.length)).toEqual([
+          size,
+          channels,
+          channels,
+          size,
+          channels,
+          channels,
+        ]);
+        expectClose(wasm, cpu, 2e-4);
+      },
+    );
+
+    it("the BatchNorm layer trains through the native kernel: output, gradients and moving statistics match the stock layer", async () => {
+      const results: Float32Array[][] = [];
+      const kernels: string[][] = [];
+      const x0 = random([8, 6, 6, 12], 61)().mul(2).add(1);
+      const dy0 = random([8, 6, 6, 12], 62)();
+      const [xValues, dyValues] = [x0.dataSync().slice(), dy0.dataSync().slice()];
+      tf.dispose([x0, dy0]);
+      for (const backend of ["cpu", "wasm"]) {
+        await tf.setBackend(backend);
+        const layer = batchNormalization({ momentum: 0.9, inputShape: [6, 6, 12] });
+        const model = tf.sequential({ layers: [layer] });
+        const x = tf.variable(tf.tensor4d(xValues, [8, 6, 6, 12]));
+        const dy = tf.tensor4d(dyValues, [8, 6, 6, 12]);
+        const weights = [...layer.trainableWeights.map((w) => w.read() as tf.Variable), x];
+        let out: tf.Tensor[] = [];
+        const profile = await tf.profile(() => {
+          const { value, grads } = tf.variableGrads(
+            () => (layer.apply(x, { training: true }) as tf.Tensor).mul(dy).sum() as tf.Scalar,
+            weights,
+          );
+          out = [value, ...weights.map((w) => grads[w.name] as tf.Tensor)];
+        });
+        kernels.push(profile.kernelNames);
+        results.push([...out, ...layer.getWeights().slice(2)].map((t) => t.dataSync() as Float32Array));
+        expect(layer.getClassName()).toBe("BatchNormalization");
+        tf.dispose([x, dy, ...out]);
+        model.dispose();
+      }
+      expect(kernels[1]).toContain("LabbookBatchNormTraining");
+      expect(kernels[1]).toContain("LabbookBatchNormTrainingGrad");
+      expect(kernels[0]).not.toContain("LabbookBatchNormTraining");
+      // The loss, dgamma, dbeta, dx, then the moving mean and variance after one step.
+      expectClose(results[1] as Float32Array[], results[0] as Float32Array[], 2e-4);
+    });
+
     it("BatchNorm with full-shape statistics (no native case) falls back to the wasm kernel", async () => {
       const { cpu, wasm } = await onBoth(
         () => [random([2, 3, 4], 35)(), random([2, 3, 4], 36)(), random([2, 3, 4], 37)()],
@@ -153,6 +238,19 @@ export function describeNativeConv(library: NativeLibrary) {
           },
         );
         expectClose(wasm, cpu);
+        // The training kernel's sums run in blocks of rows in a fixed order: the same bits on two threads.
+        const inputs = [
+          random([64, 16, 16, 32], 71)(),
+          tf.ones([32]),
+          tf.zeros([32]),
+          random([64, 16, 16, 32], 72)(),
+        ];
+        const twoThreads = trainingBatchNorm(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]));
+        native.setThreads(1);
+        const oneThread = trainingBatchNorm(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]));
+        for (const [i, t] of twoThreads.entries())
+          expect(t.dataSync()).toEqual((oneThread[i] as tf.Tensor).dataSync());
+        tf.dispose([...inputs, ...twoThreads, ...oneThread]);
       } finally {
         native.setThreads(1);
       }

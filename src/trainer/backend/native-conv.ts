@@ -5,6 +5,7 @@
 // their case (dilation, NCHW, other activations) each kernel falls back to the one registered
 // before it.
 import * as tf from "@tensorflow/tfjs";
+import { installBatchNormTraining } from "./native-batchnorm";
 import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "./native-module";
 import { convInfo, type KernelFunc, poolInfo, replaceKernel, type TensorInfo } from "./wasm-kernels";
 
@@ -209,6 +210,7 @@ export function installNativeConvKernels(library: NativeLibrary, threads = 1): N
   );
   replaceKernel("FusedBatchNorm", batchNorm(native));
   replaceKernel(ADAM_KERNEL, () => adamStep(native));
+  installBatchNormTraining(native);
   installed = native;
   return native;
 }

@@ -44,6 +44,30 @@ export interface NativeKernels {
     epsilon: number,
     y: Float32Array,
   ): void;
+  /** BatchNorm in training: writes y and the batch's per-channel mean and (biased) variance. */
+  batchNormTraining(
+    channels: number,
+    x: Float32Array,
+    scale: Float32Array | null,
+    offset: Float32Array | null,
+    epsilon: number,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void;
+  /** Its gradient through the batch statistics: dx, Σ dy·x̂ (dscale) and Σ dy (doffset). */
+  batchNormTrainingGrad(
+    channels: number,
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    epsilon: number,
+    dx: Float32Array,
+    dscale: Float32Array | null,
+    doffset: Float32Array | null,
+  ): void;
   /** One Adam step: step = [lr, beta1, beta2, epsilon, 1 − beta1^t, 1 − beta2^t]. */
   adam(
     step: Float32Array,

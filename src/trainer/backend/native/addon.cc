@@ -136,6 +136,47 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
   });
 }
 
+int32_t channelCount(napi_env env, napi_value value) {
+  int32_t channels = 0;
+  check(napi_get_value_int32(env, value, &channels), "channels must be a number");
+  if (channels < 1) throw Fail{"channels must be at least 1"};
+  return channels;
+}
+
+float epsilonOf(napi_env env, napi_value value) {
+  double epsilon = 0;
+  check(napi_get_value_double(env, value, &epsilon), "epsilon must be a number");
+  if (!(epsilon > 0)) throw Fail{"epsilon must be positive"};
+  return float(epsilon);
+}
+
+// batchNormTraining(channels, x, scale | null, offset | null, epsilon, y, mean, variance)
+napi_value BatchNormTraining(napi_env env, napi_callback_info info) {
+  return guarded<8>(env, info, [env](napi_value* argv) {
+    const int32_t channels = channelCount(env, argv[0]);
+    const FloatArray x = floatArray(env, argv[1], "x");
+    if (x.length == 0 || x.length % channels != 0) throw Fail{"x's length must be a positive multiple of channels"};
+    kernels::batchNormTraining(x.length / channels, channels, x.data, floats(env, argv[2], channels, "scale", true),
+                               floats(env, argv[3], channels, "offset", true), epsilonOf(env, argv[4]),
+                               floats(env, argv[5], x.length, "y"), floats(env, argv[6], channels, "mean"),
+                               floats(env, argv[7], channels, "variance"));
+  });
+}
+
+// batchNormTrainingGrad(channels, dy, x, mean, variance, scale | null, epsilon, dx, dscale | null, doffset | null)
+napi_value BatchNormTrainingGrad(napi_env env, napi_callback_info info) {
+  return guarded<10>(env, info, [env](napi_value* argv) {
+    const int32_t channels = channelCount(env, argv[0]);
+    const FloatArray x = floatArray(env, argv[2], "x");
+    if (x.length == 0 || x.length % channels != 0) throw Fail{"x's length must be a positive multiple of channels"};
+    kernels::batchNormTrainingGrad(
+        x.length / channels, channels, floats(env, argv[1], x.length, "dy"), x.data,
+        floats(env, argv[3], channels, "mean"), floats(env, argv[4], channels, "variance"),
+        floats(env, argv[5], channels, "scale", true), epsilonOf(env, argv[6]), floats(env, argv[7], x.length, "dx"),
+        floats(env, argv[8], channels, "dscale", true), floats(env, argv[9], channels, "doffset", true));
+  });
+}
+
 // adam([lr, beta1, beta2, epsilon, c1, c2], value, m, v, gradient, newValue, newM, newV)
 napi_value Adam(napi_env env, napi_callback_info info) {
   return guarded<8>(env, info, [env](napi_value* argv) {
@@ -181,6 +222,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormTraining", nullptr, BatchNormTraining, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormTrainingGrad", nullptr, BatchNormTrainingGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,10 +1,40 @@
-// Elementwise kernels of a training step: BatchNorm's normalisation and the Adam update.
+// Elementwise kernels of a training step: BatchNorm (inference and training, with its gradient)
+// and the Adam update.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "kernels.h"
 
 namespace kernels {
+
+namespace {
+
+constexpr int64_t kRowsPerBlock = 256;
+
+// Per-channel sums of K terms over all rows: out[k·channels + c] = Σ_p term_k(p, c). `add(p, acc)`
+// adds row p's terms into a block's K·channels accumulators. Floats within a block of rows,
+// doubles across blocks in block order, so the sums are accurate and the same on any number
+// of threads.
+template <int K, typename Add>
+std::vector<double> channelSums(int64_t pixels, int channels, Add add) {
+  const int64_t blocks = (pixels + kRowsPerBlock - 1) / kRowsPerBlock;
+  const int64_t width = int64_t(K) * channels;
+  std::vector<float> partial(blocks * width, 0.0f);
+  parallelFor(blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; b++) {
+      float* acc = partial.data() + b * width;
+      const int64_t last = std::min(pixels, (b + 1) * kRowsPerBlock);
+      for (int64_t p = b * kRowsPerBlock; p < last; p++) add(p, acc);
+    }
+  });
+  std::vector<double> sums(width, 0.0);
+  for (int64_t b = 0; b < blocks; b++)
+    for (int64_t i = 0; i < width; i++) sums[i] += partial[b * width + i];
+  return sums;
+}
+
+}  // namespace
 
 void batchNorm(int64_t pixels, int channels, const float* x, const float* mean, const float* variance,
                const float* scale, const float* offset, float epsilon, float* y) {
@@ -19,6 +49,60 @@ void batchNorm(int64_t pixels, int channels, const float* x, const float* mean, 
       const float* in = x + p * channels;
       float* out = y + p * channels;
       for (int c = 0; c < channels; c++) out[c] = in[c] * a[c] + b[c];
+    }
+  });
+}
+
+void batchNormTraining(int64_t pixels, int channels, const float* x, const float* scale, const float* offset,
+                       float epsilon, float* y, float* mean, float* variance) {
+  const std::vector<double> sums = channelSums<1>(pixels, channels, [&](int64_t p, float* acc) {
+    const float* in = x + p * channels;
+    for (int c = 0; c < channels; c++) acc[c] += in[c];
+  });
+  for (int c = 0; c < channels; c++) mean[c] = float(sums[c] / double(pixels));
+  // Two passes, as tf.moments: the mean of the squared deviations, not E[x²] − E[x]².
+  const std::vector<double> squares = channelSums<1>(pixels, channels, [&](int64_t p, float* acc) {
+    const float* in = x + p * channels;
+    for (int c = 0; c < channels; c++) {
+      const float d = in[c] - mean[c];
+      acc[c] += d * d;
+    }
+  });
+  for (int c = 0; c < channels; c++) variance[c] = float(squares[c] / double(pixels));
+  batchNorm(pixels, channels, x, mean, variance, scale, offset, epsilon, y);
+}
+
+void batchNormTrainingGrad(int64_t pixels, int channels, const float* dy, const float* x, const float* mean,
+                           const float* variance, const float* scale, float epsilon, float* dx, float* dscale,
+                           float* doffset) {
+  const std::vector<double> sums = channelSums<2>(pixels, channels, [&](int64_t p, float* acc) {
+    const float* d = dy + p * channels;
+    const float* in = x + p * channels;
+    for (int c = 0; c < channels; c++) {
+      acc[c] += d[c];
+      acc[channels + c] += d[c] * (in[c] - mean[c]);
+    }
+  });
+  // dx = γ·r·(dy − Σdy/N − x̂·Σ(dy·x̂)/N) with r = 1/√(var + ε) and x̂ = (x − mean)·r, written as
+  // dx = a·dy + k·(x − mean) + b per channel (centred first: mean may be large against the spread).
+  std::vector<float> a(channels), k(channels), b(channels);
+  const double n = double(pixels);
+  for (int c = 0; c < channels; c++) {
+    const double r = 1.0 / std::sqrt(double(variance[c]) + double(epsilon));
+    const double gamma = scale ? scale[c] : 1.0;
+    const double sumDy = sums[c], sumDyXhat = sums[channels + c] * r;
+    if (doffset) doffset[c] = float(sumDy);
+    if (dscale) dscale[c] = float(sumDyXhat);
+    a[c] = float(gamma * r);
+    k[c] = float(-gamma * r * r * sumDyXhat / n);
+    b[c] = float(-gamma * r * sumDy / n);
+  }
+  parallelFor(pixels, 1024, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; p++) {
+      const float* d = dy + p * channels;
+      const float* in = x + p * channels;
+      float* out = dx + p * channels;
+      for (int c = 0; c < channels; c++) out[c] = a[c] * d[c] + k[c] * (in[c] - mean[c]) + b[c];
     }
   });
 }

@@ -18,6 +18,15 @@ void maxPoolGrad(const Geometry& g, const float* x, const float* dy, float* dx);
 // `channels` (scale and offset may be null: 1 and 0) (elementwise.cc).
 void batchNorm(int64_t pixels, int channels, const float* x, const float* mean, const float* variance,
                const float* scale, const float* offset, float epsilon, float* y);
+// BatchNorm in training: the batch's per-channel mean and (biased) variance, as tf.moments gives
+// them, and y normalised with them (elementwise.cc).
+void batchNormTraining(int64_t pixels, int channels, const float* x, const float* scale, const float* offset,
+                       float epsilon, float* y, float* mean, float* variance);
+// Its gradient through the batch statistics: dx, and Σ dy·x̂ and Σ dy for scale and offset
+// (dscale and doffset may be null). The statistics' own outputs carry no gradient.
+void batchNormTrainingGrad(int64_t pixels, int channels, const float* dy, const float* x, const float* mean,
+                           const float* variance, const float* scale, float epsilon, float* dx, float* dscale,
+                           float* doffset);
 // One Adam step of one variable, written to new buffers: m' = β1·m + (1−β1)·g,
 // v' = β2·v + (1−β2)·g², value' = value − lr · (m'/c1) / (√(v'/c2) + ε), with c1 = 1 − β1^t and
 // c2 = 1 − β2^t (elementwise.cc).
