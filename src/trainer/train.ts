@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
 import type { Hyperparams } from "../shared/hyperparams";
 import type { Evaluation } from "../shared/scoring";
-import { adamOptimizer } from "./backend/native-adam";
+import { adamOptimizer, momentumOptimizer } from "./backend/native-optimizers";
 import { augmentedBatchTensor, batchTensor, oneHotLabels } from "./batches";
 import { type CallbackState, readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { CHECKPOINT_VERSION } from "./checkpoint-file";
@@ -114,7 +114,7 @@ export interface Compiled {
 export function compile(model: tf.LayersModel, config: Hyperparams): Compiled {
   const optimizer =
     config.optimizer === "sgd-nesterov"
-      ? tf.train.momentum(config.learningRate, config.momentum, true)
+      ? momentumOptimizer(config.learningRate, config.momentum, true)
       : adamOptimizer(config.learningRate, 0.9, 0.999, 1e-7);
   const smoothing = config.labelSmoothing;
   // Per-sample softmax cross-entropy from logits; label smoothing mixes the targets with the

@@ -5,10 +5,10 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installBatchNormGrad } from "@/trainer/backend/batchnorm-grad";
-import { adamOptimizer } from "@/trainer/backend/native-adam";
 import { batchNormInTraining, hasBatchNormTraining } from "@/trainer/backend/native-batchnorm";
 import { installNativeConvKernels } from "@/trainer/backend/native-conv";
 import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "@/trainer/backend/native-module";
+import { adamOptimizer, momentumOptimizer } from "@/trainer/backend/native-optimizers";
 import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
 import { batchNormalization } from "@/trainer/model/batch-norm";
 import {
@@ -192,34 +192,50 @@ export function describeNativeConv(library: NativeLibrary) {
       expectClose(wasm, cpu);
     });
 
-    it("Adam's native step matches tfjs' Adam over several steps, moments included", async () => {
-      const start = random([40, 30], 41)().dataSync().slice();
-      const results: Float32Array[][] = [];
-      for (const backend of ["cpu", "wasm"]) {
-        await tf.setBackend(backend);
-        const w = tf.variable(tf.tensor2d(start, [40, 30]));
-        const optimizer = adamOptimizer(0.01, 0.9, 0.999, 1e-7);
-        expect(optimizer.constructor.name).toBe(backend === "wasm" ? "NativeAdamOptimizer" : "AdamOptimizer");
-        for (let step = 0; step < 5; step++)
-          optimizer.minimize(
-            () =>
-              w
-                .sub(0.3)
-                .square()
-                .mul(tf.linspace(0.1, 3, 30))
-                .sum() as tf.Scalar,
-          );
-        const state = await optimizer.getWeights();
-        results.push([
-          w.dataSync() as Float32Array,
-          ...state.slice(1).map((s) => s.tensor.dataSync() as Float32Array),
-        ]);
-        expect(state.map((s) => s.name)).toEqual(["iter", `${w.name}/m`, `${w.name}/v`]);
-        optimizer.dispose();
-        w.dispose();
-      }
-      expectClose(results[1] as Float32Array[], results[0] as Float32Array[]);
-    });
+    it.each([
+      ["Adam", () => adamOptimizer(0.01, 0.9, 0.999, 1e-7), "AdamOptimizer", ["m", "v"]],
+      [
+        "SGD with Nesterov momentum",
+        () => momentumOptimizer(0.05, 0.9, true),
+        "MomentumOptimizer",
+        ["momentum"],
+      ],
+      ["SGD with momentum", () => momentumOptimizer(0.05, 0.8, false), "MomentumOptimizer", ["momentum"]],
+    ] as const)(
+      "%s: the native step matches tfjs' own over several steps, state included",
+      async (_, make, stock, state) => {
+        const start = random([40, 30], 41)().dataSync().slice();
+        const results: Float32Array[][] = [];
+        for (const backend of ["cpu", "wasm"]) {
+          await tf.setBackend(backend);
+          const w = tf.variable(tf.tensor2d(start, [40, 30]));
+          const optimizer = make();
+          expect(optimizer.constructor.name).toBe(backend === "wasm" ? `Native${stock}` : stock);
+          for (let step = 0; step < 5; step++) {
+            // A changing learning rate, as one-cycle sets it every batch.
+            if ("setLearningRate" in optimizer)
+              (optimizer as tf.SGDOptimizer).setLearningRate(0.05 + step * 0.01);
+            optimizer.minimize(
+              () =>
+                w
+                  .sub(0.3)
+                  .square()
+                  .mul(tf.linspace(0.1, 3, 30))
+                  .sum() as tf.Scalar,
+            );
+          }
+          const saved = await optimizer.getWeights();
+          results.push([
+            w.dataSync() as Float32Array,
+            ...saved.slice(1).map((s) => s.tensor.dataSync() as Float32Array),
+          ]);
+          expect(saved.map((s) => s.name)).toEqual(["iter", ...state.map((name) => `${w.name}/${name}`)]);
+          optimizer.dispose();
+          w.dispose();
+        }
+        expectClose(results[1] as Float32Array[], results[0] as Float32Array[]);
+      },
+    );
 
     it("gives the same results on two threads", async () => {
       native.setThreads(2);

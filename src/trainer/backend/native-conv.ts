@@ -127,8 +127,30 @@ function batchNorm(native: NativeKernels) {
     };
 }
 
-/** Labbook's own kernel: one variable's Adam step into three new tensors (native-adam.ts). */
+/** Labbook's own kernel: one variable's Adam step into three new tensors (native-optimizers.ts). */
 export const ADAM_KERNEL = "LabbookAdamStep";
+/** One variable's step of SGD with momentum into two new tensors (native-optimizers.ts). */
+export const MOMENTUM_KERNEL = "LabbookMomentumStep";
+
+function momentumStep(native: NativeKernels): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { value, accumulation, gradient } = inputs as Record<string, TensorInfo>;
+    const shape = (value as TensorInfo).shape;
+    const outputs = [0, 1].map(() => backend.makeOutput(shape, "float32"));
+    const [newValue, newAccumulation] = outputs.map((out) =>
+      backend.typedArrayFromHeap(out),
+    ) as Float32Array[];
+    native.momentum(
+      Float32Array.from(attrs.step as number[]),
+      backend.typedArrayFromHeap(value as TensorInfo),
+      backend.typedArrayFromHeap(accumulation as TensorInfo),
+      backend.typedArrayFromHeap(gradient as TensorInfo),
+      newValue as Float32Array,
+      newAccumulation as Float32Array,
+    );
+    return outputs as unknown as TensorInfo;
+  };
+}
 
 function adamStep(native: NativeKernels): KernelFunc {
   return ({ inputs, backend, attrs }) => {
@@ -210,6 +232,7 @@ export function installNativeConvKernels(library: NativeLibrary, threads = 1): N
   );
   replaceKernel("FusedBatchNorm", batchNorm(native));
   replaceKernel(ADAM_KERNEL, () => adamStep(native));
+  replaceKernel(MOMENTUM_KERNEL, () => momentumStep(native));
   installBatchNormTraining(native);
   installed = native;
   return native;

@@ -79,6 +79,15 @@ export interface NativeKernels {
     newM: Float32Array,
     newV: Float32Array,
   ): void;
+  /** One SGD-with-momentum step: step = [lr, momentum, nesterov ? 1 : 0]. */
+  momentum(
+    step: Float32Array,
+    value: Float32Array,
+    accumulation: Float32Array,
+    gradient: Float32Array,
+    newValue: Float32Array,
+    newAccumulation: Float32Array,
+  ): void;
   setThreads(threads: number): void;
   describe(): { library: NativeLibrary; threads: number; detail: string };
 }

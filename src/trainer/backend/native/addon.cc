@@ -191,6 +191,18 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   });
 }
 
+// momentum([lr, momentum, nesterov (0 or 1)], value, accumulation, gradient, newValue, newAccumulation)
+napi_value Momentum(napi_env env, napi_callback_info info) {
+  return guarded<6>(env, info, [env](napi_value* argv) {
+    const float* p = floats(env, argv[0], 3, "step");
+    const FloatArray value = floatArray(env, argv[1], "value");
+    const int64_t n = value.length;
+    kernels::momentum(n, p[0], p[1], p[2] != 0.0f, value.data, floats(env, argv[2], n, "accumulation"),
+                      floats(env, argv[3], n, "gradient"), floats(env, argv[4], n, "newValue"),
+                      floats(env, argv[5], n, "newAccumulation"));
+  });
+}
+
 // setThreads(n): the library's thread count for the convolutions.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded<1>(env, info, [env](napi_value* argv) {
@@ -225,6 +237,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormTraining", nullptr, BatchNormTraining, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTrainingGrad", nullptr, BatchNormTrainingGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"momentum", nullptr, Momentum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"describe", nullptr, Describe, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

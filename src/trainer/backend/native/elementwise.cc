@@ -1,5 +1,5 @@
 // Elementwise kernels of a training step: BatchNorm (inference and training, with its gradient)
-// and the Adam update.
+// and the Adam and momentum updates.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -116,6 +116,18 @@ void adam(int64_t size, const AdamStep& s, const float* value, const float* m, c
       newM[i] = first;
       newV[i] = second;
       newValue[i] = value[i] - s.lr * (first / s.c1) / (std::sqrt(second / s.c2) + s.epsilon);
+    }
+  });
+}
+
+void momentum(int64_t size, float lr, float m, bool nesterov, const float* value, const float* accumulation,
+              const float* g, float* newValue, float* newAccumulation) {
+  const float c = -lr;
+  parallelFor(size, 16384, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      const float a = m * accumulation[i] + g[i];
+      newAccumulation[i] = a;
+      newValue[i] = (nesterov ? c * (g[i] + a * m) : c * a) + value[i];
     }
   });
 }

@@ -35,6 +35,10 @@ struct AdamStep {
 };
 void adam(int64_t size, const AdamStep& step, const float* value, const float* m, const float* v, const float* g,
           float* newValue, float* newM, float* newV);
+// One SGD-with-momentum step of one variable, as tfjs' MomentumOptimizer computes it: a' = m·a + g,
+// then value' = value − lr·(g + m·a') with Nesterov's momentum, or value − lr·a' without.
+void momentum(int64_t size, float lr, float momentum, bool nesterov, const float* value, const float* accumulation,
+              const float* g, float* newValue, float* newAccumulation);
 // Runs body(begin, end) over [0, n) in chunks of at least `grain`, on the library's threads.
 void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 void setThreads(int threads);
