@@ -10,7 +10,7 @@ import { installNativeConvKernels } from "@/trainer/backend/native-conv";
 import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "@/trainer/backend/native-module";
 import { adamOptimizer, momentumOptimizer } from "@/trainer/backend/native-optimizers";
 import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
-import { batchNormalization } from "@/trainer/model/batch-norm";
+import { batchNormalization, conv2d } from "@/trainer/model/native-layers";
 import {
   CONV_CASES,
   describeMaxPoolGrad,
@@ -181,6 +181,82 @@ export function describeNativeConv(library: NativeLibrary) {
       expect(kernels[0]).not.toContain("LabbookBatchNormTraining");
       // The loss, dgamma, dbeta, dx, then the moving mean and variance after one step.
       expectClose(results[1] as Float32Array[], results[0] as Float32Array[], 2e-4);
+    });
+
+    it.each([
+      ["same padding", [6, 8, 8, 5], 1, "same"],
+      ["stride 2, valid padding", [3, 9, 9, 4], 2, "valid"],
+    ] as const)(
+      "the Conv2D layer with ReLU trains through the fused native kernel (%s): output and gradients match the stock layer",
+      async (_, shape, stride, padding) => {
+        const results: Float32Array[][] = [];
+        const kernels: string[][] = [];
+        const x0 = random([...shape], 63)();
+        const xValues = x0.dataSync().slice();
+        x0.dispose();
+        for (const backend of ["cpu", "wasm"]) {
+          await tf.setBackend(backend);
+          const layer = conv2d({
+            filters: 7,
+            kernelSize: 3,
+            strides: stride,
+            padding,
+            activation: "relu",
+            biasInitializer: tf.initializers.randomNormal({ seed: 4 }),
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+            inputShape: shape.slice(1),
+          });
+          const model = tf.sequential({ layers: [layer] });
+          const x = tf.variable(tf.tensor4d(xValues, [...shape]));
+          const weights = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+          let out: tf.Tensor[] = [];
+          const profile = await tf.profile(() => {
+            let y: tf.Tensor | undefined;
+            const { value, grads } = tf.variableGrads(() => {
+              const output = tf.keep(layer.apply(x, { training: true }) as tf.Tensor);
+              y = output;
+              return output.mul(tf.linspace(-1, 1, output.size).reshape(output.shape)).sum() as tf.Scalar;
+            }, [...weights, x]);
+            out = [y as tf.Tensor, value, ...[...weights, x].map((w) => grads[w.name] as tf.Tensor)];
+          });
+          kernels.push(profile.kernelNames);
+          results.push(out.map((t) => t.dataSync() as Float32Array));
+          expect(layer.getClassName()).toBe("Conv2D");
+          tf.dispose([x, ...out]);
+          model.dispose();
+        }
+        expect(kernels[1]).toEqual(expect.arrayContaining(["LabbookConv2DBiasRelu", "LabbookReluBiasGrad"]));
+        expect(kernels[1]).not.toContain("Relu");
+        // y, the loss, dkernel, dbias, dx; ReLU really cut some outputs.
+        expectClose(results[1] as Float32Array[], results[0] as Float32Array[]);
+        const zeros = ((results[1] as Float32Array[])[0] as Float32Array).filter((v) => v === 0).length;
+        expect(zeros).toBeGreaterThan(0);
+      },
+    );
+
+    it("the fused layer computes no input gradient where none is asked for (the first layer)", async () => {
+      await tf.setBackend("wasm");
+      const layer = conv2d({
+        filters: 4,
+        kernelSize: 3,
+        padding: "same",
+        activation: "relu",
+        inputShape: [6, 6, 3],
+      });
+      const model = tf.sequential({ layers: [layer] });
+      const x = random([2, 6, 6, 3], 64)();
+      const weights = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+      const profile = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(
+          () => (layer.apply(x, { training: true }) as tf.Tensor).sum() as tf.Scalar,
+          weights,
+        );
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      expect(profile.kernelNames).toContain("Conv2DBackpropFilter");
+      expect(profile.kernelNames).not.toContain("Conv2DBackpropInput");
+      tf.dispose(x);
+      model.dispose();
     });
 
     it("BatchNorm with full-shape statistics (no native case) falls back to the wasm kernel", async () => {

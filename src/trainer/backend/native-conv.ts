@@ -6,6 +6,7 @@
 // before it.
 import * as tf from "@tensorflow/tfjs";
 import { installBatchNormTraining } from "./native-batchnorm";
+import { installConvBiasRelu } from "./native-conv-relu";
 import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "./native-module";
 import { convInfo, type KernelFunc, poolInfo, replaceKernel, type TensorInfo } from "./wasm-kernels";
 
@@ -234,6 +235,7 @@ export function installNativeConvKernels(library: NativeLibrary, threads = 1): N
   replaceKernel(ADAM_KERNEL, () => adamStep(native));
   replaceKernel(MOMENTUM_KERNEL, () => momentumStep(native));
   installBatchNormTraining(native);
+  installConvBiasRelu(native, tf.getKernel("FusedConv2D", "wasm").kernelFunc as unknown as KernelFunc);
   installed = native;
   return native;
 }

@@ -68,6 +68,14 @@ export interface NativeKernels {
     dscale: Float32Array | null,
     doffset: Float32Array | null,
   ): void;
+  /** The gradients of relu(conv + bias) before the convolution's: dy where y > 0, and Σ of that per channel. */
+  reluBiasGrad(
+    channels: number,
+    dy: Float32Array,
+    y: Float32Array,
+    dyMasked: Float32Array,
+    dbias: Float32Array,
+  ): void;
   /** One Adam step: step = [lr, beta1, beta2, epsilon, 1 − beta1^t, 1 − beta2^t]. */
   adam(
     step: Float32Array,

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ADAM_KERNEL, hasNativeKernels, MOMENTUM_KERNEL } from "./native-conv";
 
-const useNative = () => hasNativeKernels() && tf.getBackend() === "wasm";
+const nativeHere = () => hasNativeKernels() && tf.getBackend() === "wasm";
 
 const gradientOf = (
   variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
@@ -76,7 +76,7 @@ export function adamOptimizer(
   beta2: number,
   epsilon: number,
 ): tf.Optimizer {
-  return useNative()
+  return nativeHere()
     ? new NativeAdamOptimizer(learningRate, beta1, beta2, epsilon)
     : tf.train.adam(learningRate, beta1, beta2, epsilon);
 }
@@ -120,7 +120,7 @@ export function momentumOptimizer(
   momentum: number,
   useNesterov: boolean,
 ): tf.Optimizer {
-  return useNative()
+  return nativeHere()
     ? new NativeMomentumOptimizer(learningRate, momentum, useNesterov)
     : tf.train.momentum(learningRate, momentum, useNesterov);
 }

@@ -1,7 +1,7 @@
 // The seed notebook's VGG-style CNN: four blocks of two 3×3 convolutions (32, 64, 128, 256
 // filters, same padding, ReLU, L2), each followed by BatchNorm, then max-pool and dropout.
 import * as tf from "@tensorflow/tfjs";
-import { batchNormalization } from "./batch-norm";
+import { batchNormalization, conv2d } from "./native-layers";
 
 export const INPUT_SHAPE: [number, number, number] = [32, 32, 3];
 export const BLOCK_FILTERS = [32, 64, 128, 256] as const;
@@ -22,7 +22,7 @@ export function buildModel(options: ModelOptions): tf.Sequential {
   BLOCK_FILTERS.forEach((filters, block) => {
     for (let conv = 0; conv < 2; conv++) {
       model.add(
-        tf.layers.conv2d({
+        conv2d({
           ...(block === 0 && conv === 0 ? { inputShape: INPUT_SHAPE } : {}),
           name: `block${block + 1}_conv${conv + 1}`,
           filters,

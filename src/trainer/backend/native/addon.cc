@@ -177,6 +177,17 @@ napi_value BatchNormTrainingGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// reluBiasGrad(channels, dy, y, dyMasked, dbias)
+napi_value ReluBiasGrad(napi_env env, napi_callback_info info) {
+  return guarded<5>(env, info, [env](napi_value* argv) {
+    const int32_t channels = channelCount(env, argv[0]);
+    const FloatArray y = floatArray(env, argv[2], "y");
+    if (y.length == 0 || y.length % channels != 0) throw Fail{"y's length must be a positive multiple of channels"};
+    kernels::reluBiasGrad(y.length / channels, channels, floats(env, argv[1], y.length, "dy"), y.data,
+                          floats(env, argv[3], y.length, "dyMasked"), floats(env, argv[4], channels, "dbias"));
+  });
+}
+
 // adam([lr, beta1, beta2, epsilon, c1, c2], value, m, v, gradient, newValue, newM, newV)
 napi_value Adam(napi_env env, napi_callback_info info) {
   return guarded<8>(env, info, [env](napi_value* argv) {
@@ -236,6 +247,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTraining", nullptr, BatchNormTraining, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTrainingGrad", nullptr, BatchNormTrainingGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluBiasGrad", nullptr, ReluBiasGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"momentum", nullptr, Momentum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

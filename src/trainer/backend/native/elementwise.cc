@@ -107,6 +107,19 @@ void batchNormTrainingGrad(int64_t pixels, int channels, const float* dy, const 
   });
 }
 
+void reluBiasGrad(int64_t pixels, int channels, const float* dy, const float* y, float* dyMasked, float* dbias) {
+  const std::vector<double> sums = channelSums<1>(pixels, channels, [&](int64_t p, float* acc) {
+    const float* d = dy + p * channels;
+    const float* out = y + p * channels;
+    float* masked = dyMasked + p * channels;
+    for (int c = 0; c < channels; c++) {
+      masked[c] = out[c] > 0.0f ? d[c] : 0.0f;
+      acc[c] += masked[c];
+    }
+  });
+  for (int c = 0; c < channels; c++) dbias[c] = float(sums[c]);
+}
+
 void adam(int64_t size, const AdamStep& s, const float* value, const float* m, const float* v, const float* g,
           float* newValue, float* newM, float* newV) {
   parallelFor(size, 16384, [&](int64_t begin, int64_t end) {

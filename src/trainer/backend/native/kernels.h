@@ -27,6 +27,9 @@ void batchNormTraining(int64_t pixels, int channels, const float* x, const float
 void batchNormTrainingGrad(int64_t pixels, int channels, const float* dy, const float* x, const float* mean,
                            const float* variance, const float* scale, float epsilon, float* dx, float* dscale,
                            float* doffset);
+// ReLU's and the bias's gradients of y = relu(conv + bias): dyMasked = dy where y > 0, else 0, and
+// dbias = Σ dyMasked per channel (elementwise.cc).
+void reluBiasGrad(int64_t pixels, int channels, const float* dy, const float* y, float* dyMasked, float* dbias);
 // One Adam step of one variable, written to new buffers: m' = β1·m + (1−β1)·g,
 // v' = β2·v + (1−β2)·g², value' = value − lr · (m'/c1) / (√(v'/c2) + ε), with c1 = 1 − β1^t and
 // c2 = 1 − β2^t (elementwise.cc).
