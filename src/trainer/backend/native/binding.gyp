@@ -6,7 +6,7 @@
   },
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-    "cflags_cc": ["-O3", "-std=c++17", "-fexceptions"]
+    "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fno-trapping-math"]
   },
   "conditions": [
     ["openblas==1", {
