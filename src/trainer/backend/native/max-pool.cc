@@ -6,27 +6,53 @@
 namespace kernels {
 
 // MaxPool's gradient: each window's dy goes to its first maximum (TensorFlow's rule), in the
-// forward pooling's geometry with cout = cin.
+// forward pooling's geometry with cout = cin. Per window, the running maximum and the index of
+// the tap holding it are updated with selects over whole channel rows (loads first, so that
+// they vectorise), then each channel's dy is added at its tap.
 void maxPoolGrad(const Geometry& g, const float* x, const float* dy, float* dx) {
-  std::memset(dx, 0, sizeof(float) * size_t(g.n) * g.h * g.w * g.cin);
+  // Windows that tile the image (2×2, stride 2: the seed network's) cover each input pixel once,
+  // so each dx value is written once; otherwise zero dx and add into it.
+  const bool tiles = g.sh == g.fh && g.sw == g.fw && g.pt == 0 && g.pl == 0 && g.oh * g.sh == g.h && g.ow * g.sw == g.w;
+  if (!tiles) std::memset(dx, 0, sizeof(float) * size_t(g.n) * g.h * g.w * g.cin);
   // Images are independent (windows never cross them): one image per task.
   parallelFor(g.n, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> best(g.cin);
-    std::vector<int64_t> at(g.cin);
+    std::vector<float> best(g.cin), tap(g.cin);  // tap indices as floats: exact, and one select type
+    std::vector<int64_t> pixels;
+    pixels.reserve(size_t(g.fh) * g.fw);
     for (int b = int(begin); b < int(end); b++)
       for (int oh = 0; oh < g.oh; oh++)
         for (int ow = 0; ow < g.ow; ow++) {
-          std::fill(at.begin(), at.end(), -1);
-          forEachTapInside(g, b, oh, ow, [&](int, int64_t pixel) {
-            for (int c = 0; c < g.cin; c++)
-              if (at[c] < 0 || x[pixel + c] > best[c]) {
-                best[c] = x[pixel + c];
-                at[c] = pixel + c;
-              }
-          });
+          pixels.clear();
+          forEachTapInside(g, b, oh, ow, [&](int, int64_t pixel) { pixels.push_back(pixel); });
+          if (pixels.empty()) continue;
+          const float* first = x + pixels[0];
+          for (int c = 0; c < g.cin; c++) {
+            best[c] = first[c];
+            tap[c] = 0.0f;
+          }
+          for (size_t k = 1; k < pixels.size(); k++) {
+            const float* row = x + pixels[k];
+            const float index = float(k);
+            for (int c = 0; c < g.cin; c++) {
+              const float v = row[c], current = best[c], at = tap[c];
+              const bool greater = v > current;
+              best[c] = greater ? v : current;
+              tap[c] = greater ? index : at;
+            }
+          }
           const float* d = dy + ((int64_t(b) * g.oh + oh) * g.ow + ow) * g.cin;
-          for (int c = 0; c < g.cin; c++)
-            if (at[c] >= 0) dx[at[c]] += d[c];
+          if (tiles) {
+            for (size_t k = 0; k < pixels.size(); k++) {
+              float* row = dx + pixels[k];
+              const float index = float(k);
+              for (int c = 0; c < g.cin; c++) {
+                const float grad = d[c];
+                row[c] = tap[c] == index ? grad : 0.0f;
+              }
+            }
+          } else {
+            for (int c = 0; c < g.cin; c++) dx[pixels[size_t(tap[c])] + c] += d[c];
+          }
         }
   });
 }
