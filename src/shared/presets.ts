@@ -18,7 +18,7 @@ export const PRESETS = {
   fast: {
     label: "Fast",
     description:
-      "The same network trained for 10 epochs: SGD with Nesterov momentum at batch 128, a one-cycle learning rate up to 0.2, label smoothing 0.1, L2 2.5e-4, no dropout, and flips and whole-pixel shifts (a random crop).",
+      "The same network trained for 10 epochs: SGD with Nesterov momentum at batch 128, a one-cycle learning rate up to 0.2 (35% of the steps warming up), label smoothing 0.1, L2 2.5e-4, no dropout, and flips and whole-pixel shifts (a random crop).",
     config: {
       preset: "fast",
       normalization: "zscore",
@@ -26,7 +26,8 @@ export const PRESETS = {
       momentum: 0.9,
       learningRate: 0.2,
       lrSchedule: "one-cycle",
-      warmupFraction: 0.25,
+      // 88.4% test accuracy after 10 epochs; 87.6% with 0.25, 87.3% with 0.15 (README).
+      warmupFraction: 0.35,
       labelSmoothing: 0.1,
       l2: 2.5e-4,
       // 10 epochs underfit: without dropout, 85.5% test accuracy against 84.6% with 0.05–0.2.
