@@ -4,7 +4,7 @@
 // gradients: about a dozen full-size kernels per layer and step, all on wasm's one thread.
 import * as tf from "@tensorflow/tfjs";
 import type { NativeKernels } from "./native-module";
-import type { KernelFunc, TensorInfo } from "./wasm-kernels";
+import { type KernelFunc, replaceKernel, type TensorInfo } from "./wasm-kernels";
 
 export const BATCH_NORM_TRAINING = "LabbookBatchNormTraining";
 const BATCH_NORM_TRAINING_GRAD = "LabbookBatchNormTrainingGrad";
@@ -94,17 +94,8 @@ let gradientRegistered = false;
 
 /** Registers both kernels on the wasm backend, and the forward kernel's gradient (once). */
 export function installBatchNormTraining(native: NativeKernels): void {
-  for (const [kernelName, kernelFunc] of [
-    [BATCH_NORM_TRAINING, forward(native)],
-    [BATCH_NORM_TRAINING_GRAD, gradient(native)],
-  ] as const) {
-    if (tf.getKernel(kernelName, "wasm")) tf.unregisterKernel(kernelName, "wasm");
-    tf.registerKernel({
-      kernelName,
-      backendName: "wasm",
-      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
-    });
-  }
+  replaceKernel(BATCH_NORM_TRAINING, () => forward(native));
+  replaceKernel(BATCH_NORM_TRAINING_GRAD, () => gradient(native));
   if (gradientRegistered) return;
   gradientRegistered = true;
   tf.registerGradient({

@@ -4,7 +4,7 @@
 // each a full pass over the activations on wasm's one thread.
 import * as tf from "@tensorflow/tfjs";
 import type { NativeKernels } from "./native-module";
-import type { KernelFunc, TensorInfo } from "./wasm-kernels";
+import { type KernelFunc, replaceKernel, type TensorInfo } from "./wasm-kernels";
 
 const CONV_BIAS_RELU = "LabbookConv2DBiasRelu";
 const RELU_BIAS_GRAD = "LabbookReluBiasGrad";
@@ -53,17 +53,8 @@ let gradientRegistered = false;
 
 /** Registers the kernels on the wasm backend (`fusedConv` is its native FusedConv2D) and the gradient. */
 export function installConvBiasRelu(native: NativeKernels, fusedConv: KernelFunc): void {
-  for (const [kernelName, kernelFunc] of [
-    [CONV_BIAS_RELU, fusedConv],
-    [RELU_BIAS_GRAD, reluBiasGrad(native)],
-  ] as const) {
-    if (tf.getKernel(kernelName, "wasm")) tf.unregisterKernel(kernelName, "wasm");
-    tf.registerKernel({
-      kernelName,
-      backendName: "wasm",
-      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
-    });
-  }
+  replaceKernel(CONV_BIAS_RELU, () => fusedConv);
+  replaceKernel(RELU_BIAS_GRAD, () => reluBiasGrad(native));
   if (gradientRegistered) return;
   gradientRegistered = true;
   tf.registerGradient({
