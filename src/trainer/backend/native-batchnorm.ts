@@ -4,7 +4,7 @@
 // gradients: about a dozen full-size kernels per layer and step, all on wasm's one thread.
 import * as tf from "@tensorflow/tfjs";
 import type { NativeKernels } from "./native-module";
-import { type KernelFunc, replaceKernel, type TensorInfo } from "./wasm-kernels";
+import { type KernelFunc, makeOutputs, replaceKernel, type TensorInfo } from "./wasm-kernels";
 
 export const BATCH_NORM_TRAINING = "LabbookBatchNormTraining";
 const BATCH_NORM_TRAINING_GRAD = "LabbookBatchNormTrainingGrad";
@@ -45,11 +45,8 @@ function forward(native: NativeKernels): KernelFunc {
     const { x, scale, offset } = inputs as Record<string, TensorInfo>;
     const input = x as TensorInfo;
     const channels = channelsOf(input, scale as TensorInfo, offset as TensorInfo);
-    const outputs = [input.shape, [channels], [channels]].map((shape) =>
-      backend.makeOutput(shape, "float32"),
-    );
-    // Views after every makeOutput: growing the heap detaches older ones.
-    const [y, mean, variance] = outputs.map((out) => backend.typedArrayFromHeap(out)) as Float32Array[];
+    const { outputs, views } = makeOutputs(backend, [input.shape, [channels], [channels]]);
+    const [y, mean, variance] = views;
     native.batchNormTraining(
       channels,
       backend.typedArrayFromHeap(input),
@@ -69,10 +66,8 @@ function gradient(native: NativeKernels): KernelFunc {
     const { dy, x, mean, variance, scale } = inputs as Record<string, TensorInfo>;
     const input = x as TensorInfo;
     const channels = channelsOf(input, mean as TensorInfo, variance as TensorInfo, scale as TensorInfo);
-    const outputs = [input.shape, [channels], [channels]].map((shape) =>
-      backend.makeOutput(shape, "float32"),
-    );
-    const [dx, dscale, doffset] = outputs.map((out) => backend.typedArrayFromHeap(out)) as Float32Array[];
+    const { outputs, views } = makeOutputs(backend, [input.shape, [channels], [channels]]);
+    const [dx, dscale, doffset] = views;
     const heap = (t: TensorInfo | undefined) => backend.typedArrayFromHeap(t as TensorInfo);
     native.batchNormTrainingGrad(
       channels,

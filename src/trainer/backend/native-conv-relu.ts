@@ -4,7 +4,7 @@
 // each a full pass over the activations on wasm's one thread.
 import * as tf from "@tensorflow/tfjs";
 import type { NativeKernels } from "./native-module";
-import { type KernelFunc, replaceKernel, type TensorInfo } from "./wasm-kernels";
+import { type KernelFunc, makeOutputs, replaceKernel, type TensorInfo } from "./wasm-kernels";
 
 const CONV_BIAS_RELU = "LabbookConv2DBiasRelu";
 const RELU_BIAS_GRAD = "LabbookReluBiasGrad";
@@ -36,8 +36,8 @@ function reluBiasGrad(native: NativeKernels): KernelFunc {
     const channels = out.shape.at(-1) ?? 0;
     if (channels < 1 || out.dtype !== "float32" || (dy as TensorInfo).dtype !== "float32")
       throw new Error(`${RELU_BIAS_GRAD} needs float32 NHWC tensors`);
-    const outputs = [out.shape, [channels]].map((shape) => backend.makeOutput(shape, "float32"));
-    const [masked, dbias] = outputs.map((o) => backend.typedArrayFromHeap(o)) as Float32Array[];
+    const { outputs, views } = makeOutputs(backend, [out.shape, [channels]]);
+    const [masked, dbias] = views;
     native.reluBiasGrad(
       channels,
       backend.typedArrayFromHeap(dy as TensorInfo),

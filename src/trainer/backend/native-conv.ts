@@ -8,7 +8,14 @@ import * as tf from "@tensorflow/tfjs";
 import { installBatchNormTraining } from "./native-batchnorm";
 import { installConvBiasRelu } from "./native-conv-relu";
 import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "./native-module";
-import { convInfo, type KernelFunc, poolInfo, replaceKernel, type TensorInfo } from "./wasm-kernels";
+import {
+  convInfo,
+  type KernelFunc,
+  makeOutputs,
+  poolInfo,
+  replaceKernel,
+  type TensorInfo,
+} from "./wasm-kernels";
 
 /** The forward convolution's geometry, as the addon takes it; null outside the native case. */
 function geometryOf(info: tf.backend_util.Conv2DInfo): Int32Array | null {
@@ -137,10 +144,8 @@ function momentumStep(native: NativeKernels): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { value, accumulation, gradient } = inputs as Record<string, TensorInfo>;
     const shape = (value as TensorInfo).shape;
-    const outputs = [0, 1].map(() => backend.makeOutput(shape, "float32"));
-    const [newValue, newAccumulation] = outputs.map((out) =>
-      backend.typedArrayFromHeap(out),
-    ) as Float32Array[];
+    const { outputs, views } = makeOutputs(backend, [shape, shape]);
+    const [newValue, newAccumulation] = views;
     native.momentum(
       Float32Array.from(attrs.step as number[]),
       backend.typedArrayFromHeap(value as TensorInfo),
@@ -157,9 +162,8 @@ function adamStep(native: NativeKernels): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { value, m, v, gradient } = inputs as Record<string, TensorInfo>;
     const shape = (value as TensorInfo).shape;
-    const outputs = [0, 1, 2].map(() => backend.makeOutput(shape, "float32"));
-    // Views after every makeOutput: growing the heap detaches older ones.
-    const [newValue, newM, newV] = outputs.map((out) => backend.typedArrayFromHeap(out)) as Float32Array[];
+    const { outputs, views } = makeOutputs(backend, [shape, shape, shape]);
+    const [newValue, newM, newV] = views;
     native.adam(
       Float32Array.from(attrs.step as number[]),
       backend.typedArrayFromHeap(value as TensorInfo),

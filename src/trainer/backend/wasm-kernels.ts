@@ -18,6 +18,18 @@ interface KernelArgs {
 }
 export type KernelFunc = (args: KernelArgs) => TensorInfo;
 
+/**
+ * Float32 outputs of the given shapes and their heap views, for a kernel with several outputs.
+ * The views are taken after every makeOutput: growing the heap detaches older ones.
+ */
+export function makeOutputs(
+  backend: WasmBackend,
+  shapes: number[][],
+): { outputs: TensorInfo[]; views: Float32Array[] } {
+  const outputs = shapes.map((shape) => backend.makeOutput(shape, "float32"));
+  return { outputs, views: outputs.map((out) => backend.typedArrayFromHeap(out)) };
+}
+
 const BACKEND = "wasm";
 
 function stockKernel(name: string): KernelFunc | null {
