@@ -10,7 +10,7 @@ import { installNativeConvKernels } from "@/trainer/backend/native-conv";
 import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "@/trainer/backend/native-module";
 import { adamOptimizer, momentumOptimizer } from "@/trainer/backend/native-optimizers";
 import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
-import { batchNormalization, conv2d } from "@/trainer/model/native-layers";
+import { batchNormalization, conv2d, dropout, l2 } from "@/trainer/model/native-layers";
 import {
   CONV_CASES,
   describeMaxPoolGrad,
@@ -313,6 +313,98 @@ export function describeNativeConv(library: NativeLibrary) {
       },
     );
 
+    it("the Dropout layer trains through the native kernel: kept share, scale, a fresh mask each step, and the mask's gradient", async () => {
+      await tf.setBackend("wasm");
+      const layer = dropout({ rate: 0.3, inputShape: [32, 32, 16] });
+      const model = tf.sequential({ layers: [layer] });
+      const x = tf.variable(random([64, 32, 32, 16], 81)().add(3)); // no zeros
+      const run = () => {
+        let y: tf.Tensor | undefined;
+        const { grads, value } = tf.variableGrads(() => {
+          y = tf.keep(layer.apply(x, { training: true }) as tf.Tensor);
+          return y.mul(2).sum() as tf.Scalar;
+        }, [x]);
+        const out = [y as tf.Tensor, grads[x.name] as tf.Tensor];
+        value.dispose();
+        return out.map((t) => t.dataSync() as Float32Array);
+      };
+      const profile = await tf.profile(() => {
+        run();
+      });
+      expect(profile.kernelNames).toContain("LabbookDropout");
+      expect(profile.kernelNames).not.toContain("RandomUniform");
+      const [y, dx] = run() as [Float32Array, Float32Array];
+      const [again] = run() as [Float32Array];
+      const xs = x.dataSync();
+      let [kept, wrong] = [0, 0];
+      for (let i = 0; i < y.length; i++) {
+        const scale = (y[i] as number) / (xs[i] as number);
+        // Kept and scaled by 1/0.7, or dropped; dx = 2 · mask.
+        if (scale !== 0) kept++;
+        if (
+          !(scale === 0 || Math.abs(scale - 1 / 0.7) < 1e-5) ||
+          Math.abs((dx[i] as number) - 2 * scale) > 1e-4
+        )
+          wrong++;
+      }
+      expect(wrong).toBe(0);
+      expect(kept / y.length).toBeGreaterThan(0.695);
+      expect(kept / y.length).toBeLessThan(0.705);
+      const changed = again.filter((v, i) => (v === 0) !== (y[i] === 0)).length;
+      expect(changed / y.length).toBeGreaterThan(0.3); // two independent masks differ in 42% of places
+      // Outside training it passes x through.
+      expect((layer.apply(x, { training: false }) as tf.Tensor).dataSync()).toEqual(xs);
+      expect(layer.getClassName()).toBe("Dropout");
+      x.dispose();
+      model.dispose();
+    });
+
+    it("the native dropout mask is the same on one and two threads for one seed, and differs between seeds", () => {
+      const x = new Float32Array(200_000).fill(1);
+      const mask = (seed: number, threads: number) => {
+        native.setThreads(threads);
+        const [y, m] = [new Float32Array(x.length), new Float32Array(x.length)];
+        native.dropout(0.5, seed, x, y, m);
+        return m;
+      };
+      try {
+        const a = mask(2 ** 52 + 7, 1);
+        expect(mask(2 ** 52 + 7, 2)).toEqual(a);
+        const b = mask(2 ** 52 + 8, 1);
+        expect(b.filter((v, i) => v !== a[i]).length / x.length).toBeGreaterThan(0.45);
+      } finally {
+        native.setThreads(1);
+      }
+      expect(() => native.dropout(1, 1, x, x, x)).toThrow(/rate must be in \[0, 1\)/);
+      expect(() => native.dropout(0.5, 1.5, x, x, x)).toThrow(/seed must be a whole number/);
+    });
+
+    it("the L2 regularizer's penalty and gradient match tfjs' L1L2, and it saves as L1L2", async () => {
+      const results: Float32Array[][] = [];
+      const kernels: string[][] = [];
+      const w0 = random([3, 3, 64, 130], 82)();
+      const values = w0.dataSync().slice();
+      w0.dispose();
+      for (const backend of ["cpu", "wasm"]) {
+        await tf.setBackend(backend);
+        const w = tf.variable(tf.tensor(values, [3, 3, 64, 130]));
+        const regularizer = l2({ l2: 3e-4 });
+        let out: tf.Tensor[] = [];
+        const profile = await tf.profile(() => {
+          const { value, grads } = tf.variableGrads(() => regularizer.apply(w).mul(5) as tf.Scalar, [w]);
+          out = [value, grads[w.name] as tf.Tensor];
+        });
+        kernels.push(profile.kernelNames);
+        results.push(out.map((t) => t.dataSync() as Float32Array));
+        expect(regularizer.getClassName()).toBe("L1L2");
+        expect(regularizer.getConfig()).toEqual({ l1: 0, l2: 3e-4 });
+        tf.dispose([w, ...out]);
+      }
+      expect(kernels[1]).toContain("LabbookL2Penalty");
+      expect(kernels[0]).not.toContain("LabbookL2Penalty");
+      expectClose(results[1] as Float32Array[], results[0] as Float32Array[]);
+    });
+
     it("gives the same results on two threads", async () => {
       native.setThreads(2);
       try {
@@ -399,6 +491,15 @@ export function describeNativeConv(library: NativeLibrary) {
         dx,
       );
       expect(Array.from(dx)).toEqual([10, 0, 20, 0, 0, 0, 0, 0]);
+      // Infinities: a window of -∞ then 2, and one of all -∞ (its first tap).
+      const inf = Number.POSITIVE_INFINITY;
+      native.maxPoolGrad(
+        pool,
+        Float32Array.from([-inf, -inf, -inf, -inf, -inf, 2, -inf, -inf]),
+        Float32Array.from([10, 20]),
+        dx,
+      );
+      expect(Array.from(dx)).toEqual([0, 0, 20, 0, 0, 10, 0, 0]);
       expect(() =>
         native.maxPoolGrad(
           Int32Array.from([1, 2, 4, 1, 1, 2, 3, 2, 2, 2, 2, 0, 0]),

@@ -262,6 +262,7 @@ describe("predict under load", () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
+    const started = performance.now();
     const predictions = await Promise.all(
       [1, 2, 3].map(() =>
         fetch(new URL(`/api/models/${name}/predict`, baseUrl), {
@@ -270,6 +271,7 @@ describe("predict under load", () => {
         }),
       ),
     );
+    const predicting = performance.now() - started;
     busy = false;
     await probe;
     for (const response of predictions) {
@@ -279,7 +281,9 @@ describe("predict under load", () => {
       expect(body.image).toEqual({ width: 512, height: 384 });
     }
     expect(latencies.length).toBeGreaterThan(3);
-    expect(Math.max(...latencies)).toBeLessThan(1_000);
+    // A decode on the main thread would hold a probe for about the whole prediction time. On a
+    // loaded machine (CI beside another suite) the predictions take longer and so may the probes.
+    expect(Math.max(...latencies)).toBeLessThan(Math.max(1_000, predicting / 2));
   }, 120_000);
 
   it("limits each remote address to 100 predictions in 10 s (429), and others still predict", async () => {

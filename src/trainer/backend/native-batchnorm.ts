@@ -8,6 +8,7 @@ import { type KernelFunc, makeOutputs, replaceKernel, type TensorInfo } from "./
 
 export const BATCH_NORM_TRAINING = "LabbookBatchNormTraining";
 const BATCH_NORM_TRAINING_GRAD = "LabbookBatchNormTrainingGrad";
+const MOVING_AVERAGES = "LabbookBatchNormMovingAverages";
 
 /** Whether the active backend has the kernel (wasm with one of Labbook's addons). */
 export const hasBatchNormTraining = () => tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) !== undefined;
@@ -28,6 +29,27 @@ export function batchNormInTraining(
     tf.Tensor,
     tf.Tensor,
   ];
+}
+
+/**
+ * The moving mean and variance after a training step, in one kernel (tfjs' layer runs six):
+ * moving − (moving − batch)·(1 − momentum), as the stock layer updates them.
+ */
+export function movingAverages(
+  moving: { mean: tf.Tensor; variance: tf.Tensor },
+  batch: { mean: tf.Tensor; variance: tf.Tensor },
+  momentum: number,
+): [tf.Tensor, tf.Tensor] {
+  return tf.engine().runKernel(
+    MOVING_AVERAGES,
+    {
+      movingMean: moving.mean,
+      movingVariance: moving.variance,
+      mean: batch.mean,
+      variance: batch.variance,
+    },
+    { momentum },
+  ) as unknown as [tf.Tensor, tf.Tensor];
 }
 
 function channelsOf(x: TensorInfo, ...perChannel: TensorInfo[]): number {
@@ -85,12 +107,30 @@ function gradient(native: NativeKernels): KernelFunc {
   };
 }
 
+function updateMovingAverages(native: NativeKernels): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { movingMean, movingVariance, mean, variance } = inputs as Record<string, TensorInfo>;
+    const channels = tf.util.sizeFromShape((movingMean as TensorInfo).shape);
+    channelsOf(
+      { shape: [channels], dtype: "float32" } as TensorInfo,
+      ...[movingMean, movingVariance, mean, variance].map((t) => t as TensorInfo),
+    );
+    const { outputs, views } = makeOutputs(backend, [[channels], [channels]]);
+    const heap = (t: TensorInfo | undefined) => backend.typedArrayFromHeap(t as TensorInfo);
+    const momentum = Number(attrs.momentum);
+    native.movingAverage(momentum, heap(movingMean), heap(mean), views[0] as Float32Array);
+    native.movingAverage(momentum, heap(movingVariance), heap(variance), views[1] as Float32Array);
+    return outputs as unknown as TensorInfo;
+  };
+}
+
 let gradientRegistered = false;
 
 /** Registers both kernels on the wasm backend, and the forward kernel's gradient (once). */
 export function installBatchNormTraining(native: NativeKernels): void {
   replaceKernel(BATCH_NORM_TRAINING, () => forward(native));
   replaceKernel(BATCH_NORM_TRAINING_GRAD, () => gradient(native));
+  replaceKernel(MOVING_AVERAGES, () => updateMovingAverages(native));
   if (gradientRegistered) return;
   gradientRegistered = true;
   tf.registerGradient({

@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { installBatchNormTraining } from "./native-batchnorm";
 import { installConvBiasRelu } from "./native-conv-relu";
 import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "./native-module";
+import { installNativeRegularizers } from "./native-regularizers";
 import {
   convInfo,
   type KernelFunc,
@@ -239,6 +240,7 @@ export function installNativeConvKernels(library: NativeLibrary, threads = 1): N
   replaceKernel(ADAM_KERNEL, () => adamStep(native));
   replaceKernel(MOMENTUM_KERNEL, () => momentumStep(native));
   installBatchNormTraining(native);
+  installNativeRegularizers(native);
   installConvBiasRelu(native, tf.getKernel("FusedConv2D", "wasm").kernelFunc as unknown as KernelFunc);
   installed = native;
   return native;

@@ -76,6 +76,12 @@ export interface NativeKernels {
     dyMasked: Float32Array,
     dbias: Float32Array,
   ): void;
+  /** BatchNorm's moving statistics after a step: moving − (moving − batch)·(1 − momentum). */
+  movingAverage(momentum: number, moving: Float32Array, batch: Float32Array, updated: Float32Array): void;
+  /** Dropout in training: mask = 1/(1 − rate) or 0, drawn from `seed` (a whole number below 2^53), y = x·mask. */
+  dropout(rate: number, seed: number, x: Float32Array, y: Float32Array, mask: Float32Array): void;
+  /** Σ x², in double precision. */
+  sumOfSquares(x: Float32Array): number;
   /** One Adam step: step = [lr, beta1, beta2, epsilon, 1 − beta1^t, 1 − beta2^t]. */
   adam(
     step: Float32Array,

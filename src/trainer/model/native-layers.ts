@@ -1,21 +1,32 @@
-// tfjs' Conv2D and BatchNormalization layers, training through Labbook's fused native kernels
-// where the backend has them (wasm with Labbook's addon), and through tfjs' own ops elsewhere.
-// They save and load as the stock layers: the class names and configs are the same.
+// tfjs' Conv2D, BatchNormalization and Dropout layers and its L2 regularizer, training through
+// Labbook's native kernels where the backend has them (wasm with Labbook's addon), and through
+// tfjs' own ops elsewhere. They save and load as the stock classes: names and configs are the same.
 import * as tf from "@tensorflow/tfjs";
-import { batchNormInTraining, hasBatchNormTraining } from "../backend/native-batchnorm";
+import { batchNormInTraining, hasBatchNormTraining, movingAverages } from "../backend/native-batchnorm";
 import { convBiasRelu, hasConvBiasRelu } from "../backend/native-conv-relu";
+import { dropoutInTraining, hasNativeRegularizers, l2Penalty } from "../backend/native-regularizers";
 
 type BatchNormArgs = Parameters<typeof tf.layers.batchNormalization>[0];
 type Conv2DArgs = Parameters<typeof tf.layers.conv2d>[0];
+type DropoutArgs = Parameters<typeof tf.layers.dropout>[0];
+type L2Args = Parameters<typeof tf.regularizers.l2>[0];
+type L1L2Args = Parameters<typeof tf.regularizers.l1l2>[0];
+type Regularizer = ReturnType<typeof tf.regularizers.l1l2>;
+/** The concrete L1L2 class behind tfjs' abstract Regularizer type. */
+interface StockL1L2 {
+  apply(x: tf.Tensor): tf.Scalar;
+  getConfig(): tf.serialization.ConfigDict;
+}
 
-/** A layer class tfjs registers for deserialisation but does not export by name. */
-function stockLayer<Args>(className: string): new (args: Args) => tf.layers.Layer {
+/** A class tfjs registers for deserialisation but does not export by name. */
+function stockClass<Args, Base>(className: string): new (args: Args) => Base {
   const registered = tf.serialization.SerializationMap.getMap().classNameMap[className];
-  if (!registered) throw new Error(`tfjs has no ${className} layer registered`);
+  if (!registered) throw new Error(`tfjs has no ${className} class registered`);
   return registered[0] as unknown as new (
     args: Args,
-  ) => tf.layers.Layer;
+  ) => Base;
 }
+const stockLayer = <Args>(className: string) => stockClass<Args, tf.layers.Layer>(className);
 
 const single = (inputs: tf.Tensor | tf.Tensor[]) => (Array.isArray(inputs) ? inputs[0] : inputs);
 
@@ -48,14 +59,13 @@ class NativeBatchNormalization extends stockLayer<BatchNormArgs>("BatchNormaliza
       return super.call(inputs, kwargs);
     return tf.tidy(() => {
       const [y, mean, variance] = batchNormInTraining(x, gamma.read(), beta.read(), layer.epsilon);
-      // The stock layer's update: moving ← moving − (moving − batch) · (1 − momentum).
-      for (const [moving, batch] of [
-        [layer.movingMean, mean],
-        [layer.movingVariance, variance],
-      ] as const) {
-        const old = moving.read();
-        moving.write(old.sub(old.sub(batch).mul(1 - layer.momentum)));
-      }
+      const [movingMean, movingVariance] = movingAverages(
+        { mean: layer.movingMean.read(), variance: layer.movingVariance.read() },
+        { mean, variance },
+        layer.momentum,
+      );
+      layer.movingMean.write(movingMean);
+      layer.movingVariance.write(movingVariance);
       return y;
     });
   }
@@ -100,6 +110,46 @@ class NativeConv2D extends stockLayer<Conv2DArgs>("Conv2D") {
   }
 }
 
+interface DropoutFields {
+  rate: number;
+  noiseShape: unknown;
+  seed: unknown;
+}
+
+class NativeDropout extends stockLayer<DropoutArgs>("Dropout") {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
+    const { rate, noiseShape, seed } = this as unknown as DropoutFields;
+    const x = single(inputs);
+    if (
+      !kwargs.training ||
+      !x ||
+      !(rate > 0 && rate < 1) ||
+      noiseShape != null ||
+      seed != null ||
+      x.dtype !== "float32" ||
+      !hasNativeRegularizers()
+    )
+      return super.call(inputs, kwargs);
+    return dropoutInTraining(x, rate);
+  }
+}
+
+interface L1L2Fields {
+  l1: number;
+  l2: number;
+}
+
+class NativeL2 extends stockClass<L1L2Args, StockL1L2>("L1L2") {
+  override apply(x: tf.Tensor): tf.Scalar {
+    const { l1, l2 } = this as unknown as L1L2Fields;
+    if (l1 !== 0 || x.dtype !== "float32" || !hasNativeRegularizers()) return super.apply(x);
+    return l2Penalty(x, l2);
+  }
+}
+
 export const batchNormalization = (args?: BatchNormArgs): tf.layers.Layer =>
   new NativeBatchNormalization(args);
 export const conv2d = (args: Conv2DArgs): tf.layers.Layer => new NativeConv2D(args);
+export const dropout = (args: DropoutArgs): tf.layers.Layer => new NativeDropout(args);
+/** The L2 penalty l2 · Σ w², saved as tfjs' L1L2 with l1 = 0 (what tf.regularizers.l2 makes). */
+export const l2 = (args: L2Args): Regularizer => new NativeL2({ l1: 0, ...args }) as unknown as Regularizer;

@@ -1,7 +1,7 @@
 // The seed notebook's VGG-style CNN: four blocks of two 3×3 convolutions (32, 64, 128, 256
 // filters, same padding, ReLU, L2), each followed by BatchNorm, then max-pool and dropout.
 import * as tf from "@tensorflow/tfjs";
-import { batchNormalization, conv2d } from "./native-layers";
+import { batchNormalization, conv2d, dropout, l2 } from "./native-layers";
 
 export const INPUT_SHAPE: [number, number, number] = [32, 32, 3];
 export const BLOCK_FILTERS = [32, 64, 128, 256] as const;
@@ -30,14 +30,14 @@ export function buildModel(options: ModelOptions): tf.Sequential {
           padding: "same",
           activation: "relu",
           kernelInitializer: initializer(),
-          kernelRegularizer: options.l2 > 0 ? tf.regularizers.l2({ l2: options.l2 }) : undefined,
+          kernelRegularizer: options.l2 > 0 ? l2({ l2: options.l2 }) : undefined,
         }),
       );
       model.add(batchNormalization({ name: `block${block + 1}_bn${conv + 1}` }));
     }
     model.add(tf.layers.maxPooling2d({ name: `block${block + 1}_pool`, poolSize: 2 }));
     // Unseeded on purpose: a seeded tfjs dropout layer reuses one mask for every batch.
-    model.add(tf.layers.dropout({ name: `block${block + 1}_dropout`, rate: options.dropout[block] ?? 0 }));
+    model.add(dropout({ name: `block${block + 1}_dropout`, rate: options.dropout[block] ?? 0 }));
   });
   model.add(tf.layers.flatten({ name: "flatten" }));
   model.add(tf.layers.dense({ name: LOGITS_LAYER, units: 10, kernelInitializer: initializer() }));

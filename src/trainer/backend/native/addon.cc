@@ -188,6 +188,44 @@ napi_value ReluBiasGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// movingAverage(momentum, moving, batch, updated): BatchNorm's moving statistics after a step.
+napi_value MovingAverage(napi_env env, napi_callback_info info) {
+  return guarded<4>(env, info, [env](napi_value* argv) {
+    double momentum = 0;
+    check(napi_get_value_double(env, argv[0], &momentum), "momentum must be a number");
+    if (!(momentum >= 0 && momentum <= 1)) throw Fail{"momentum must be in [0, 1]"};
+    const FloatArray moving = floatArray(env, argv[1], "moving");
+    if (moving.length < 1 || moving.length > INT32_MAX) throw Fail{"moving must hold 1 to 2^31 − 1 floats"};
+    kernels::movingAverage(int(moving.length), float(momentum), moving.data, floats(env, argv[2], moving.length, "batch"),
+                           floats(env, argv[3], moving.length, "updated"));
+  });
+}
+
+// dropout(rate, seed, x, y, mask)
+napi_value Dropout(napi_env env, napi_callback_info info) {
+  return guarded<5>(env, info, [env](napi_value* argv) {
+    double rate = 0, seed = 0;
+    check(napi_get_value_double(env, argv[0], &rate), "rate must be a number");
+    if (!(rate >= 0 && rate < 1)) throw Fail{"rate must be in [0, 1)"};
+    check(napi_get_value_double(env, argv[1], &seed), "seed must be a number");
+    if (!(seed >= 0 && seed <= 9007199254740991.0) || seed != double(uint64_t(seed)))
+      throw Fail{"seed must be a whole number in [0, 2^53)"};
+    const FloatArray x = floatArray(env, argv[2], "x");
+    kernels::dropout(x.length, float(rate), uint64_t(seed), x.data, floats(env, argv[3], x.length, "y"),
+                     floats(env, argv[4], x.length, "mask"));
+  });
+}
+
+// sumOfSquares(x) → Σ x²
+napi_value SumOfSquares(napi_env env, napi_callback_info info) {
+  napi_value result = nullptr;
+  guarded<1>(env, info, [env, &result](napi_value* argv) {
+    const FloatArray x = floatArray(env, argv[0], "x");
+    check(napi_create_double(env, kernels::sumOfSquares(x.length, x.data), &result), "result");
+  });
+  return result;
+}
+
 // adam([lr, beta1, beta2, epsilon, c1, c2], value, m, v, gradient, newValue, newM, newV)
 napi_value Adam(napi_env env, napi_callback_info info) {
   return guarded<8>(env, info, [env](napi_value* argv) {
@@ -248,6 +286,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormTraining", nullptr, BatchNormTraining, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTrainingGrad", nullptr, BatchNormTrainingGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluBiasGrad", nullptr, ReluBiasGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"movingAverage", nullptr, MovingAverage, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dropout", nullptr, Dropout, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumOfSquares", nullptr, SumOfSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"momentum", nullptr, Momentum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,5 +1,5 @@
-// Elementwise kernels of a training step: BatchNorm (inference and training, with its gradient)
-// and the Adam and momentum updates.
+// Elementwise kernels of a training step: BatchNorm (inference and training, with its gradient
+// and moving averages), dropout, the L2 penalty's sum, and the Adam and momentum updates.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -118,6 +118,60 @@ void reluBiasGrad(int64_t pixels, int channels, const float* dy, const float* y,
     for (int c = 0; c < channels; c++) acc[c] += masked[c];
   });
   for (int c = 0; c < channels; c++) dbias[c] = float(sums[c]);
+}
+
+void movingAverage(int channels, float momentum, const float* moving, const float* batch, float* updated) {
+  const float rate = 1.0f - momentum;
+  for (int c = 0; c < channels; c++) updated[c] = moving[c] - (moving[c] - batch[c]) * rate;
+}
+
+namespace {
+// A 32-bit integer hash (Chris Wellons' lowbias32): multiplies and shifts that vectorise.
+inline uint32_t hash32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  return x ^ (x >> 16);
+}
+}  // namespace
+
+void dropout(int64_t size, float rate, uint64_t seed, const float* x, float* y, float* mask) {
+  const float keep = 1.0f - rate, scale = 1.0f / keep;
+  // Kept where the hash's top 24 bits, as a uniform float in [0, 1), fall below `keep`.
+  const int32_t threshold = int32_t(std::min(16777216.0f, std::ceil(keep * 16777216.0f)));
+  const uint32_t k1 = hash32(uint32_t(seed)), k2 = hash32(uint32_t(seed >> 32) ^ 0x9e3779b9U);
+  // Captured by value: the stores through mask and y could alias references, keeping it scalar.
+  parallelFor(size, 16384, [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      const int32_t u = int32_t(hash32(hash32(uint32_t(i) + k1) ^ k2) >> 8);
+      const float m = scale * float(u < threshold);
+      mask[i] = m;
+      y[i] = x[i] * m;
+    }
+  });
+}
+
+double sumOfSquares(int64_t size, const float* x) {
+  constexpr int64_t kBlock = 65536;
+  const int64_t blocks = (size + kBlock - 1) / kBlock;
+  std::vector<double> partial(blocks, 0.0);
+  parallelFor(blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; b++) {
+      float lanes[16] = {};  // independent accumulators, so the loop vectorises
+      const int64_t first = b * kBlock, last = std::min(size, first + kBlock);
+      int64_t i = first;
+      for (; i + 16 <= last; i += 16)
+        for (int l = 0; l < 16; l++) lanes[l] += x[i + l] * x[i + l];
+      double sum = 0;
+      for (; i < last; i++) sum += double(x[i]) * x[i];
+      for (float lane : lanes) sum += lane;
+      partial[b] = sum;
+    }
+  });
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
 }
 
 void adam(int64_t size, const AdamStep& s, const float* value, const float* m, const float* v, const float* g,

@@ -30,6 +30,15 @@ void batchNormTrainingGrad(int64_t pixels, int channels, const float* dy, const 
 // ReLU's and the bias's gradients of y = relu(conv + bias): dyMasked = dy where y > 0, else 0, and
 // dbias = Σ dyMasked per channel (elementwise.cc).
 void reluBiasGrad(int64_t pixels, int channels, const float* dy, const float* y, float* dyMasked, float* dbias);
+// BatchNorm's moving averages after a training step, as tfjs layers update them:
+// moving' = moving − (moving − batch)·(1 − momentum), for the mean and the variance.
+void movingAverage(int channels, float momentum, const float* moving, const float* batch, float* updated);
+// Dropout in training: keeps each element with probability 1 − rate, drawn from a counter-based
+// generator keyed by `seed`, so any number of threads draws the same mask. mask = 1/(1 − rate)
+// where kept, else 0, and y = x · mask.
+void dropout(int64_t size, float rate, uint64_t seed, const float* x, float* y, float* mask);
+// Σ x², accumulated in blocks in a fixed order (the same on any number of threads).
+double sumOfSquares(int64_t size, const float* x);
 // One Adam step of one variable, written to new buffers: m' = β1·m + (1−β1)·g,
 // v' = β2·v + (1−β2)·g², value' = value − lr · (m'/c1) / (√(v'/c2) + ε), with c1 = 1 − β1^t and
 // c2 = 1 − β2^t (elementwise.cc).

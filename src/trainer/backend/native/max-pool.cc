@@ -1,3 +1,4 @@
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -5,10 +6,25 @@
 
 namespace kernels {
 
+namespace {
+inline uint32_t bitsOf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+// a where take is all ones, b where it is zero.
+inline float select(uint32_t take, float a, float b) {
+  const uint32_t u = (bitsOf(a) & take) | (bitsOf(b) & ~take);
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+}  // namespace
+
 // MaxPool's gradient: each window's dy goes to its first maximum (TensorFlow's rule), in the
 // forward pooling's geometry with cout = cin. Per window, the running maximum and the index of
-// the tap holding it are updated with selects over whole channel rows (loads first, so that
-// they vectorise), then each channel's dy is added at its tap.
+// the tap holding it are updated over whole channel rows with bit-mask selects (which vectorise),
+// then each channel's dy is added at its tap.
 void maxPoolGrad(const Geometry& g, const float* x, const float* dy, float* dx) {
   // Windows that tile the image (2×2, stride 2: the seed network's) cover each input pixel once,
   // so each dx value is written once; otherwise zero dx and add into it.
@@ -35,9 +51,11 @@ void maxPoolGrad(const Geometry& g, const float* x, const float* dy, float* dx) 
             const float index = float(k);
             for (int c = 0; c < g.cin; c++) {
               const float v = row[c], current = best[c], at = tap[c];
-              const bool greater = v > current;
-              best[c] = greater ? v : current;
-              tap[c] = greater ? index : at;
+              // GCC keeps a loop with a float select scalar; bit masks are exact for every value
+              // (an arithmetic blend would turn infinities into NaN).
+              const uint32_t take = -uint32_t(v > current);
+              best[c] = select(take, v, current);
+              tap[c] = select(take, index, at);
             }
           }
           const float* d = dy + ((int64_t(b) * g.oh + oh) * g.ow + ow) * g.cin;
