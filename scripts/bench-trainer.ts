@@ -34,6 +34,12 @@ interface Measurement {
   profile?: { wallMs: number; kernels: { name: string; ms: number; calls: number }[] };
 }
 
+/**
+ * Steps run before the clock starts, here and in the PyTorch script: the first few steps of both
+ * are 10-25% slower (oneDNN builds its kernels for each shape, and the heaps grow).
+ */
+const WARM_UP = 3;
+
 /** One backend in this process: warm up, then time `batches` training steps and inferences. */
 async function measure(backend: BackendName, batches: number): Promise<Measurement> {
   try {
@@ -66,18 +72,18 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
     await training.trainOnBatch(x, y);
     tf.dispose([x, y]);
   };
-  await step(0); // warm-up: kernel setup, weight packing
+  for (let b = 0; b < WARM_UP; b++) await step(b);
   let started = performance.now();
-  for (let b = 1; b <= batches; b++) await step(b);
+  for (let b = WARM_UP; b < WARM_UP + batches; b++) await step(b);
   const trainImagesPerSecond = (batches * BATCH) / ((performance.now() - started) / 1000);
   const profile =
-    process.env.LABBOOK_BENCH_PROFILE === "1" ? await profileStep(() => step(batches + 1)) : undefined;
+    process.env.LABBOOK_BENCH_PROFILE === "1" ? await profileStep(() => step(WARM_UP + batches)) : undefined;
 
   const x = batchTensor(images, indices(0), normalizer);
-  (model.predict(x) as tf.Tensor).dispose();
+  for (let b = 0; b < WARM_UP; b++) (model.predict(x, { batchSize: BATCH }) as tf.Tensor).dispose();
   started = performance.now();
   for (let b = 0; b < batches; b++) {
-    const out = model.predict(x) as tf.Tensor;
+    const out = model.predict(x, { batchSize: BATCH }) as tf.Tensor;
     await out.data();
     out.dispose();
   }
@@ -165,6 +171,8 @@ function torchThroughput(threads: number, batches: number): TorchMeasurement | n
       String(threads),
       "--batches",
       String(batches),
+      "--warm-up",
+      String(WARM_UP),
     ],
     { encoding: "utf8", timeout: 600_000 },
   );
@@ -198,7 +206,7 @@ const names = (values.backends ?? "")
   .split(",")
   .filter((n): n is BackendName => BACKENDS.includes(n as BackendName));
 console.log(
-  `Seed model (1,186,346 params), batch ${BATCH}, augmentation on, ${batches} timed batches after 1 warm-up`,
+  `Seed model (1,186,346 params), batch ${BATCH}, augmentation on, ${batches} timed batches after ${WARM_UP} warm-up`,
 );
 const results: (Measurement & { label: string })[] = [];
 for (const name of names) {

@@ -26,6 +26,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batches", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--warm-up", type=int, default=3, help="steps before the clock starts")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -42,7 +43,8 @@ def main():
         optimiser.step()
 
     model.train()
-    step()  # warm-up
+    for _ in range(args.warm_up):
+        step()
     started = time.perf_counter()
     for _ in range(args.batches):
         step()
@@ -50,7 +52,8 @@ def main():
 
     model.eval()
     with torch.no_grad():
-        model(x)
+        for _ in range(args.warm_up):
+            model(x)
         started = time.perf_counter()
         for _ in range(args.batches):
             model(x)

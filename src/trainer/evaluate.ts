@@ -17,7 +17,8 @@ export async function evaluateModel(
   for (let start = 0; start < set.count; start += batchSize) {
     const indices = Array.from({ length: Math.min(batchSize, set.count - start) }, (_, i) => start + i);
     const batch = batchTensor(set, indices, normalizer);
-    const out = model.predict(batch) as tf.Tensor;
+    // As one batch: predict would otherwise split it into batches of 32.
+    const out = model.predict(batch, { batchSize }) as tf.Tensor;
     probabilities.set(await out.data(), start * 10);
     tf.dispose([batch, out]);
   }

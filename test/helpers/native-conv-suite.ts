@@ -1,16 +1,22 @@
 // The native convolutions (wasm-libtorch, wasm-openblas backends) against the cpu backend's
 // stock kernels, for one addon; tfjs' kernel registry is global, so one library per test file.
 // The addons must be built: .ci/run installs libtorch and OpenBLAS, and npm's postinstall builds them.
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_HYPERPARAMS, FILL_MODES } from "@/shared/hyperparams";
 import { installBatchNormGrad } from "@/trainer/backend/batchnorm-grad";
+import { installCpuKernelFixes } from "@/trainer/backend/cpu-kernels";
 import { batchNormInTraining, hasBatchNormTraining } from "@/trainer/backend/native-batchnorm";
 import { installNativeConvKernels } from "@/trainer/backend/native-conv";
 import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "@/trainer/backend/native-module";
 import { adamOptimizer, momentumOptimizer } from "@/trainer/backend/native-optimizers";
 import { installWasmKernels } from "@/trainer/backend/wasm-kernels";
+import { augmentBatch, sampleTransforms } from "@/trainer/data/augment";
 import { batchNormalization, conv2d, dropout, l2 } from "@/trainer/model/native-layers";
+import { Random } from "@/trainer/random";
 import {
   CONV_CASES,
   describeMaxPoolGrad,
@@ -28,6 +34,7 @@ export function describeNativeConv(library: NativeLibrary) {
     await tf.ready();
     installWasmKernels();
     installBatchNormGrad();
+    installCpuKernelFixes(); // the cpu backend's Transform warps only a batch's first image
     native = installNativeConvKernels(library, 1);
   });
 
@@ -403,6 +410,86 @@ export function describeNativeConv(library: NativeLibrary) {
       expect(kernels[1]).toContain("LabbookL2Penalty");
       expect(kernels[0]).not.toContain("LabbookL2Penalty");
       expectClose(results[1] as Float32Array[], results[0] as Float32Array[]);
+    });
+
+    it.each(FILL_MODES)(
+      "augments a batch as tfjs' ops do: every transform of the seed recipe, channel shift and brightness (fill mode %s)",
+      async (fillMode) => {
+        const params = { ...DEFAULT_HYPERPARAMS.augmentation, fillMode, rotationDegrees: 40, zoom: 0.3 };
+        const transforms = sampleTransforms(new Random(9), 16, params);
+        const x0 = random([16, 32, 32, 3], 91)().mul(1.5);
+        const values = x0.dataSync().slice();
+        x0.dispose();
+        const run = async (backend: string, augmentation: typeof params) => {
+          await tf.setBackend(backend);
+          const x = tf.tensor4d(values, [16, 32, 32, 3]);
+          let out: Float32Array = new Float32Array();
+          const profile = await tf.profile(() => {
+            const y = augmentBatch(x, transforms, augmentation);
+            out = y.dataSync() as Float32Array;
+            y.dispose();
+          });
+          x.dispose();
+          return { out, kernels: profile.kernelNames };
+        };
+        // The transform alone: equal up to float rounding.
+        const plain = { ...params, channelShift: 0, brightness: [1, 1] as [number, number] };
+        const [nativePlain, cpuPlain] = [await run("wasm", plain), await run("cpu", plain)];
+        expect(nativePlain.kernels).toEqual(["LabbookAugment"]);
+        expectClose([nativePlain.out], [cpuPlain.out], 1e-4);
+        // Brightness floors to 8-bit levels twice (before and after its factor, here ≤ 1.1): a
+        // value on a level's edge may land one level away, and two after the factor.
+        const [native, cpu] = [await run("wasm", params), await run("cpu", params)];
+        let [onAnEdge, beyond] = [0, 0];
+        for (let image = 0; image < 16; image++) {
+          const slice = (a: Float32Array) => a.subarray(image * 3072, (image + 1) * 3072);
+          const expected = slice(cpu.out);
+          const level = (Math.max(...expected) - Math.min(...expected)) / 255;
+          slice(native.out).forEach((v, i) => {
+            const off = Math.abs(v - (expected[i] as number));
+            if (off > 1e-4 && off <= 2 * level * 1.001) onAnEdge++;
+            else if (off > 1e-4) beyond++;
+          });
+        }
+        expect(beyond).toBe(0);
+        expect(onAnEdge).toBeLessThan(16 * 3072 * 0.001);
+      },
+    );
+
+    it("augments as Keras 2 does: channel shift, then brightness, on its fixture (scripts/reference/keras_augment_fixture.py)", async () => {
+      await tf.setBackend("wasm");
+      const keras = JSON.parse(
+        readFileSync(path.resolve(import.meta.dirname, "../fixtures/keras-augment.json"), "utf8"),
+      ) as {
+        cases: {
+          image: number[];
+          shape: number[];
+          intensity: number;
+          brightness: number;
+          shiftedThenBrightened: number[];
+        }[];
+      };
+      const n = keras.cases.length;
+      const [h, w] = keras.cases[0]?.shape as [number, number];
+      const batch = tf.tensor4d(
+        keras.cases.flatMap((c) => c.image),
+        [n, h, w, 3],
+      );
+      const params = {
+        ...DEFAULT_HYPERPARAMS.augmentation,
+        channelShift: 0.1,
+        brightness: [0.5, 1.5] as [number, number],
+      };
+      const transforms = {
+        matrices: Float32Array.from({ length: n * 8 }, (_, i) => [1, 0, 0, 0, 1, 0, 0, 0][i % 8] as number),
+        channelShift: Float32Array.from(keras.cases, (c) => c.intensity),
+        brightness: Float32Array.from(keras.cases, (c) => c.brightness),
+      };
+      const out = augmentBatch(batch, transforms, params).dataSync();
+      const expected = keras.cases.flatMap((c) => c.shiftedThenBrightened);
+      const wrong = Array.from(out).filter((v, i) => Math.abs(v - (expected[i] as number)) > 1e-5).length;
+      expect(wrong).toBeLessThanOrEqual(n * 2);
+      batch.dispose();
     });
 
     it("gives the same results on two threads", async () => {

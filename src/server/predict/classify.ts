@@ -62,7 +62,8 @@ export async function classifyPixels(versionId: number, pixels: Float32Array, co
   const input = tf.tidy(() =>
     normalizeInput(tf, tf.tensor4d(pixels, [count, INPUT_SIZE, INPUT_SIZE, 3]), meta.normalizer),
   );
-  const output = model.predict(input) as tf.Tensor;
+  // As one batch: predict would otherwise split it into batches of 32.
+  const output = model.predict(input, { batchSize: Math.max(1, count) }) as tf.Tensor;
   const probabilities = (await output.data()) as Float32Array;
   tf.dispose([input, output]);
   return { probabilities, classNames: meta.classNames };

@@ -5,6 +5,7 @@
 // their case (dilation, NCHW, other activations) each kernel falls back to the one registered
 // before it.
 import * as tf from "@tensorflow/tfjs";
+import { installNativeAugment } from "./native-augment";
 import { installBatchNormTraining } from "./native-batchnorm";
 import { installConvBiasRelu } from "./native-conv-relu";
 import { loadNativeKernels, type NativeKernels, type NativeLibrary } from "./native-module";
@@ -241,6 +242,7 @@ export function installNativeConvKernels(library: NativeLibrary, threads = 1): N
   replaceKernel(MOMENTUM_KERNEL, () => momentumStep(native));
   installBatchNormTraining(native);
   installNativeRegularizers(native);
+  installNativeAugment(native);
   installConvBiasRelu(native, tf.getKernel("FusedConv2D", "wasm").kernelFunc as unknown as KernelFunc);
   installed = native;
   return native;

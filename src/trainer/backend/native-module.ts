@@ -82,6 +82,19 @@ export interface NativeKernels {
   dropout(rate: number, seed: number, x: Float32Array, y: Float32Array, mask: Float32Array): void;
   /** Σ x², in double precision. */
   sumOfSquares(x: Float32Array): number;
+  /**
+   * Augments images [n, h, w, c]: n projective transforms (8 values each), fillMode 0 constant,
+   * 1 reflect, 2 wrap, 3 nearest; then Keras' channel shift and brightness where given.
+   */
+  augment(
+    shape: Int32Array,
+    images: Float32Array,
+    matrices: Float32Array,
+    fillMode: number,
+    channelShift: Float32Array | null,
+    brightness: Float32Array | null,
+    out: Float32Array,
+  ): void;
   /** One Adam step: step = [lr, beta1, beta2, epsilon, 1 − beta1^t, 1 − beta2^t]. */
   adam(
     step: Float32Array,

@@ -5,6 +5,7 @@
 // the channel shift and brightness act on whole images, so they commute with the flip.
 import * as tf from "@tensorflow/tfjs";
 import type { Hyperparams } from "../../shared/hyperparams";
+import { augmentNative, hasNativeAugment } from "../backend/native-augment";
 import type { Random } from "../random";
 
 export type AugmentationParams = Hyperparams["augmentation"];
@@ -137,6 +138,16 @@ export function augmentBatch(
   transforms: BatchTransforms,
   params: AugmentationParams,
 ): tf.Tensor4D {
+  const shift = params.channelShift > 0;
+  // A range of exactly [1, 1] means no brightness change (Keras' brightness_range=None).
+  const brighten = params.brightness[0] !== 1 || params.brightness[1] !== 1;
+  if (hasNativeAugment() && images.dtype === "float32")
+    return augmentNative(images, {
+      matrices: transforms.matrices,
+      fillMode: params.fillMode,
+      channelShift: shift ? transforms.channelShift : null,
+      brightness: brighten ? transforms.brightness : null,
+    });
   return tf.tidy(() => {
     const n = images.shape[0];
     // fill mode "constant" fills with 0 in the normalised units, as Keras' cval=0 does.
@@ -147,10 +158,8 @@ export function augmentBatch(
       params.fillMode,
       0,
     );
-    if (params.channelShift > 0) out = channelShift(out, tf.tensor4d(transforms.channelShift, [n, 1, 1, 1]));
-    // A range of exactly [1, 1] means no brightness change (Keras' brightness_range=None).
-    if (params.brightness[0] !== 1 || params.brightness[1] !== 1)
-      out = brightnessShift(out, tf.tensor4d(transforms.brightness, [n, 1, 1, 1]));
+    if (shift) out = channelShift(out, tf.tensor4d(transforms.channelShift, [n, 1, 1, 1]));
+    if (brighten) out = brightnessShift(out, tf.tensor4d(transforms.brightness, [n, 1, 1, 1]));
     return out;
   });
 }

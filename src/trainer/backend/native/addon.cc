@@ -226,6 +226,30 @@ napi_value SumOfSquares(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// augment([n, h, w, c], images, matrices, fillMode (0 constant, 1 reflect, 2 wrap, 3 nearest),
+//         channelShift | null, brightness | null, out)
+napi_value Augment(napi_env env, napi_callback_info info) {
+  return guarded<7>(env, info, [env](napi_value* argv) {
+    bool isTyped = false;
+    napi_typedarray_type kind;
+    size_t length;
+    void* data;
+    check(napi_is_typedarray(env, argv[0], &isTyped), "shape");
+    if (isTyped) check(napi_get_typedarray_info(env, argv[0], &kind, &length, &data, nullptr, nullptr), "shape");
+    if (!isTyped || kind != napi_int32_array || length != 4) throw Fail{"shape must be an Int32Array of 4 values"};
+    const int32_t* v = static_cast<int32_t*>(data);
+    const kernels::AugmentShape shape{v[0], v[1], v[2], v[3]};
+    if (shape.n < 1 || shape.h < 1 || shape.w < 1 || shape.c < 1) throw Fail{"shape values must be positive"};
+    int32_t fillMode = 0;
+    check(napi_get_value_int32(env, argv[3], &fillMode), "fillMode must be a number");
+    if (fillMode < 0 || fillMode > 3) throw Fail{"fillMode must be 0 to 3"};
+    const int64_t size = int64_t(shape.n) * shape.h * shape.w * shape.c;
+    kernels::augment(shape, floats(env, argv[1], size, "images"), floats(env, argv[2], int64_t(shape.n) * 8, "matrices"),
+                     kernels::FillMode(fillMode), floats(env, argv[4], shape.n, "channelShift", true),
+                     floats(env, argv[5], shape.n, "brightness", true), floats(env, argv[6], size, "out"));
+  });
+}
+
 // adam([lr, beta1, beta2, epsilon, c1, c2], value, m, v, gradient, newValue, newM, newV)
 napi_value Adam(napi_env env, napi_callback_info info) {
   return guarded<8>(env, info, [env](napi_value* argv) {
@@ -289,6 +313,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"movingAverage", nullptr, MovingAverage, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dropout", nullptr, Dropout, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumOfSquares", nullptr, SumOfSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"augment", nullptr, Augment, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"momentum", nullptr, Momentum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

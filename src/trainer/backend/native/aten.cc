@@ -60,8 +60,12 @@ void conv2d(const Geometry& g, const float* x, const float* filter, const float*
                               bias ? c10::optional<at::Tensor>(at::from_blob(const_cast<float*>(bias), {g.cout}, at::kFloat))
                                    : c10::nullopt,
                               {g.sh, g.sw}, atenPadding(p));
-  if (relu) out.relu_();
-  nhwc(y, g.n, g.oh, g.ow, g.cout).copy_(out);
+  // Into y in one pass, with the ReLU on the way.
+  at::Tensor result = nhwc(y, g.n, g.oh, g.ow, g.cout);
+  if (relu)
+    at::clamp_min_out(result, out, 0);
+  else
+    result.copy_(out);
 }
 
 void conv2dBackpropInput(const Geometry& g, const float* dy, const float* filter, float* dx) {

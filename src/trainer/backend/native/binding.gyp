@@ -12,7 +12,7 @@
     ["openblas==1", {
       "targets": [{
         "target_name": "labbook_openblas",
-        "sources": ["addon.cc", "openblas.cc", "max-pool.cc", "elementwise.cc"],
+        "sources": ["addon.cc", "openblas.cc", "max-pool.cc", "elementwise.cc", "augment.cc"],
         "include_dirs": ["<!@(pkg-config --cflags-only-I openblas | sed -e 's/-I//g')"],
         "libraries": ["<!@(pkg-config --libs openblas)"]
       }]
@@ -20,7 +20,7 @@
     ["libtorch==1", {
       "targets": [{
         "target_name": "labbook_libtorch",
-        "sources": ["addon.cc", "aten.cc", "max-pool.cc", "elementwise.cc"],
+        "sources": ["addon.cc", "aten.cc", "max-pool.cc", "elementwise.cc", "augment.cc"],
         "libraries": ["-ltorch_cpu", "-lc10"]
       }]
     }]

@@ -51,6 +51,15 @@ void adam(int64_t size, const AdamStep& step, const float* value, const float* m
 // then value' = value − lr·(g + m·a') with Nesterov's momentum, or value − lr·a' without.
 void momentum(int64_t size, float lr, float momentum, bool nesterov, const float* value, const float* accumulation,
               const float* g, float* newValue, float* newAccumulation);
+// Training-time augmentation of n images [h, w, c] (augment.cc): each image's projective
+// transform (8 values, tfjs' Transform convention) sampled bilinearly with the fill mode, then,
+// where given, Keras' channel shift and brightness with the image's own value per image.
+enum class FillMode { kConstant = 0, kReflect = 1, kWrap = 2, kNearest = 3 };
+struct AugmentShape {
+  int n, h, w, c;
+};
+void augment(const AugmentShape& shape, const float* images, const float* matrices, FillMode fillMode,
+             const float* channelShift, const float* brightness, float* out);
 // Runs body(begin, end) over [0, n) in chunks of at least `grain`, on the library's threads.
 void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 void setThreads(int threads);
