@@ -111,22 +111,26 @@ export function describeMaxPoolGrad(title: string) {
     });
 
     it.each([
+      ["2×2 windows, stride 2 (tiling: the seed network's)", [3, 8, 8, 5], 2, 2, "valid"],
       ["3×3 windows, stride 2, same padding (overlapping)", [2, 7, 7, 6], 3, 2, "same"],
       ["2×2 windows, stride 2, an odd size (last row and column unread)", [2, 7, 7, 6], 2, 2, "valid"],
       ["2×2 windows, stride 1 (overlapping)", [2, 5, 5, 6], 2, 1, "valid"],
-    ] as const)("agrees on windows that do not tile the image: %s", async (_, shape, size, stride, pad) => {
+    ] as const)("agrees on the pooling and its gradient: %s", async (_, shape, size, stride, pad) => {
       const pool = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, size, stride, pad);
       const dyShape = tf.tidy(() => pool(tf.zeros([...shape])).shape);
       const { cpu, wasm } = await onBoth(
         // ReLU-like inputs: many ties at zero.
         () => [random([...shape], 8)().relu(), random(dyShape, 9)()],
-        (x, dy) =>
+        (x, dy) => [
+          pool(x as tf.Tensor),
           tf.grad((a: tf.Tensor) =>
             pool(a)
               .mul(dy as tf.Tensor)
               .sum(),
           )(x as tf.Tensor),
+        ],
       );
+      // The pooling itself and its gradient.
       expectClose(wasm, cpu);
     });
 

@@ -1,6 +1,6 @@
 // Convolutions for the wasm backend computed by one of Labbook's native addons, on the tensors
 // in place in the wasm heap: libtorch's ATen (oneDNN, split across threads) or im2col + OpenBLAS
-// sgemm; and BatchNorm and MaxPool's gradient in C++. wasm SIMD is 128 bits wide and single-threaded, so this
+// sgemm; and BatchNorm, MaxPool and its gradient in C++. wasm SIMD is 128 bits wide and single-threaded, so this
 // is several times faster on x86. The addons are optional (scripts/build-native.ts); outside
 // their case (dilation, NCHW, other activations) each kernel falls back to the one registered
 // before it.
@@ -102,6 +102,24 @@ function gradient(
         backend.typedArrayFromHeap(b),
         backend.typedArrayFromHeap(out),
       );
+      return out;
+    };
+}
+
+/** MaxPool on the library's threads (wasm's is XNNPACK's, on one). */
+function maxPool(native: NativeKernels) {
+  return (previous: KernelFunc | null): KernelFunc =>
+    (args) => {
+      const { inputs, backend, attrs } = args;
+      const x = inputs.x as TensorInfo;
+      const info = poolInfo(x.shape, attrs);
+      const geometry = geometryOf(info);
+      if (!geometry || !allFloat(x) || x.shape.length !== 4) return fallback(previous, args);
+      const out = backend.makeOutput(
+        [info.batchSize, info.outHeight, info.outWidth, info.outChannels],
+        "float32",
+      );
+      native.maxPool(geometry, backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out));
       return out;
     };
 }
@@ -229,6 +247,7 @@ export function installNativeConvKernels(library: NativeLibrary, threads = 1): N
     ),
   );
   // A pooling's geometry is a convolution's with outChannels = inChannels.
+  replaceKernel("MaxPool", maxPool(native));
   replaceKernel(
     "MaxPoolGrad",
     gradient(

@@ -32,6 +32,8 @@ export interface NativeKernels {
   ): void;
   conv2dBackpropInput(geometry: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
   conv2dBackpropFilter(geometry: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  /** MaxPool; the pooling's geometry in the convolution's layout, with cout = cin. */
+  maxPool(geometry: Int32Array, x: Float32Array, y: Float32Array): void;
   /** The pooling's geometry in the convolution's layout, with cout = cin. */
   maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   batchNorm(

@@ -109,6 +109,15 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
   });
 }
 
+// maxPool(geometry, x, y)
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  return guarded<3>(env, info, [env](napi_value* argv) {
+    const Geometry g = geometry(env, argv[0]);
+    if (g.cout != g.cin) throw Fail{"pooling geometry needs cout = cin"};
+    kernels::maxPool(g, floats(env, argv[1], inputSize(g), "x"), floats(env, argv[2], outputSize(g), "y"));
+  });
+}
+
 // maxPoolGrad(geometry, x, dy, dx)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return guarded<4>(env, info, [env](napi_value* argv) {
@@ -305,6 +314,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormTraining", nullptr, BatchNormTraining, nullptr, nullptr, nullptr, napi_default, nullptr},

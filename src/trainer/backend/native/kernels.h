@@ -12,7 +12,8 @@ namespace kernels {
 void conv2d(const Geometry& g, const float* x, const float* filter, const float* bias, bool relu, float* y);
 void conv2dBackpropInput(const Geometry& g, const float* dy, const float* filter, float* dx);
 void conv2dBackpropFilter(const Geometry& g, const float* x, const float* dy, float* dw);
-// MaxPool's gradient, in the forward pooling's geometry with cout = cin (max-pool.cc).
+// MaxPool, and its gradient, in the pooling's geometry as a convolution's with cout = cin (max-pool.cc).
+void maxPool(const Geometry& g, const float* x, float* y);
 void maxPoolGrad(const Geometry& g, const float* x, const float* dy, float* dx);
 // y = (x − mean) · scale / √(variance + ε) + offset over the last axis of `pixels` rows of
 // `channels` (scale and offset may be null: 1 and 0) (elementwise.cc).

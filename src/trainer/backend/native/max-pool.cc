@@ -1,5 +1,7 @@
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "kernels.h"
@@ -20,6 +22,35 @@ inline float select(uint32_t take, float a, float b) {
   return f;
 }
 }  // namespace
+
+// MaxPool: each window's maximum per channel (NaN where a window's first value is NaN, as the
+// running maximum keeps its value against NaN), images split between the threads.
+void maxPool(const Geometry& g, const float* x, float* y) {
+  parallelFor(g.n, 1, [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> pixels;
+    pixels.reserve(size_t(g.fh) * g.fw);
+    for (int b = int(begin); b < int(end); b++)
+      for (int oh = 0; oh < g.oh; oh++)
+        for (int ow = 0; ow < g.ow; ow++) {
+          float* out = y + ((int64_t(b) * g.oh + oh) * g.ow + ow) * g.cin;
+          pixels.clear();
+          forEachTapInside(g, b, oh, ow, [&](int, int64_t pixel) { pixels.push_back(pixel); });
+          if (pixels.empty()) {
+            std::fill(out, out + g.cin, -std::numeric_limits<float>::infinity());
+            continue;
+          }
+          const float* first = x + pixels[0];
+          for (int c = 0; c < g.cin; c++) out[c] = first[c];
+          for (size_t k = 1; k < pixels.size(); k++) {
+            const float* row = x + pixels[k];
+            for (int c = 0; c < g.cin; c++) {
+              const float v = row[c], current = out[c];
+              out[c] = select(-uint32_t(v > current), v, current);
+            }
+          }
+        }
+  });
+}
 
 // MaxPool's gradient: each window's dy goes to its first maximum (TensorFlow's rule), in the
 // forward pooling's geometry with cout = cin. Per window, the running maximum and the index of
