@@ -46,7 +46,8 @@ export async function classify(versionId: number, image: Rgba) {
   const meta = readModelMetadata(model);
   const started = performance.now();
   const input = toModelInput(tf, image, meta.normalizer);
-  const output = model.predict(input) as tf.Tensor;
+  // One image as one batch, without predict's slicing into batches (about 1 ms of 6).
+  const output = model.predict(input, { batchSize: 1 }) as tf.Tensor;
   const probabilities = await output.data();
   tf.dispose([input, output]);
   return { predictions: ranked(probabilities, meta.classNames), ms: performance.now() - started };
