@@ -110,10 +110,11 @@ function gradient(native: NativeKernels): KernelFunc {
 function updateMovingAverages(native: NativeKernels): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { movingMean, movingVariance, mean, variance } = inputs as Record<string, TensorInfo>;
-    const channels = tf.util.sizeFromShape((movingMean as TensorInfo).shape);
-    channelsOf(
-      { shape: [channels], dtype: "float32" } as TensorInfo,
-      ...[movingMean, movingVariance, mean, variance].map((t) => t as TensorInfo),
+    const channels = channelsOf(
+      movingMean as TensorInfo,
+      movingVariance as TensorInfo,
+      mean as TensorInfo,
+      variance as TensorInfo,
     );
     const { outputs, views } = makeOutputs(backend, [[channels], [channels]]);
     const heap = (t: TensorInfo | undefined) => backend.typedArrayFromHeap(t as TensorInfo);

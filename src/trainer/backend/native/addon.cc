@@ -46,15 +46,21 @@ float* floats(napi_env env, napi_value value, int64_t count, const char* name, b
   return array.data;
 }
 
-Geometry geometry(napi_env env, napi_value value) {
+// An Int32Array argument of exactly `count` values.
+const int32_t* int32s(napi_env env, napi_value value, size_t count, const char* name) {
   bool isTyped = false;
-  check(napi_is_typedarray(env, value, &isTyped), "geometry");
+  check(napi_is_typedarray(env, value, &isTyped), name);
   napi_typedarray_type kind;
   size_t length;
   void* data;
-  if (isTyped) check(napi_get_typedarray_info(env, value, &kind, &length, &data, nullptr, nullptr), "geometry");
-  if (!isTyped || kind != napi_int32_array || length != 13) throw Fail{"geometry must be an Int32Array of 13 values"};
-  const int32_t* v = static_cast<int32_t*>(data);
+  if (isTyped) check(napi_get_typedarray_info(env, value, &kind, &length, &data, nullptr, nullptr), name);
+  if (!isTyped || kind != napi_int32_array || length != count)
+    throw Fail{std::string(name) + " must be an Int32Array of " + std::to_string(count) + " values"};
+  return static_cast<int32_t*>(data);
+}
+
+Geometry geometry(napi_env env, napi_value value) {
+  const int32_t* v = int32s(env, value, 13, "geometry");
   Geometry g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]};
   for (int i = 0; i < 13; i++)
     if (v[i] < 0 || (i != 11 && i != 12 && i != 0 && v[i] == 0)) throw Fail{"geometry values must be positive"};
@@ -239,14 +245,7 @@ napi_value SumOfSquares(napi_env env, napi_callback_info info) {
 //         channelShift | null, brightness | null, out)
 napi_value Augment(napi_env env, napi_callback_info info) {
   return guarded<7>(env, info, [env](napi_value* argv) {
-    bool isTyped = false;
-    napi_typedarray_type kind;
-    size_t length;
-    void* data;
-    check(napi_is_typedarray(env, argv[0], &isTyped), "shape");
-    if (isTyped) check(napi_get_typedarray_info(env, argv[0], &kind, &length, &data, nullptr, nullptr), "shape");
-    if (!isTyped || kind != napi_int32_array || length != 4) throw Fail{"shape must be an Int32Array of 4 values"};
-    const int32_t* v = static_cast<int32_t*>(data);
+    const int32_t* v = int32s(env, argv[0], 4, "shape");
     const kernels::AugmentShape shape{v[0], v[1], v[2], v[3]};
     if (shape.n < 1 || shape.h < 1 || shape.w < 1 || shape.c < 1) throw Fail{"shape values must be positive"};
     int32_t fillMode = 0;

@@ -49,12 +49,12 @@ void augment(const AugmentShape& s, const float* images, const float* matrices, 
              const float* channelShift, const float* brightness, float* out) {
   const int64_t pixels = int64_t(s.h) * s.w, size = pixels * s.c;
   parallelFor(s.n, 1, [&](int64_t begin, int64_t end) {
+    // A tap outside the image reads the fill value, 0: a row of zeros.
+    const std::vector<float> zeros(s.c, 0.0f);
     for (int64_t b = begin; b < end; b++) {
       const float* image = images + b * size;
       const float* m = matrices + b * 8;
       float* y = out + b * size;
-      // A tap outside the image reads the fill value, 0: a row of zeros.
-      const std::vector<float> zeros(s.c, 0.0f);
       auto tap = [&](int row, int col) {
         return row >= 0 && row < s.h && col >= 0 && col < s.w ? image + (int64_t(row) * s.w + col) * s.c : zeros.data();
       };
