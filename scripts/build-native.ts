@@ -1,5 +1,5 @@
 // Builds Labbook's native convolution kernels (src/trainer/backend/native) on each library
-// installed here: libtorch's ATen (Debian: libtorch-dev; oneDNN, multi-threaded, the fastest)
+// installed here: libtorch's oneDNN and ATen threads (Debian: libtorch-dev libdnnl-dev; the fastest)
 // and OpenBLAS (libopenblas-dev). Both are optional: without them this says how to get them
 // and the trainer uses wasm. npm's postinstall and `npm start` run it with --if-stale.
 //
@@ -18,11 +18,12 @@ import { newestMtime } from "./build-if-needed";
 
 const ATEN_HEADER = "/usr/include/ATen/ATen.h";
 const LIBTORCH = "/usr/lib/x86_64-linux-gnu/libtorch_cpu.so";
+const ONEDNN_HEADER = "/usr/include/dnnl.hpp";
 
 /** The libraries whose headers are installed here. */
 export function installedLibraries(): NativeLibrary[] {
   const has: Record<NativeLibrary, () => boolean> = {
-    libtorch: () => existsSync(ATEN_HEADER) && existsSync(LIBTORCH),
+    libtorch: () => [ATEN_HEADER, LIBTORCH, ONEDNN_HEADER].every((file) => existsSync(file)),
     openblas: () => spawnSync("pkg-config", ["--exists", "openblas"]).status === 0,
   };
   return NATIVE_LIBRARIES.filter((library) => has[library]());

@@ -1,7 +1,7 @@
 // Convolutions for the wasm backend computed by one of Labbook's native addons, on the tensors
-// in place in the wasm heap: libtorch's ATen (oneDNN, split across threads) or im2col + OpenBLAS
-// sgemm; and BatchNorm, MaxPool and its gradient in C++. wasm SIMD is 128 bits wide and single-threaded, so this
-// is several times faster on x86. The addons are optional (scripts/build-native.ts); outside
+// in place in the wasm heap: oneDNN's (libtorch's, split across threads) or im2col + OpenBLAS
+// sgemm; and BatchNorm, MaxPool and its gradient in C++. wasm SIMD is 128 bits wide and
+// single-threaded, so this is several times faster on x86. The addons are optional (scripts/build-native.ts); outside
 // their case (dilation, NCHW, other activations) each kernel falls back to the one registered
 // before it.
 import * as tf from "@tensorflow/tfjs";
@@ -40,6 +40,26 @@ function geometryOf(info: tf.backend_util.Conv2DInfo): Int32Array | null {
   ]);
 }
 
+const filterKeys = new WeakMap<object, number>();
+let nextFilterKey = 0;
+
+/**
+ * A key for the filter's values outside gradient tapes (predict, evaluate), where the same
+ * weights come back call after call: the addon then keeps them in oneDNN's layout instead of
+ * reordering them each time (most of one image's prediction). A tensor's values never change and
+ * its dataId is never reused, so a key never names other values. In training the weights change
+ * every step: -1.
+ */
+function filterKey(filter: TensorInfo): number {
+  if ((tf.engine().state as { gradientDepth: number }).gradientDepth > 0) return -1;
+  let key = filterKeys.get(filter.dataId);
+  if (key === undefined) {
+    key = nextFilterKey++;
+    filterKeys.set(filter.dataId, key);
+  }
+  return key;
+}
+
 const allFloat = (...infos: (TensorInfo | undefined)[]) =>
   infos.every((info) => info === undefined || info.dtype === "float32");
 
@@ -70,6 +90,7 @@ function forward(native: NativeKernels, fused: boolean) {
         bias ? backend.typedArrayFromHeap(bias) : null,
         activation === "relu",
         backend.typedArrayFromHeap(out),
+        filterKey(filter as TensorInfo),
       );
       return out;
     };

@@ -1,5 +1,5 @@
 // Loads one of Labbook's native kernel addons (src/trainer/backend/native, built by
-// scripts/build-native.ts): the convolutions on libtorch's ATen (oneDNN, multi-threaded) or on
+// scripts/build-native.ts): the convolutions on oneDNN (libtorch's, on ATen's threads) or on
 // OpenBLAS. Kept free of tfjs so scripts can import it cheaply.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -17,7 +17,7 @@ export const nativeModulePath = (library: NativeLibrary) =>
 
 /** What each library needs from Debian, for the message when its addon is missing. */
 export const NATIVE_PACKAGES: Record<NativeLibrary, string> = {
-  libtorch: "libtorch-dev",
+  libtorch: "libtorch-dev libdnnl-dev",
   openblas: "libopenblas-dev pkg-config",
 };
 
@@ -29,6 +29,8 @@ export interface NativeKernels {
     bias: Float32Array | null,
     relu: boolean,
     y: Float32Array,
+    /** Names the filter's values for good (≥ 0), or -1: see filterKey in native-conv.ts. */
+    filterKey: number,
   ): void;
   conv2dBackpropInput(geometry: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
   conv2dBackpropFilter(geometry: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;

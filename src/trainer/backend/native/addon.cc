@@ -86,14 +86,17 @@ napi_value guarded(napi_env env, napi_callback_info info, Body body) {
   return nullptr;
 }
 
-// conv2d(geometry, x, filter, bias | null, relu, y)
+// conv2d(geometry, x, filter, bias | null, relu, y, filterKey)
 napi_value Conv2d(napi_env env, napi_callback_info info) {
-  return guarded<6>(env, info, [env](napi_value* argv) {
+  return guarded<7>(env, info, [env](napi_value* argv) {
     const Geometry g = geometry(env, argv[0]);
     bool relu = false;
     check(napi_get_value_bool(env, argv[4], &relu), "relu must be a boolean");
+    int64_t filterKey = -1;
+    check(napi_get_value_int64(env, argv[6], &filterKey), "filterKey must be a number");
     kernels::conv2d(g, floats(env, argv[1], inputSize(g), "x"), floats(env, argv[2], filterSize(g), "filter"),
-           floats(env, argv[3], g.cout, "bias", true), relu, floats(env, argv[5], outputSize(g), "y"));
+                    filterKey, floats(env, argv[3], g.cout, "bias", true), relu,
+                    floats(env, argv[5], outputSize(g), "y"));
   });
 }
 

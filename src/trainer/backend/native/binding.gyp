@@ -20,8 +20,8 @@
     ["libtorch==1", {
       "targets": [{
         "target_name": "labbook_libtorch",
-        "sources": ["addon.cc", "aten.cc", "max-pool.cc", "elementwise.cc", "augment.cc"],
-        "libraries": ["-ltorch_cpu", "-lc10"]
+        "sources": ["addon.cc", "aten.cc", "onednn.cc", "max-pool.cc", "elementwise.cc", "augment.cc"],
+        "libraries": ["-ltorch_cpu", "-lc10", "-ldnnl"]
       }]
     }]
   ]

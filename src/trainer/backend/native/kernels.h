@@ -8,8 +8,10 @@
 #include "geometry.h"
 
 namespace kernels {
-// y = conv(x, filter) [+ bias] [relu]
-void conv2d(const Geometry& g, const float* x, const float* filter, const float* bias, bool relu, float* y);
+// y = conv(x, filter) [+ bias] [relu]. filterKey ≥ 0 names the filter's values for good (a
+// key is never reused for other values), so a library may keep the filter in its own layout.
+void conv2d(const Geometry& g, const float* x, const float* filter, int64_t filterKey, const float* bias, bool relu,
+            float* y);
 void conv2dBackpropInput(const Geometry& g, const float* dy, const float* filter, float* dx);
 void conv2dBackpropFilter(const Geometry& g, const float* x, const float* dy, float* dw);
 // MaxPool, and its gradient, in the pooling's geometry as a convolution's with cout = cin (max-pool.cc).

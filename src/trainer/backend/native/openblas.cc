@@ -74,7 +74,7 @@ const float* colsOf(const float* x, const Geometry& g, int b0, int b1, int64_t r
 namespace kernels {
 
 // y = conv(x, filter) [+ bias] [relu]. filter is HWIO, i.e. row-major [K, Cout].
-void conv2d(const Geometry& g, const float* x, const float* filter, const float* bias, bool relu, float* y) {
+void conv2d(const Geometry& g, const float* x, const float* filter, int64_t, const float* bias, bool relu, float* y) {
   const int64_t k = g.taps();
   forEachChunk(g, [&](int b0, int b1, int64_t rows) {
     float* out = y + int64_t(b0) * g.outPixels() * g.cout;
