@@ -574,6 +574,17 @@ export function describeNativeConv(library: NativeLibrary) {
       expect(about.library).toBe(library);
       expect(about.threads).toBe(1);
       expect(about.detail).toMatch(library === "openblas" ? /OpenBLAS/ : /oneDNN \d/);
+      expect(about.loopThreads).toBe(1);
+    });
+
+    it("splits its own loops (BatchNorm, dropout, Adam…) across the threads on libtorch", () => {
+      native.setThreads(2);
+      try {
+        // ATen's parallel_for is inline OpenMP: an addon built without -fopenmp ran it on one thread.
+        expect(native.describe().loopThreads).toBe(library === "libtorch" ? 2 : 1);
+      } finally {
+        native.setThreads(1);
+      }
     });
   });
 

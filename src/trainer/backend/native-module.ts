@@ -120,7 +120,8 @@ export interface NativeKernels {
     newAccumulation: Float32Array,
   ): void;
   setThreads(threads: number): void;
-  describe(): { library: NativeLibrary; threads: number; detail: string };
+  /** loopThreads: how many threads the kernels' own loops run on (OpenBLAS': one). */
+  describe(): { library: NativeLibrary; threads: number; loopThreads: number; detail: string };
 }
 
 /** Loads the addon built on `library`, or throws saying how to build it. */

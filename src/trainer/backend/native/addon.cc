@@ -3,7 +3,10 @@
 // library (binding.gyp): OpenBLAS, or libtorch's ATen where it is installed.
 #include <node_api.h>
 
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "kernels.h"
 
@@ -297,16 +300,30 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   });
 }
 
-// describe(): { library, threads, detail } of the library in use.
+// How many threads a loop of threads() chunks runs on: whether the kernels' loops (not only the
+// library's convolutions) use the threads.
+int loopThreads() {
+  std::mutex lock;
+  std::set<std::thread::id> seen;
+  kernels::parallelFor(kernels::threads(), 1, [&](int64_t, int64_t) {
+    const std::lock_guard<std::mutex> hold(lock);
+    seen.insert(std::this_thread::get_id());
+  });
+  return int(seen.size());
+}
+
+// describe(): { library, threads, loopThreads, detail } of the library in use.
 napi_value Describe(napi_env env, napi_callback_info) {
-  napi_value result, library, threads, detail;
+  napi_value result, library, threads, loops, detail;
   napi_create_object(env, &result);
   const std::string name = kernels::library(), about = kernels::detail();
   napi_create_string_utf8(env, name.c_str(), name.size(), &library);
   napi_create_int32(env, kernels::threads(), &threads);
+  napi_create_int32(env, loopThreads(), &loops);
   napi_create_string_utf8(env, about.c_str(), about.size(), &detail);
   napi_set_named_property(env, result, "library", library);
   napi_set_named_property(env, result, "threads", threads);
+  napi_set_named_property(env, result, "loopThreads", loops);
   napi_set_named_property(env, result, "detail", detail);
   return result;
 }

@@ -21,6 +21,9 @@
       "targets": [{
         "target_name": "labbook_libtorch",
         "sources": ["addon.cc", "aten.cc", "onednn.cc", "max-pool.cc", "elementwise.cc", "augment.cc"],
+        # ATen's parallel_for is an inline OpenMP loop: without -fopenmp it runs on one thread.
+        "cflags_cc": ["-fopenmp"],
+        "ldflags": ["-fopenmp"],
         "libraries": ["-ltorch_cpu", "-lc10", "-ldnnl"]
       }]
     }]
