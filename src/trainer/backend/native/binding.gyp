@@ -6,7 +6,7 @@
   },
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-    "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fno-trapping-math"]
+    "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fno-trapping-math", "-fno-math-errno"]
   },
   "conditions": [
     ["openblas==1", {
