@@ -339,6 +339,23 @@ export function describeNativeConv(library: NativeLibrary) {
       });
       expect(profile.kernelNames).toContain("LabbookDropout");
       expect(profile.kernelNames).not.toContain("RandomUniform");
+      // Values written from JS during a backward pass: while the mask was the kernel's second
+      // output, the engine filled a tensor of zeros of x's size for its missing gradient.
+      const dy = tf.onesLike(x);
+      const written: number[] = [];
+      const backend = tf.backend() as unknown as { move: (...args: unknown[]) => void };
+      const move = backend.move;
+      backend.move = function (this: unknown, ...args: unknown[]) {
+        if (args[1] != null) written.push(tf.util.sizeFromShape(args[2] as number[])); // values from JS
+        return move.apply(this, args);
+      };
+      try {
+        tf.grad((a: tf.Tensor) => layer.apply(a, { training: true }) as tf.Tensor)(x, dy).dispose();
+      } finally {
+        backend.move = move;
+      }
+      expect(written.filter((size) => size >= x.size)).toEqual([]);
+      dy.dispose();
       const [y, dx] = run() as [Float32Array, Float32Array];
       const [again] = run() as [Float32Array];
       const xs = x.dataSync();

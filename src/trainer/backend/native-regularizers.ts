@@ -16,10 +16,17 @@ export const hasNativeRegularizers = () => tf.getKernel(DROPOUT, tf.getBackend()
 export function dropoutInTraining(x: tf.Tensor, rate: number): tf.Tensor {
   // A fresh mask every call, as tfjs' unseeded dropout; the generator is the addon's.
   const seed = Math.floor(Math.random() * 2 ** 53);
-  return tf.tidy(() => {
-    const [y] = tf.engine().runKernel(DROPOUT, { x }, { rate, seed }) as unknown as tf.Tensor[];
-    return y as tf.Tensor;
-  });
+  // A custom gradient keeps the mask off the tape: as the kernel's second output, it had no
+  // gradient flowing in, and tfjs filled a full-size tensor of zeros in JS for it every step.
+  const forward = (input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, mask] = tf.engine().runKernel(DROPOUT, { x: input }, { rate, seed }) as unknown as [
+      tf.Tensor,
+      tf.Tensor,
+    ];
+    save([mask]);
+    return { value: y, gradFunc: (dy: tf.Tensor, [kept]: tf.Tensor[]) => tf.mul(dy, kept as tf.Tensor) };
+  };
+  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0])(x);
 }
 
 /** l2 · Σ x², a scalar. */
@@ -60,21 +67,12 @@ function penalty(native: NativeKernels): KernelFunc {
 
 let gradientsRegistered = false;
 
-/** Registers both kernels on the wasm backend, and their gradients (once). */
+/** Registers both kernels on the wasm backend, and the penalty's gradient (once). */
 export function installNativeRegularizers(native: NativeKernels): void {
   replaceKernel(DROPOUT, () => dropout(native));
   replaceKernel(L2_PENALTY, () => penalty(native));
   if (gradientsRegistered) return;
   gradientsRegistered = true;
-  tf.registerGradient({
-    kernelName: DROPOUT,
-    outputsToSave: [false, true],
-    gradFunc: (dys, saved) => {
-      const dy = Array.isArray(dys) ? (dys[0] as tf.Tensor) : dys;
-      const [mask] = saved as tf.Tensor[];
-      return { x: () => tf.mul(dy, mask as tf.Tensor) };
-    },
-  });
   tf.registerGradient({
     kernelName: L2_PENALTY,
     inputsToSave: ["x"],
