@@ -14,6 +14,7 @@ import { fetchCifar10 } from "./data/fetch";
 import { prepareData, takeFirst } from "./data/prepare";
 import { modelMetadata, saveModel } from "./model/io";
 import { layerSummary } from "./model/vgg";
+import { lowerThreadPriority } from "./priority";
 import { progressBar, StatusLine } from "./progress";
 import { trainModel } from "./train";
 
@@ -92,6 +93,7 @@ async function train(options: TrainCommandOptions): Promise<number> {
   await mkdir(out, { recursive: true });
   const status = new StatusLine();
 
+  lowerThreadPriority();
   const backend = await selectBackend(backendName as BackendName | "auto");
   console.error(
     `backend: ${backend.name}${backend.skipped.length ? ` (skipped ${backend.skipped.join("; ")})` : ""}`,

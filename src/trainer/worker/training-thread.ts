@@ -11,6 +11,7 @@ import { type PreparedData, prepareData } from "../data/prepare";
 import { renderAugmentationPreview } from "../data/preview";
 import { modelMetadata, serializeModel } from "../model/io";
 import { layerSummary } from "../model/vgg";
+import { lowerThreadPriority } from "../priority";
 import { trainModel } from "../train";
 import {
   type FromTrainingThread,
@@ -116,6 +117,7 @@ async function train(job: TrainJob, backend: string): Promise<void> {
 }
 
 try {
+  lowerThreadPriority();
   const backend = await selectBackend(options.backend);
   post({ type: "ready", backend: backend.name, skipped: backend.skipped });
   port.on("message", (message: ToTrainingThread) => {
