@@ -292,8 +292,8 @@ describe("predict under load", () => {
     await api.mutation("model.register", { runId, name });
     await api.mutation("model.promote", { name, alias: "production", version: 1 });
     const png = PNG.sync.write(new PNG({ width: 8, height: 8 }));
-    const from = (address: string) =>
-      fetch(new URL(`/api/models/${name}/predict`, baseUrl), {
+    const from = (address: string, model = name) =>
+      fetch(new URL(`/api/models/${model}/predict`, baseUrl), {
         method: "POST",
         headers: { "x-forwarded-for": address },
         body: new Uint8Array(png),
@@ -305,6 +305,8 @@ describe("predict under load", () => {
     expect(Number(refused[0]?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(statuses.filter((r) => r.status === 200 || r.status === 503).length).toBe(100);
     expect((await from("198.51.100.201")).status).toBe(200);
+    // Counted before any database work (a model that does not exist is not looked up).
+    expect((await from("198.51.100.200", unique("missing").slice(0, 60))).status).toBe(429);
   }, 60_000);
 });
 

@@ -36,11 +36,27 @@ async function uploadedBytes(req: Request): Promise<Buffer> {
   return Buffer.from(await file.arrayBuffer());
 }
 
+/** The 4xx or 503 for a refused image or request, with when to retry where that applies. */
+function inputErrorResponse(error: ImageInputError): Response {
+  const response = fail(error.status, error.message);
+  if (error.status === 429 || error.status === 503)
+    response.headers.set("retry-after", String(error.retryAfterS));
+  return response;
+}
+
 export async function POST(req: Request, { params }: { params: Promise<{ name: string }> }) {
   const name = modelNameSchema.safeParse(decodeURIComponent((await params).name));
   if (!name.success) return fail(400, `model name ${name.error.issues[0]?.message}`);
   const query = new URL(req.url).searchParams;
   const db = getDb();
+  try {
+    // Counted as the request arrives, before any database work: under a flood the lookups
+    // queue, and a limit checked after them let through more than its share in its window.
+    await throttlePredictions(remoteAddressOf(req.headers));
+  } catch (error) {
+    if (ImageInputError.is(error)) return inputErrorResponse(error);
+    throw error;
+  }
   const identity = await access(db, req, "read");
   if (identity instanceof Response) return identity;
   try {
@@ -51,7 +67,6 @@ export async function POST(req: Request, { params }: { params: Promise<{ name: s
           if (!alias.success) throw new ImageInputError(400, `alias ${alias.error.issues[0]?.message}`);
           return resolveAlias(db, name.data, alias.data);
         })();
-    await throttlePredictions(remoteAddressOf(req.headers));
     const result = await predictUpload(db, version, await uploadedBytes(req));
     return Response.json({
       model: name.data,
@@ -63,12 +78,7 @@ export async function POST(req: Request, { params }: { params: Promise<{ name: s
       ms: result.ms,
     });
   } catch (error) {
-    if (ImageInputError.is(error)) {
-      const response = fail(error.status, error.message);
-      if (error.status === 429 || error.status === 503)
-        response.headers.set("retry-after", String(error.retryAfterS));
-      return response;
-    }
+    if (ImageInputError.is(error)) return inputErrorResponse(error);
     if (error instanceof TRPCError && error.code === "NOT_FOUND") return fail(404, error.message);
     throw error;
   }
