@@ -7,6 +7,9 @@ import os from "node:os";
 /** The nice value a training thread takes by default (LABBOOK_TRAINING_NICE; 0 keeps normal priority). */
 export const DEFAULT_TRAINING_NICE = 10;
 
+/** The server's prediction thread: behind the API's event loop, ahead of training. */
+export const PREDICTION_NICE = 5;
+
 export function trainingNice(env: Record<string, string | undefined> = process.env): number {
   const raw = env.LABBOOK_TRAINING_NICE;
   if (raw === undefined || raw === "") return DEFAULT_TRAINING_NICE;

@@ -3,6 +3,7 @@
 // server's event loop (API, pages, heartbeats).
 import { parentPort } from "node:worker_threads";
 import { selectBackend } from "@/trainer/backend";
+import { lowerThreadPriority, PREDICTION_NICE } from "@/trainer/priority";
 import { cachedVersions } from "./classify";
 import { ImageInputError } from "./decode";
 import { runJob } from "./jobs";
@@ -14,6 +15,9 @@ if (!port) throw new Error("predict-thread.ts runs as a worker thread");
 // The trainer's fastest backend (native convolutions where built, else wasm, else cpu): a
 // forward pass of one image takes a few milliseconds instead of hundreds on tfjs' cpu backend.
 // One thread: the cores belong to the server and the training workers.
+// Below the server's priority and above training's: a burst of large photos (and libvips'
+// threads, which this thread starts) must not hold up the API on a busy machine.
+lowerThreadPriority(PREDICTION_NICE);
 const backend = selectBackend("auto", 1);
 
 async function run({ id, ...job }: ThreadJob): Promise<ThreadReply> {
