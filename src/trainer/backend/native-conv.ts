@@ -1,9 +1,9 @@
 // Convolutions for the wasm backend computed by one of Labbook's native addons, on the tensors
 // in place in the wasm heap: oneDNN's (libtorch's, split across threads) or im2col + OpenBLAS
 // sgemm; and BatchNorm, MaxPool and its gradient in C++. wasm SIMD is 128 bits wide and
-// single-threaded, so this is several times faster on x86. The addons are optional (scripts/build-native.ts); outside
-// their case (dilation, NCHW, other activations) each kernel falls back to the one registered
-// before it.
+// single-threaded, so this is several times faster on x86. The addons are optional
+// (scripts/build-native.ts); outside their case (dilation, NCHW, other activations) each kernel
+// falls back to the one registered before it.
 import * as tf from "@tensorflow/tfjs";
 import { installNativeAugment } from "./native-augment";
 import { installBatchNormTraining } from "./native-batchnorm";

@@ -127,8 +127,16 @@ class Cache {
   std::list<Key> order_;
 };
 
-dnnl::convolution_forward::primitive_desc trainingHint(const Geometry& g) {
-  return {forwardDesc(g, dnnl::prop_kind::forward_training, false), engine()};
+// A gradient's primitive descriptor (backward data or backward weights: both take the same
+// geometry), with the forward pass in training as oneDNN's hint.
+template <typename Primitive>
+typename Primitive::primitive_desc backwardPd(const Geometry& g) {
+  const dnnl::convolution_forward::primitive_desc hint(forwardDesc(g, dnnl::prop_kind::forward_training, false),
+                                                       engine());
+  return {{dnnl::algorithm::convolution_direct, input(g), filter(g, Tag::any), output(g), strides(g), paddingLeft(g),
+           paddingRight(g)},
+          engine(),
+          hint};
 }
 
 }  // namespace
@@ -161,10 +169,7 @@ void conv2d(const Geometry& g, const float* x, const float* filterData, int64_t 
 void conv2dBackpropInput(const Geometry& g, const float* dy, const float* filterData, float* dx) {
   thread_local Cache<BackwardData> cache;
   BackwardData& b = cache.get(keyOf(g, 0), [&] {
-    dnnl::convolution_backward_data::primitive_desc pd(
-        {dnnl::algorithm::convolution_direct, input(g), filter(g, Tag::any), output(g), strides(g), paddingLeft(g),
-         paddingRight(g)},
-        engine(), trainingHint(g));
+    const auto pd = backwardPd<dnnl::convolution_backward_data>(g);
     return BackwardData{pd, dnnl::convolution_backward_data(pd), {memory(pd.weights_desc(), engine())}};
   });
   b.primitive.execute(stream(), {{DNNL_ARG_DIFF_DST, memory(output(g), engine(), const_cast<float*>(dy))},
@@ -176,10 +181,7 @@ void conv2dBackpropInput(const Geometry& g, const float* dy, const float* filter
 void conv2dBackpropFilter(const Geometry& g, const float* x, const float* dy, float* dw) {
   thread_local Cache<BackwardWeights> cache;
   BackwardWeights& b = cache.get(keyOf(g, 0), [&] {
-    dnnl::convolution_backward_weights::primitive_desc pd(
-        {dnnl::algorithm::convolution_direct, input(g), filter(g, Tag::any), output(g), strides(g), paddingLeft(g),
-         paddingRight(g)},
-        engine(), trainingHint(g));
+    const auto pd = backwardPd<dnnl::convolution_backward_weights>(g);
     return BackwardWeights{pd, dnnl::convolution_backward_weights(pd), memory(pd.diff_weights_desc(), engine())};
   });
   memory user(filter(g, Tag::hwio), engine(), dw);
