@@ -43,6 +43,7 @@ export function describeNativeConv(library: NativeLibrary) {
       [[3, 7, 6, 5], [1, 1, 5, 4], 1, "valid"], // pointwise: no im2col
       [[5, 32, 32, 96], [3, 3, 96, 4], 1, "same"], // two im2col chunks
       [[2, 8, 8, 4], [3, 3, 4, 5], 2, "valid"], // the last row and column unread
+      [[8, 8, 8, 16], [3, 3, 16, 32], 1, "same"], // Winograd's case on oneDNN: a batch, channels in 16s
     ] as typeof CONV_CASES)("x %j, filter %j, stride %d, %s padding", async (xShape, wShape, stride, pad) => {
       await expectConvGradientsMatch(xShape, wShape, stride, pad);
     });
@@ -539,52 +540,59 @@ export function describeNativeConv(library: NativeLibrary) {
       expectClose([conv(b, 9)], [library === "libtorch" ? ya : yb]);
     });
 
-    it("predictions follow the weights: new values after training and after setWeights", async () => {
-      const model = tf.sequential({
-        layers: [
-          conv2d({ inputShape: [6, 6, 3], filters: 4, kernelSize: 3, padding: "same", activation: "relu" }),
-          tf.layers.flatten(),
-          tf.layers.dense({ units: 2 }),
-        ],
-      });
-      model.compile({ optimizer: tf.train.sgd(0.5), loss: "meanSquaredError" });
-      const x = random([3, 6, 6, 3], 41)();
-      const y = random([3, 2], 42)();
-      // The stock layers compute the same with the cpu backend's kernels, from the same weights.
-      const expected = async () => {
-        const weights = model.getWeights().map((w) => w.arraySync());
-        await tf.setBackend("cpu");
-        const reference = tf.sequential({
+    // The second case is Winograd's on oneDNN, which keeps the filter transformed for predictions.
+    it.each([
+      { batch: 3, inputShape: [6, 6, 3], filters: 4 },
+      { batch: 8, inputShape: [8, 8, 16], filters: 32 },
+    ])(
+      "predictions follow the weights: new values after training and after setWeights (%j)",
+      async ({ batch, inputShape, filters }) => {
+        const model = tf.sequential({
           layers: [
-            tf.layers.conv2d({
-              inputShape: [6, 6, 3],
-              filters: 4,
-              kernelSize: 3,
-              padding: "same",
-              activation: "relu",
-            }),
+            conv2d({ inputShape, filters, kernelSize: 3, padding: "same", activation: "relu" }),
             tf.layers.flatten(),
             tf.layers.dense({ units: 2 }),
           ],
         });
-        reference.setWeights(weights.map((w) => tf.tensor(w as number[])));
-        const out = (await (
-          reference.predict(tf.tensor(x.arraySync() as number[][][][])) as tf.Tensor
-        ).data()) as Float32Array;
-        await tf.setBackend("wasm");
-        return out;
-      };
-      const predicted = async () => (await (model.predict(x) as tf.Tensor).data()) as Float32Array;
-      const before = await predicted();
-      expectClose([await predicted()], [before]); // served from the kept filter
-      await model.trainOnBatch(x, y);
-      const trained = await predicted();
-      expect(Math.max(...trained.map((v, i) => Math.abs(v - (before[i] ?? 0))))).toBeGreaterThan(1e-3);
-      expectClose([trained], [await expected()]);
-      const convLayer = model.layers[0] as tf.layers.Layer;
-      convLayer.setWeights(convLayer.getWeights().map((w) => w.mul(-1)));
-      expectClose([await predicted()], [await expected()]);
-    });
+        model.compile({ optimizer: tf.train.sgd(0.5), loss: "meanSquaredError" });
+        const x = random([batch, ...inputShape], 41)();
+        const y = random([batch, 2], 42)();
+        // The stock layers compute the same with the cpu backend's kernels, from the same weights.
+        const expected = async () => {
+          const weights = model.getWeights().map((w) => w.arraySync());
+          await tf.setBackend("cpu");
+          const reference = tf.sequential({
+            layers: [
+              tf.layers.conv2d({
+                inputShape,
+                filters,
+                kernelSize: 3,
+                padding: "same",
+                activation: "relu",
+              }),
+              tf.layers.flatten(),
+              tf.layers.dense({ units: 2 }),
+            ],
+          });
+          reference.setWeights(weights.map((w) => tf.tensor(w as number[])));
+          const out = (await (
+            reference.predict(tf.tensor(x.arraySync() as number[][][][])) as tf.Tensor
+          ).data()) as Float32Array;
+          await tf.setBackend("wasm");
+          return out;
+        };
+        const predicted = async () => (await (model.predict(x) as tf.Tensor).data()) as Float32Array;
+        const before = await predicted();
+        expectClose([await predicted()], [before]); // served from the kept filter
+        await model.trainOnBatch(x, y);
+        const trained = await predicted();
+        expect(Math.max(...trained.map((v, i) => Math.abs(v - (before[i] ?? 0))))).toBeGreaterThan(1e-3);
+        expectClose([trained], [await expected()]);
+        const convLayer = model.layers[0] as tf.layers.Layer;
+        convLayer.setWeights(convLayer.getWeights().map((w) => w.mul(-1)));
+        expectClose([await predicted()], [await expected()]);
+      },
+    );
 
     it("reports which library it uses", () => {
       const about = native.describe();
