@@ -34,11 +34,21 @@ interface Measurement {
   profile?: { wallMs: number; kernels: { name: string; ms: number; calls: number }[] };
 }
 
+/** The backends with native kernels, which use LABBOOK_THREADS threads; the first is profiled. */
+const NATIVE: BackendName[] = ["wasm-libtorch", "wasm-openblas"];
+
 /**
- * Steps run before the clock starts, here and in the PyTorch script: the first few steps of both
- * are 10-25% slower (oneDNN builds its kernels for each shape, and the heaps grow).
+ * Steps run before the clock starts, here and in the PyTorch script. The first few steps of both
+ * are 10-25% slower (oneDNN builds its kernels for each shape, and the heaps grow); after them,
+ * Labbook's steps keep getting faster for about 30 more (V8 optimises tfjs' JavaScript, and its
+ * background compilations share the cores with the second thread): one thread 133 → 128 ms a
+ * step, two threads 84 → 73 ms. An epoch is 704 steps, so every backend and PyTorch is timed
+ * after 30, except those with wasm's own kernels (seconds a step), after 3.
  */
-const WARM_UP = 3;
+const WARM_UP = 30;
+const SLOW_WARM_UP = 3;
+const SLOW: BackendName[] = ["wasm", "wasm-stock", "cpu"];
+const warmUpOf = (backend: BackendName) => (SLOW.includes(backend) ? SLOW_WARM_UP : WARM_UP);
 
 /** One backend in this process: warm up, then time `batches` training steps and inferences. */
 async function measure(backend: BackendName, batches: number): Promise<Measurement> {
@@ -72,15 +82,16 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
     await training.trainOnBatch(x, y);
     tf.dispose([x, y]);
   };
-  for (let b = 0; b < WARM_UP; b++) await step(b);
+  const warmUp = warmUpOf(backend);
+  for (let b = 0; b < warmUp; b++) await step(b);
   let started = performance.now();
-  for (let b = WARM_UP; b < WARM_UP + batches; b++) await step(b);
+  for (let b = warmUp; b < warmUp + batches; b++) await step(b);
   const trainImagesPerSecond = (batches * BATCH) / ((performance.now() - started) / 1000);
   const profile =
-    process.env.LABBOOK_BENCH_PROFILE === "1" ? await profileStep(() => step(WARM_UP + batches)) : undefined;
+    process.env.LABBOOK_BENCH_PROFILE === "1" ? await profileStep(() => step(warmUp + batches)) : undefined;
 
   const x = batchTensor(images, indices(0), normalizer);
-  for (let b = 0; b < WARM_UP; b++) (model.predict(x, { batchSize: BATCH }) as tf.Tensor).dispose();
+  for (let b = 0; b < warmUp; b++) (model.predict(x, { batchSize: BATCH }) as tf.Tensor).dispose();
   started = performance.now();
   for (let b = 0; b < batches; b++) {
     const out = model.predict(x, { batchSize: BATCH }) as tf.Tensor;
@@ -118,9 +129,6 @@ const tsxScript = (file: string, args: string[]) => [
   path.resolve(import.meta.dirname, file),
   ...args,
 ];
-
-/** The backends with native kernels, which use LABBOOK_THREADS threads; the first is profiled. */
-const NATIVE: BackendName[] = ["wasm-libtorch", "wasm-openblas"];
 
 /** Measures `backend` in a child process with `threads` native threads. */
 function child(backend: BackendName, batches: number, threads = 1, profile = false): Promise<Measurement> {
@@ -187,7 +195,7 @@ const { values } = parseArgs({
   options: {
     one: { type: "string" },
     "no-predict": { type: "boolean" },
-    batches: { type: "string", default: "8" },
+    batches: { type: "string", default: "20" },
     // cpu (plain JS) needs minutes per batch of this model: measure it only when asked.
     backends: {
       type: "string",
@@ -206,7 +214,7 @@ const names = (values.backends ?? "")
   .split(",")
   .filter((n): n is BackendName => BACKENDS.includes(n as BackendName));
 console.log(
-  `Seed model (1,186,346 params), batch ${BATCH}, augmentation on, ${batches} timed batches after ${WARM_UP} warm-up`,
+  `Seed model (1,186,346 params), batch ${BATCH}, augmentation on, ${batches} timed batches after ${WARM_UP} warm-up steps (${SLOW_WARM_UP} for the slow backends)`,
 );
 const results: (Measurement & { label: string })[] = [];
 for (const name of names) {
