@@ -50,16 +50,12 @@ await writeFile(config, JSON.stringify({ normalization: values.normalization }))
 const limit = values["train-limit"] ? ["--train-limit", values["train-limit"]] : [];
 console.error(`Training ${values.epochs} epochs with both (${values.normalization}); this takes a while…`);
 const [labbook, reference] = await Promise.all([
-  jsonLines(path.join(ROOT, "bin", "labbook"), [
-    "train",
-    "--config",
-    config,
-    "--out",
-    path.join(dir, "out"),
-    "--epochs",
-    values.epochs ?? "3",
-    ...limit,
-  ]),
+  jsonLines(
+    path.join(ROOT, "bin", "labbook"),
+    ["train", "--config", config, "--out", path.join(dir, "out"), "--epochs", values.epochs ?? "3", ...limit],
+    // One thread at normal priority, as PyTorch's: `labbook train` would take every core at a lower priority.
+    { ...process.env, LABBOOK_THREADS: "1", LABBOOK_TRAINING_NICE: "0" },
+  ),
   jsonLines(values.python ?? "python3", [
     path.join(ROOT, "scripts", "reference", "seed_recipe.py"),
     "--epochs",
