@@ -32,11 +32,12 @@ dnnl::stream& stream() {
   return perThread;
 }
 
-memory::desc activations(int n, int h, int w, int c) {
-  return memory::desc({n, c, h, w}, memory::data_type::f32, Tag::nhwc);
+// Activations in the user's NHWC, or in the layout a primitive chooses (Tag::any).
+memory::desc activations(int n, int h, int w, int c, Tag tag) {
+  return memory::desc({n, c, h, w}, memory::data_type::f32, tag);
 }
-memory::desc input(const Geometry& g) { return activations(g.n, g.h, g.w, g.cin); }
-memory::desc output(const Geometry& g) { return activations(g.n, g.oh, g.ow, g.cout); }
+memory::desc input(const Geometry& g, Tag tag = Tag::nhwc) { return activations(g.n, g.h, g.w, g.cin, tag); }
+memory::desc output(const Geometry& g, Tag tag = Tag::nhwc) { return activations(g.n, g.oh, g.ow, g.cout, tag); }
 memory::desc filter(const Geometry& g, Tag tag) {
   return memory::desc({g.cout, g.cin, g.fh, g.fw}, memory::data_type::f32, tag);
 }
@@ -64,9 +65,8 @@ bool winogradCase(const Geometry& g) {
 // its own layout for Winograd's.
 dnnl::convolution_forward::desc forwardDesc(const Geometry& g, dnnl::prop_kind kind, bool bias,
                                             dnnl::algorithm algorithm) {
-  const bool own = algorithm == dnnl::algorithm::convolution_winograd;
-  const memory::desc src = own ? memory::desc({g.n, g.cin, g.h, g.w}, memory::data_type::f32, Tag::any) : input(g);
-  const memory::desc dst = own ? memory::desc({g.n, g.cout, g.oh, g.ow}, memory::data_type::f32, Tag::any) : output(g);
+  const Tag layout = algorithm == dnnl::algorithm::convolution_winograd ? Tag::any : Tag::nhwc;
+  const memory::desc src = input(g, layout), dst = output(g, layout);
   if (bias)
     return {kind,
             algorithm,
