@@ -238,7 +238,7 @@ describe("model registry", () => {
 });
 
 describe("predict under load", () => {
-  it("decodes a 12-megapixel photo off the main thread: the API answers meanwhile", async () => {
+  it("decodes a 12-megapixel photo and reads its model off the main thread: the API answers meanwhile", async () => {
     const name = unique("photo").slice(0, 60);
     const { runId } = await succeededRunWithModel(5);
     await api.mutation("model.register", { runId, name });
@@ -281,9 +281,11 @@ describe("predict under load", () => {
       expect(body.image).toEqual({ width: 512, height: 384 });
     }
     expect(latencies.length).toBeGreaterThan(3);
-    // A decode on the main thread would hold a probe for about the whole prediction time. On a
-    // loaded machine (CI beside another suite) the predictions take longer and so may the probes.
-    expect(Math.max(...latencies)).toBeLessThan(Math.max(1_000, predicting / 2));
+    // Nothing on the main thread may hold the API up: not the decode, and not the model's 4.7 MB
+    // read from the database (through Prisma it held the other requests for 0.7–0.9 s, once per
+    // upload). Idle, the slowest probe takes about 0.2 s, during the uploads; beside two busy
+    // processes 0.35 s, while the predictions took 9 s. It scales with a loaded machine.
+    expect(Math.max(...latencies)).toBeLessThan(Math.max(500, predicting / 8));
   }, 120_000);
 
   it("limits each remote address to 100 predictions in 10 s (429), and others still predict", async () => {

@@ -112,7 +112,7 @@ export async function versionClassNames(db: Db, runId: number): Promise<string[]
   const json = await readArtifact(db, runId, "model.json");
   const meta = json
     ? (
-        JSON.parse(Buffer.from(json.data).toString("utf8")) as {
+        JSON.parse(json.toString("utf8")) as {
           userDefinedMetadata?: { labbook?: { classNames?: string[] } };
         }
       ).userDefinedMetadata?.labbook

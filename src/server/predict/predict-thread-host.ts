@@ -19,6 +19,7 @@ export class PredictThread implements Predictor {
   private waitingUploads = 0;
   /** Versions the thread holds, as of its last reply. */
   private known = new Set<number>();
+  private readonly reading = new Map<number, Promise<ModelBytes>>();
   private nextId = 1;
 
   private start(): Worker {
@@ -57,6 +58,16 @@ export class PredictThread implements Predictor {
     throw new Error(answer.message);
   }
 
+  /** A version's bytes, read once for uploads that arrive together before the thread holds it. */
+  private modelBytes(versionId: number, model: () => Promise<ModelBytes>): Promise<ModelBytes> {
+    let bytes = this.reading.get(versionId);
+    if (!bytes) {
+      bytes = model().finally(() => this.reading.delete(versionId));
+      this.reading.set(versionId, bytes);
+    }
+    return bytes;
+  }
+
   /** A job for one model version: with its bytes when the thread lacks it, and once more if evicted. */
   private async withModel<K extends "predict" | "classify">(
     versionId: number,
@@ -64,10 +75,10 @@ export class PredictThread implements Predictor {
     send: (model: ModelBytes | undefined) => Promise<Result<K>>,
   ): Promise<Result<K>> {
     try {
-      return await send(this.known.has(versionId) ? undefined : await model());
+      return await send(this.known.has(versionId) ? undefined : await this.modelBytes(versionId, model));
     } catch (error) {
       if (!/is not loaded/.test((error as Error).message)) throw error;
-      return send(await model());
+      return send(await this.modelBytes(versionId, model));
     }
   }
 

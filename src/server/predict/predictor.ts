@@ -50,7 +50,7 @@ export async function modelBytes(db: Db, version: { runId: number }): Promise<Mo
     readArtifact(db, version.runId, "weights.bin"),
   ]);
   if (!json || !weights) throw new Error(`run ${version.runId} lacks model.json or weights.bin`);
-  return { json: json.data, weights: weights.data };
+  return { json, weights };
 }
 
 /** Decoding and the forward pass in this process: only when no prediction thread was installed. */
