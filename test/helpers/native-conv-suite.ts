@@ -487,6 +487,11 @@ export function describeNativeConv(library: NativeLibrary) {
       native.setThreads(2);
       try {
         await expectConvGradientsMatch([8, 16, 16, 8], [3, 3, 8, 16], 1, "same");
+        // On libtorch a batch this large is split between the threads (16 and 17 images), each
+        // part on oneDNN's one-threaded path, and the parts' filter gradients summed.
+        await expectConvGradientsMatch([33, 16, 16, 16], [3, 3, 16, 16], 1, "same");
+        // The parts ran with one thread each; the kernels' own loops still have two.
+        expect(native.describe().loopThreads).toBe(library === "libtorch" ? 2 : 1);
         // BatchNorm and MaxPool's gradient split their rows and images between the threads.
         const { cpu, wasm } = await onBoth(
           () => [random([16, 8, 8, 32], 38)()],
