@@ -87,11 +87,7 @@ const STORE_SQL = `
  * weights.bin into a Uint8Array slowly, and the server's other requests waited 0.7–0.9 s.
  */
 export async function readArtifact(db: Db, runId: number, name: string): Promise<Buffer | null> {
-  const { rows } = await poolOf(db).query<{ id: number; size: number }>(
-    `SELECT id, size FROM "Artifact" WHERE "runId" = $1 AND name = $2`,
-    [runId, name],
-  );
-  const artifact = rows[0];
+  const artifact = await findArtifact(db, runId, name);
   if (!artifact) return null;
   return Buffer.from(await new Response(streamArtifact(db, artifact)).arrayBuffer());
 }

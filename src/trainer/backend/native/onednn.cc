@@ -14,7 +14,6 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
-#include <vector>
 
 #include "kernels.h"
 
@@ -84,7 +83,7 @@ dnnl::convolution_forward::desc forwardDesc(const Geometry& g, dnnl::prop_kind k
 
 // A thread's buffer for an activation in a primitive's own layout, grown as needed and shared by
 // every geometry (a thread runs one kernel at a time); `slot` tells a kernel's apart (0 and 1:
-// activations, 2: a part's filter gradient).
+// activations, 2: the split parts' filter gradients).
 float* scratch(int slot, size_t bytes) {
   struct Free {
     void operator()(float* p) const { std::free(p); }
@@ -180,7 +179,7 @@ struct BackwardWeights {
   Activation src, diffDst;
 };
 
-// `split`: made inside splitBatch's parallel region, for one thread (oneDNN's primitives keep the
+// `split`: made inside forEachPart's parallel region, for one thread (oneDNN's primitives keep the
 // thread count they were made with).
 using Key = std::tuple<int, int, int, int, int, int, int, int, int, int, int, int, int, int, int>;
 Key keyOf(const Geometry& g, int variant, int split) {
@@ -298,23 +297,26 @@ void backwardWeightsOn(const Geometry& g, const float* x, const float* dy, float
   stream().wait();
 }
 
-// Splitting a batch between the threads (splitBatch) pays from this many images a part, and for
+// Splitting a batch between the threads (splits) pays from this many images a part, and for
 // images of at least these many pixels with 16 channels or more: on smaller ones (and the first
 // layer's 3 channels) the split parts ran slower than oneDNN's own loops.
 constexpr int kMinImagesPerPart = 16;
 enum Kind { kForward, kBackwardData, kBackwardWeights };
 constexpr int kMinSplitPixels[] = {16 * 16, 16 * 16, 8 * 8};
 
-// Runs a convolution as parts of the batch, one a thread, each on oneDNN's one-threaded path:
-// on two threads oneDNN's own loops ran the seed model's 16x16 and 32x32 layers 1.3-1.8x faster
-// than on one, and its filter gradients of 8x8 images 1.3-1.4x; split, 1.7-2x. Returns how many
-// parts ran, or 1 where the batch is not split (then nothing ran).
-template <typename Run>
-int splitBatch(Kind kind, const Geometry& g, Run run) {
+// Whether a convolution runs as parts of its batch, one a thread, each on oneDNN's one-threaded
+// path: on two threads oneDNN's own loops ran the seed model's 16x16 and 32x32 layers 1.3-1.8x
+// faster than on one, and its filter gradients of 8x8 images 1.3-1.4x; split, 1.7-2x.
+bool splits(Kind kind, const Geometry& g) {
   const int parts = kernels::threads();
-  if (parts < 2 || g.n / parts < kMinImagesPerPart || g.oh * g.ow < kMinSplitPixels[kind] || g.cin < 16 ||
-      omp_in_parallel())
-    return 1;
+  return parts >= 2 && g.n / parts >= kMinImagesPerPart && g.outPixels() >= kMinSplitPixels[kind] && g.cin >= 16 &&
+         !omp_in_parallel();
+}
+
+// Runs run(slice, first image, part) for each thread's part of the batch, in parallel.
+template <typename Run>
+void forEachPart(const Geometry& g, Run run) {
+  const int parts = kernels::threads();
   kernels::parallelFor(parts, 1, [&](int64_t begin, int64_t end) {
     // Primitives made and run in this region see one thread (oneDNN does not nest parallelism).
     omp_set_num_threads(1);
@@ -325,8 +327,11 @@ int splitBatch(Kind kind, const Geometry& g, Run run) {
       run(slice, first, int(part));
     }
   });
-  return parts;
 }
+
+// Floats of one image in and out.
+int64_t imageIn(const Geometry& g) { return int64_t(g.h) * g.w * g.cin; }
+int64_t imageOut(const Geometry& g) { return g.outPixels() * g.cout; }
 
 }  // namespace
 
@@ -334,39 +339,33 @@ namespace kernels {
 
 void conv2d(const Geometry& g, const float* x, const float* filterData, int64_t filterKey, const float* bias, bool relu,
             float* y) {
-  const int64_t in = int64_t(g.h) * g.w * g.cin, out = int64_t(g.oh) * g.ow * g.cout;
-  const int parts = splitBatch(kForward, g, [&](const Geometry& slice, int first, int) {
-    forwardOn(slice, x + first * in, filterData, filterKey, bias, relu, y + first * out, 1);
+  if (!splits(kForward, g)) return forwardOn(g, x, filterData, filterKey, bias, relu, y, 0);
+  forEachPart(g, [&](const Geometry& slice, int first, int) {
+    forwardOn(slice, x + first * imageIn(g), filterData, filterKey, bias, relu, y + first * imageOut(g), 1);
   });
-  if (parts == 1) forwardOn(g, x, filterData, filterKey, bias, relu, y, 0);
 }
 
 void conv2dBackpropInput(const Geometry& g, const float* dy, const float* filterData, float* dx) {
-  const int64_t in = int64_t(g.h) * g.w * g.cin, out = int64_t(g.oh) * g.ow * g.cout;
-  const int parts = splitBatch(kBackwardData, g, [&](const Geometry& slice, int first, int) {
-    backwardDataOn(slice, dy + first * out, filterData, dx + first * in, 1);
+  if (!splits(kBackwardData, g)) return backwardDataOn(g, dy, filterData, dx, 0);
+  forEachPart(g, [&](const Geometry& slice, int first, int) {
+    backwardDataOn(slice, dy + first * imageOut(g), filterData, dx + first * imageIn(g), 1);
   });
-  if (parts == 1) backwardDataOn(g, dy, filterData, dx, 0);
 }
 
-// Each part's filter gradient goes to a buffer of its thread (the first part's to dw), then
-// they are summed.
+// The first part's filter gradient goes to dw, the others' to this thread's scratch buffer (one
+// slice a part, whichever thread runs it), then they are summed.
 void conv2dBackpropFilter(const Geometry& g, const float* x, const float* dy, float* dw) {
-  const int64_t in = int64_t(g.h) * g.w * g.cin, out = int64_t(g.oh) * g.ow * g.cout;
-  const int64_t size = int64_t(g.fh) * g.fw * g.cin * g.cout;
-  std::vector<float*> partial(std::max(1, threads()), nullptr);
-  const int parts = splitBatch(kBackwardWeights, g, [&](const Geometry& slice, int first, int part) {
-    float* target = part == 0 ? dw : scratch(2, size * sizeof(float));
-    partial[part] = target;
-    backwardWeightsOn(slice, x + first * in, dy + first * out, target, 1);
+  if (!splits(kBackwardWeights, g)) return backwardWeightsOn(g, x, dy, dw, 0);
+  const int parts = threads();
+  const int64_t size = g.taps() * g.cout;
+  float* others = scratch(2, (parts - 1) * size * sizeof(float));
+  forEachPart(g, [&](const Geometry& slice, int first, int part) {
+    float* target = part == 0 ? dw : others + (part - 1) * size;
+    backwardWeightsOn(slice, x + first * imageIn(g), dy + first * imageOut(g), target, 1);
   });
-  if (parts == 1) {
-    backwardWeightsOn(g, x, dy, dw, 0);
-    return;
-  }
   parallelFor(size, 4096, [&](int64_t begin, int64_t end) {
     for (int part = 1; part < parts; part++) {
-      const float* add = partial[part];
+      const float* add = others + (part - 1) * size;
       for (int64_t i = begin; i < end; i++) dw[i] += add[i];
     }
   });
