@@ -681,6 +681,18 @@ export function describeNativeConv(library: NativeLibrary) {
       ).toThrow(/cout = cin/);
     });
 
+    it.runIf(library === "libtorch")(
+      "turns oneDNN's own errors into JS errors instead of aborting the process",
+      () => {
+        // An output size that does not follow from the input's: oneDNN refuses the descriptor. Its
+        // exception escaped the N-API call, and the process (a worker, or the server) aborted.
+        const inconsistent = Int32Array.from([1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]);
+        expect(() => native.conv2d(inconsistent, floats(4), floats(1), null, false, floats(1), -1)).toThrow(
+          /could not create a descriptor for a convolution/,
+        );
+      },
+    );
+
     it("loads the same module again", () => {
       expect(loadNativeKernels(library)).toBe(native);
     });

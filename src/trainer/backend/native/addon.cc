@@ -3,6 +3,7 @@
 // library (binding.gyp): OpenBLAS, or libtorch's ATen where it is installed.
 #include <node_api.h>
 
+#include <exception>
 #include <mutex>
 #include <set>
 #include <string>
@@ -74,7 +75,9 @@ int64_t inputSize(const Geometry& g) { return int64_t(g.n) * g.h * g.w * g.cin; 
 int64_t outputSize(const Geometry& g) { return int64_t(g.n) * g.outPixels() * g.cout; }
 int64_t filterSize(const Geometry& g) { return g.taps() * g.cout; }
 
-// Reads N arguments, runs `body` on them, and turns a Fail into a JS exception.
+// Reads N arguments, runs `body` on them, and turns a Fail, or the libraries' own exceptions
+// (oneDNN's, ATen's, an allocation's), into a JS exception: one escaping an N-API call aborts
+// the process, which may be the server.
 template <size_t N, typename Body>
 napi_value guarded(napi_env env, napi_callback_info info, Body body) {
   try {
@@ -85,6 +88,8 @@ napi_value guarded(napi_env env, napi_callback_info info, Body body) {
     body(argv);
   } catch (const Fail& fail) {
     napi_throw_error(env, "LABBOOK_NATIVE_CONV", fail.message.c_str());
+  } catch (const std::exception& error) {
+    napi_throw_error(env, "LABBOOK_NATIVE_KERNEL", error.what());
   }
   return nullptr;
 }
