@@ -13,6 +13,7 @@ import { CHECKPOINT_VERSION } from "./checkpoint-file";
 import { sampleTransforms } from "./data/augment";
 import type { PreparedData } from "./data/prepare";
 import { evaluateModel } from "./evaluate";
+import { takeL2Gradients } from "./model/native-layers";
 import { buildModel, logitsModel } from "./model/vgg";
 import { Random } from "./random";
 
@@ -122,6 +123,7 @@ export function compile(model: tf.LayersModel, config: Hyperparams): Compiled {
   const loss = (yTrue: tf.Tensor, logits: tf.Tensor) =>
     tf.losses.softmaxCrossEntropy(yTrue, logits, undefined, smoothing, tf.Reduction.NONE);
   const training = logitsModel(model);
+  takeL2Gradients(training, optimizer);
   training.compile({ optimizer, loss, metrics: ["accuracy"] });
   return { optimizer, training };
 }

@@ -99,7 +99,7 @@ export interface NativeKernels {
     brightness: Float32Array | null,
     out: Float32Array,
   ): void;
-  /** One Adam step: step = [lr, beta1, beta2, epsilon, 1 − beta1^t, 1 − beta2^t]. */
+  /** One Adam step: step = [lr, beta1, beta2, epsilon, 1 − beta1^t, 1 − beta2^t, decay]; decay·value joins the gradient. */
   adam(
     step: Float32Array,
     value: Float32Array,
@@ -110,7 +110,7 @@ export interface NativeKernels {
     newM: Float32Array,
     newV: Float32Array,
   ): void;
-  /** One SGD-with-momentum step: step = [lr, momentum, nesterov ? 1 : 0]. */
+  /** One SGD-with-momentum step: step = [lr, momentum, nesterov ? 1 : 0, decay]; decay·value joins the gradient. */
   momentum(
     step: Float32Array,
     value: Float32Array,

@@ -2,6 +2,9 @@
 // are installed: tfjs' Adam runs about 13 small kernels per variable (some 450 a step for the
 // seed network, a tenth of its time on wasm), its momentum optimizer about 6. The same
 // arithmetic, the same state (and so the same checkpoints); elsewhere, tfjs' own optimizers.
+// They also add the L2 penalties' gradients (decay · value) that takeL2Gradients hands them:
+// through the tape, each penalty cost two multiplies and an add of the weight's size a step,
+// on one thread.
 import * as tf from "@tensorflow/tfjs";
 import { ADAM_KERNEL, hasNativeKernels, MOMENTUM_KERNEL } from "./native-conv";
 
@@ -16,7 +19,17 @@ const gradientOf = (
 const namesOf = (variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]) =>
   Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
 
-class NativeAdamOptimizer extends tf.AdamOptimizer {
+/** Variable name → decay (2 · l2): the L2 gradients an optimizer adds itself. */
+export type Decays = ReadonlyMap<string, number>;
+
+/** The optimizers here that add L2 gradients; tfjs' own do not. */
+export interface DecayingOptimizer {
+  decays: Decays;
+}
+
+class NativeAdamOptimizer extends tf.AdamOptimizer implements DecayingOptimizer {
+  decays: Decays = new Map();
+
   override applyGradients(
     variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
   ): void {
@@ -57,7 +70,11 @@ class NativeAdamOptimizer extends tf.AdamOptimizer {
         const v = self.accumulatedSecondMoment[i].variable;
         const [newValue, newM, newV] = tf
           .engine()
-          .runKernel(ADAM_KERNEL, { value, m, v, gradient }, { step }) as tf.Tensor[];
+          .runKernel(
+            ADAM_KERNEL,
+            { value, m, v, gradient },
+            { step: [...step, this.decays.get(name) ?? 0] },
+          ) as tf.Tensor[];
         m.assign(newM as tf.Tensor);
         v.assign(newV as tf.Tensor);
         value.assign(newValue as tf.Tensor);
@@ -81,7 +98,9 @@ export function adamOptimizer(
     : tf.train.adam(learningRate, beta1, beta2, epsilon);
 }
 
-class NativeMomentumOptimizer extends tf.MomentumOptimizer {
+class NativeMomentumOptimizer extends tf.MomentumOptimizer implements DecayingOptimizer {
+  decays: Decays = new Map();
+
   override applyGradients(
     variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
   ): void {
@@ -105,7 +124,11 @@ class NativeMomentumOptimizer extends tf.MomentumOptimizer {
         const accumulation = self.accumulations[i].variable;
         const [newValue, newAccumulation] = tf
           .engine()
-          .runKernel(MOMENTUM_KERNEL, { value, accumulation, gradient }, { step }) as tf.Tensor[];
+          .runKernel(
+            MOMENTUM_KERNEL,
+            { value, accumulation, gradient },
+            { step: [...step, this.decays.get(name) ?? 0] },
+          ) as tf.Tensor[];
         accumulation.assign(newAccumulation as tf.Tensor);
         value.assign(newValue as tf.Tensor);
       });
@@ -113,6 +136,9 @@ class NativeMomentumOptimizer extends tf.MomentumOptimizer {
     self.incrementIterations();
   }
 }
+
+export const addsDecay = (optimizer: tf.Optimizer): optimizer is tf.Optimizer & DecayingOptimizer =>
+  optimizer instanceof NativeAdamOptimizer || optimizer instanceof NativeMomentumOptimizer;
 
 /** SGD with (Nesterov's) momentum on the native kernels when this process has them, else tfjs' own. */
 export function momentumOptimizer(

@@ -34,6 +34,15 @@ export function l2Penalty(x: tf.Tensor, l2: number): tf.Scalar {
   return tf.engine().runKernel(L2_PENALTY, { x }, { l2 }) as tf.Scalar;
 }
 
+let installed: NativeKernels | null = null;
+
+/** l2 · Σ x² as a value off the gradient tape, for an optimizer that adds its gradient itself. */
+export function l2PenaltyValue(x: tf.Tensor, l2: number): tf.Scalar {
+  if (!installed || !hasNativeRegularizers()) throw new Error("the native regularizers are not installed");
+  const backend = tf.backend() as unknown as { typedArrayFromHeap(x: TensorInfo): Float32Array };
+  return tf.scalar(l2 * installed.sumOfSquares(backend.typedArrayFromHeap(float32(L2_PENALTY, x))));
+}
+
 function float32(name: string, x: TensorInfo): TensorInfo {
   if (x.dtype !== "float32") throw new Error(`${name} needs a float32 tensor`);
   return x;
@@ -69,6 +78,7 @@ let gradientsRegistered = false;
 
 /** Registers both kernels on the wasm backend, and the penalty's gradient (once). */
 export function installNativeRegularizers(native: NativeKernels): void {
+  installed = native;
   replaceKernel(DROPOUT, () => dropout(native));
   replaceKernel(L2_PENALTY, () => penalty(native));
   if (gradientsRegistered) return;

@@ -4,7 +4,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { batchNormInTraining, hasBatchNormTraining, movingAverages } from "../backend/native-batchnorm";
 import { convBiasRelu, hasConvBiasRelu } from "../backend/native-conv-relu";
-import { dropoutInTraining, hasNativeRegularizers, l2Penalty } from "../backend/native-regularizers";
+import { addsDecay } from "../backend/native-optimizers";
+import {
+  dropoutInTraining,
+  hasNativeRegularizers,
+  l2Penalty,
+  l2PenaltyValue,
+} from "../backend/native-regularizers";
 
 type BatchNormArgs = Parameters<typeof tf.layers.batchNormalization>[0];
 type Conv2DArgs = Parameters<typeof tf.layers.conv2d>[0];
@@ -140,11 +146,34 @@ interface L1L2Fields {
 }
 
 class NativeL2 extends stockClass<L1L2Args, StockL1L2>("L1L2") {
+  /** Whether the optimizer adds this penalty's gradient (takeL2Gradients): then the penalty is a value. */
+  gradientInOptimizer = false;
+
   override apply(x: tf.Tensor): tf.Scalar {
     const { l1, l2 } = this as unknown as L1L2Fields;
     if (l1 !== 0 || x.dtype !== "float32" || !hasNativeRegularizers()) return super.apply(x);
-    return l2Penalty(x, l2);
+    return this.gradientInOptimizer ? l2PenaltyValue(x, l2) : l2Penalty(x, l2);
   }
+}
+
+/**
+ * Hands the gradients of `model`'s L2 kernel penalties to `optimizer` where it adds them itself
+ * (Labbook's native optimizers, as decay · value); the penalties still join the loss, as values
+ * off the tape. Elsewhere they keep their gradients through the tape.
+ */
+export function takeL2Gradients(model: tf.LayersModel, optimizer: tf.Optimizer): void {
+  const decays = new Map<string, number>();
+  for (const layer of model.layers) {
+    const { kernel, kernelRegularizer } = layer as unknown as {
+      kernel?: tf.LayerVariable;
+      kernelRegularizer?: unknown;
+    };
+    if (!(kernelRegularizer instanceof NativeL2) || !kernel) continue;
+    const { l1, l2 } = kernelRegularizer as unknown as L1L2Fields;
+    kernelRegularizer.gradientInOptimizer = addsDecay(optimizer) && l1 === 0;
+    if (kernelRegularizer.gradientInOptimizer) decays.set(kernel.name, 2 * l2);
+  }
+  if (addsDecay(optimizer)) optimizer.decays = decays;
 }
 
 export const batchNormalization = (args?: BatchNormArgs): tf.layers.Layer =>

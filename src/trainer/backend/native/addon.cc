@@ -269,11 +269,11 @@ napi_value Augment(napi_env env, napi_callback_info info) {
   });
 }
 
-// adam([lr, beta1, beta2, epsilon, c1, c2], value, m, v, gradient, newValue, newM, newV)
+// adam([lr, beta1, beta2, epsilon, c1, c2, decay], value, m, v, gradient, newValue, newM, newV)
 napi_value Adam(napi_env env, napi_callback_info info) {
   return guarded<8>(env, info, [env](napi_value* argv) {
-    const float* p = floats(env, argv[0], 6, "step");
-    const kernels::AdamStep step{p[0], p[1], p[2], p[3], p[4], p[5]};
+    const float* p = floats(env, argv[0], 7, "step");
+    const kernels::AdamStep step{p[0], p[1], p[2], p[3], p[4], p[5], p[6]};
     if (!(step.c1 > 0 && step.c2 > 0)) throw Fail{"the bias corrections must be positive"};
     const FloatArray value = floatArray(env, argv[1], "value");
     const int64_t n = value.length;
@@ -283,13 +283,13 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   });
 }
 
-// momentum([lr, momentum, nesterov (0 or 1)], value, accumulation, gradient, newValue, newAccumulation)
+// momentum([lr, momentum, nesterov (0 or 1), decay], value, accumulation, gradient, newValue, newAccumulation)
 napi_value Momentum(napi_env env, napi_callback_info info) {
   return guarded<6>(env, info, [env](napi_value* argv) {
-    const float* p = floats(env, argv[0], 3, "step");
+    const float* p = floats(env, argv[0], 4, "step");
     const FloatArray value = floatArray(env, argv[1], "value");
     const int64_t n = value.length;
-    kernels::momentum(n, p[0], p[1], p[2] != 0.0f, value.data, floats(env, argv[2], n, "accumulation"),
+    kernels::momentum(n, p[0], p[1], p[2] != 0.0f, p[3], value.data, floats(env, argv[2], n, "accumulation"),
                       floats(env, argv[3], n, "gradient"), floats(env, argv[4], n, "newValue"),
                       floats(env, argv[5], n, "newAccumulation"));
   });

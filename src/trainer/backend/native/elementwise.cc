@@ -181,8 +181,9 @@ void adamRange(int64_t begin, int64_t end, AdamStep s, const float* __restrict v
                const float* __restrict v, const float* __restrict g, float* __restrict newValue,
                float* __restrict newM, float* __restrict newV) {
   for (int64_t i = begin; i < end; i++) {
-    const float first = m[i] * s.beta1 + g[i] * (1.0f - s.beta1);
-    const float second = v[i] * s.beta2 + g[i] * g[i] * (1.0f - s.beta2);
+    const float gradient = g[i] + s.decay * value[i];
+    const float first = m[i] * s.beta1 + gradient * (1.0f - s.beta1);
+    const float second = v[i] * s.beta2 + gradient * gradient * (1.0f - s.beta2);
     newM[i] = first;
     newV[i] = second;
     newValue[i] = value[i] - s.lr * (first / s.c1) / (std::sqrt(second / s.c2) + s.epsilon);
@@ -197,14 +198,15 @@ void adam(int64_t size, const AdamStep& s, const float* value, const float* m, c
   });
 }
 
-void momentum(int64_t size, float lr, float m, bool nesterov, const float* value, const float* accumulation,
-              const float* g, float* newValue, float* newAccumulation) {
+void momentum(int64_t size, float lr, float m, bool nesterov, float decay, const float* value,
+              const float* accumulation, const float* g, float* newValue, float* newAccumulation) {
   const float c = -lr;
   parallelFor(size, 16384, [=](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
-      const float a = m * accumulation[i] + g[i];
+      const float gradient = g[i] + decay * value[i];
+      const float a = m * accumulation[i] + gradient;
       newAccumulation[i] = a;
-      newValue[i] = (nesterov ? c * (g[i] + a * m) : c * a) + value[i];
+      newValue[i] = (nesterov ? c * (gradient + a * m) : c * a) + value[i];
     }
   });
 }

@@ -44,16 +44,18 @@ void dropout(int64_t size, float rate, uint64_t seed, const float* x, float* y, 
 double sumOfSquares(int64_t size, const float* x);
 // One Adam step of one variable, written to new buffers: m' = β1·m + (1−β1)·g,
 // v' = β2·v + (1−β2)·g², value' = value − lr · (m'/c1) / (√(v'/c2) + ε), with c1 = 1 − β1^t and
-// c2 = 1 − β2^t (elementwise.cc).
+// c2 = 1 − β2^t (elementwise.cc). g is the gradient plus decay·value: an L2 penalty's gradient
+// (decay = 2·l2), added here instead of by two more kernels a variable and step.
 struct AdamStep {
-  float lr, beta1, beta2, epsilon, c1, c2;
+  float lr, beta1, beta2, epsilon, c1, c2, decay;
 };
 void adam(int64_t size, const AdamStep& step, const float* value, const float* m, const float* v, const float* g,
           float* newValue, float* newM, float* newV);
 // One SGD-with-momentum step of one variable, as tfjs' MomentumOptimizer computes it: a' = m·a + g,
-// then value' = value − lr·(g + m·a') with Nesterov's momentum, or value − lr·a' without.
-void momentum(int64_t size, float lr, float momentum, bool nesterov, const float* value, const float* accumulation,
-              const float* g, float* newValue, float* newAccumulation);
+// then value' = value − lr·(g + m·a') with Nesterov's momentum, or value − lr·a' without; g as
+// in Adam's step, with decay·value added.
+void momentum(int64_t size, float lr, float momentum, bool nesterov, float decay, const float* value,
+              const float* accumulation, const float* g, float* newValue, float* newAccumulation);
 // Training-time augmentation of n images [h, w, c] (augment.cc): each image's projective
 // transform (8 values, tfjs' Transform convention) sampled bilinearly with the fill mode, then,
 // where given, Keras' channel shift and brightness with the image's own value per image.
