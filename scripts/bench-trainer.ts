@@ -226,9 +226,11 @@ for (const name of names) {
   if (NATIVE.includes(name)) results.push({ ...(await child(name, batches, 2)), label: `${name} ×2 thr` });
 }
 // PyTorch on the same network and threads (Debian's python3-torch), alternated with the first
-// native backend: this VM's speed drifts by 10-20% over minutes, so each side is measured twice,
-// interleaved, and its best is compared.
-const ROUNDS = 2;
+// native backend: this VM's speed drifts by 10-40% over minutes, so each side is measured three
+// times, interleaved, and its best is compared. Two threads suffer more from the drift (a stall
+// of either core stalls the step): single runs of the same code, minutes apart, gave two threads
+// 1.37-1.72× one thread on 2026-12-04.
+const ROUNDS = 3;
 const compared = NATIVE.find((name) => results.some((r) => r.label === name && r.ok));
 const head2head = [1, 2].map((threads) => ({
   threads,
