@@ -162,6 +162,7 @@ class NativeL2 extends stockClass<L1L2Args, StockL1L2>("L1L2") {
  * off the tape. Elsewhere they keep their gradients through the tape.
  */
 export function takeL2Gradients(model: tf.LayersModel, optimizer: tf.Optimizer): void {
+  const handsOver = addsDecay(optimizer);
   const decays = new Map<string, number>();
   for (const layer of model.layers) {
     const { kernel, kernelRegularizer } = layer as unknown as {
@@ -170,10 +171,10 @@ export function takeL2Gradients(model: tf.LayersModel, optimizer: tf.Optimizer):
     };
     if (!(kernelRegularizer instanceof NativeL2) || !kernel) continue;
     const { l1, l2 } = kernelRegularizer as unknown as L1L2Fields;
-    kernelRegularizer.gradientInOptimizer = addsDecay(optimizer) && l1 === 0;
+    kernelRegularizer.gradientInOptimizer = handsOver && l1 === 0;
     if (kernelRegularizer.gradientInOptimizer) decays.set(kernel.name, 2 * l2);
   }
-  if (addsDecay(optimizer)) optimizer.decays = decays;
+  if (handsOver) optimizer.decays = decays;
 }
 
 export const batchNormalization = (args?: BatchNormArgs): tf.layers.Layer =>
