@@ -14,6 +14,7 @@ import { sampleTransforms } from "./data/augment";
 import type { PreparedData } from "./data/prepare";
 import { evaluateModel } from "./evaluate";
 import { takeL2Gradients } from "./model/native-layers";
+import { NativeTrainingStep } from "./model/native-step";
 import { buildModel, logitsModel } from "./model/vgg";
 import { Random } from "./random";
 
@@ -109,10 +110,20 @@ export interface Compiled {
   optimizer: tf.Optimizer;
   /** The model's layers up to the logits, compiled with the loss: what trains and validates. */
   training: tf.LayersModel;
+  /**
+   * The whole step in native calls, where the backend and every layer have them; it holds the
+   * weights while it trains, until its store() (nativeStep: false, or LABBOOK_NATIVE_STEP=0,
+   * trains through tfjs' trainOnBatch).
+   */
+  nativeStep: NativeTrainingStep | null;
 }
 
 /** The optimizer and loss `config` asks for (bench-trainer uses it too). */
-export function compile(model: tf.LayersModel, config: Hyperparams): Compiled {
+export function compile(
+  model: tf.LayersModel,
+  config: Hyperparams,
+  { nativeStep = process.env.LABBOOK_NATIVE_STEP !== "0" } = {},
+): Compiled {
   const optimizer =
     config.optimizer === "sgd-nesterov"
       ? momentumOptimizer(config.learningRate, config.momentum, true)
@@ -125,7 +136,18 @@ export function compile(model: tf.LayersModel, config: Hyperparams): Compiled {
   const training = logitsModel(model);
   takeL2Gradients(training, optimizer);
   training.compile({ optimizer, loss, metrics: ["accuracy"] });
-  return { optimizer, training };
+  const step = nativeStep ? NativeTrainingStep.for(training, optimizer, smoothing, config.batchSize) : null;
+  return { optimizer, training, nativeStep: step };
+}
+
+/** One training step on a batch: [loss, accuracy], the loss with the L2 penalties. */
+export async function trainBatch(
+  { training, nativeStep }: Compiled,
+  x: tf.Tensor4D,
+  y: tf.Tensor2D,
+): Promise<[number, number]> {
+  if (!nativeStep) return (await training.trainOnBatch(x, y)) as [number, number];
+  return nativeStep.train(x.dataSync() as Float32Array, y.dataSync() as Float32Array, x.shape[0]);
 }
 
 /**
@@ -191,7 +213,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     plateau: { best: Number.POSITIVE_INFINITY, wait: 0 },
     early: { best: Number.POSITIVE_INFINITY, wait: 0, bestEpoch: 0 },
   };
-  const { optimizer, training } = compile(model, config);
+  const compiled = compile(model, config);
+  const { optimizer, training } = compiled;
   let random = new Random(config.seed);
   let history: EpochMetrics[] = [];
   let bestWeights: tf.Tensor[] | null = null;
@@ -255,22 +278,22 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
           )
         : batchTensor(train, indices, data.normalizer);
       const y = oneHotLabels(train, indices);
-      const [loss, accuracy] = (await training.trainOnBatch(x, y)) as number[];
+      const [loss, accuracy] = await trainBatch(compiled, x, y);
       tf.dispose([x, y]);
       if (options.blockAfterBatchMs) blockThread(options.blockAfterBatchMs);
       if (!Number.isFinite(loss))
         throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${b + 1}`);
       seen += indices.length;
-      lossSum += (loss as number) * indices.length;
-      accuracySum += (accuracy as number) * indices.length;
+      lossSum += loss * indices.length;
+      accuracySum += accuracy * indices.length;
       events.onBatch?.({
         epoch,
         batch: b + 1,
         batches,
         loss: lossSum / seen,
         accuracy: accuracySum / seen,
-        batchLoss: loss as number,
-        batchAccuracy: accuracy as number,
+        batchLoss: loss,
+        batchAccuracy: accuracy,
         imagesPerSecond: seen / ((performance.now() - started) / 1000),
         time: Date.now(),
       });
@@ -282,6 +305,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         break;
       }
     }
+    // Validation, checkpoints and the returned model read the variables.
+    compiled.nativeStep?.store();
     if (cancelled) break;
     const trainSeconds = (performance.now() - started) / 1000;
     const validation = await validate(training, data, options.validationBatchSize ?? 256, events.shouldStop);

@@ -20,7 +20,7 @@ import {
 } from "./wasm-kernels";
 
 /** The forward convolution's geometry, as the addon takes it; null outside the native case. */
-function geometryOf(info: tf.backend_util.Conv2DInfo): Int32Array | null {
+export function geometryOf(info: tf.backend_util.Conv2DInfo): Int32Array | null {
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.dataFormat !== "channelsLast")
     return null;
   return Int32Array.from([
@@ -221,6 +221,9 @@ function adamStep(native: NativeKernels): KernelFunc {
 
 /** Whether this process's wasm backend has the native kernels. */
 export const hasNativeKernels = () => installed !== null;
+
+/** The addon this process's wasm backend computes with, or null. */
+export const installedNativeKernels = (): NativeKernels | null => installed;
 
 function fallback(previous: KernelFunc | null, args: Parameters<KernelFunc>[0]): TensorInfo {
   if (!previous) throw new Error("no wasm kernel to fall back on for this convolution");

@@ -137,8 +137,9 @@ class NativeMomentumOptimizer extends tf.MomentumOptimizer implements DecayingOp
   }
 }
 
+// Not instanceof: tfjs' Optimizer answers it by duck typing, true for every optimizer.
 export const addsDecay = (optimizer: tf.Optimizer): optimizer is tf.Optimizer & DecayingOptimizer =>
-  optimizer instanceof NativeAdamOptimizer || optimizer instanceof NativeMomentumOptimizer;
+  "decays" in optimizer;
 
 /** SGD with (Nesterov's) momentum on the native kernels when this process has them, else tfjs' own. */
 export function momentumOptimizer(

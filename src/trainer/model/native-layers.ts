@@ -47,22 +47,23 @@ interface BatchNormFields {
   movingVariance: tf.LayerVariable;
 }
 
+/** The layer's fields when it normalises in training through the native kernel (rank-`rank` input), else null. */
+export function nativeBatchNorm(layer: tf.layers.Layer, rank: number): NativeBatchNormFields | null {
+  if (!(layer instanceof NativeBatchNormalization) || !hasBatchNormTraining()) return null;
+  const fields = layer as unknown as BatchNormFields;
+  const { gamma, beta } = fields;
+  const lastAxis = fields.axis === -1 || fields.axis === rank - 1;
+  return lastAxis && gamma && beta ? (fields as NativeBatchNormFields) : null;
+}
+
+type NativeBatchNormFields = BatchNormFields & { gamma: tf.LayerVariable; beta: tf.LayerVariable };
+
 class NativeBatchNormalization extends stockLayer<BatchNormArgs>("BatchNormalization") {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
-    const layer = this as unknown as BatchNormFields;
     const x = single(inputs);
+    const layer = x && x.dtype === "float32" && kwargs.training ? nativeBatchNorm(this, x.rank) : null;
+    if (!x || !layer) return super.call(inputs, kwargs);
     const { gamma, beta } = layer;
-    const lastAxis = x !== undefined && (layer.axis === -1 || layer.axis === x.rank - 1);
-    if (
-      !kwargs.training ||
-      !x ||
-      !lastAxis ||
-      !gamma ||
-      !beta ||
-      x.dtype !== "float32" ||
-      !hasBatchNormTraining()
-    )
-      return super.call(inputs, kwargs);
     return tf.tidy(() => {
       const [y, mean, variance] = batchNormInTraining(x, gamma.read(), beta.read(), layer.epsilon);
       const [movingMean, movingVariance] = movingAverages(
@@ -87,30 +88,33 @@ interface Conv2DFields {
   dilationRate: number[];
 }
 
+type NativeConv2DFields = Conv2DFields & { bias: tf.LayerVariable; padding: "same" | "valid" };
+
+/** The layer's fields when it computes relu(conv + bias) through the native kernel, else null. */
+export function nativeConv2D(layer: tf.layers.Layer): NativeConv2DFields | null {
+  if (!(layer instanceof NativeConv2D) || !hasConvBiasRelu()) return null;
+  const fields = layer as unknown as Conv2DFields;
+  const native =
+    fields.bias &&
+    fields.activation.getClassName() === "relu" &&
+    fields.dataFormat === "channelsLast" &&
+    fields.dilationRate.every((rate) => rate === 1) &&
+    (fields.padding === "same" || fields.padding === "valid");
+  return native ? (fields as NativeConv2DFields) : null;
+}
+
 class NativeConv2D extends stockLayer<Conv2DArgs>("Conv2D") {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
-    const layer = this as unknown as Conv2DFields;
     const x = single(inputs);
-    const { bias } = layer;
-    if (
-      !x ||
-      x.rank !== 4 ||
-      x.dtype !== "float32" ||
-      !bias ||
-      layer.activation.getClassName() !== "relu" ||
-      layer.dataFormat !== "channelsLast" ||
-      layer.dilationRate.some((rate) => rate !== 1) ||
-      (layer.padding !== "same" && layer.padding !== "valid") ||
-      !hasConvBiasRelu()
-    )
-      return super.call(inputs, kwargs);
+    const layer = x && x.rank === 4 && x.dtype === "float32" ? nativeConv2D(this) : null;
+    if (!x || !layer) return super.call(inputs, kwargs);
     return tf.tidy(() =>
       convBiasRelu(
         x as tf.Tensor4D,
         layer.kernel.read() as tf.Tensor4D,
-        bias.read() as tf.Tensor1D,
+        layer.bias.read() as tf.Tensor1D,
         layer.strides,
-        layer.padding as "same" | "valid",
+        layer.padding,
       ),
     );
   }
@@ -122,20 +126,22 @@ interface DropoutFields {
   seed: unknown;
 }
 
+/**
+ * The rate the layer drops at in training through the native kernel: 0 when it passes its input
+ * through (rate 0), null outside the native case.
+ */
+export function nativeDropoutRate(layer: tf.layers.Layer): number | null {
+  if (!(layer instanceof NativeDropout) || !hasNativeRegularizers()) return null;
+  const { rate, noiseShape, seed } = layer as unknown as DropoutFields;
+  if (noiseShape != null || seed != null || !(rate >= 0 && rate < 1)) return null;
+  return rate;
+}
+
 class NativeDropout extends stockLayer<DropoutArgs>("Dropout") {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
-    const { rate, noiseShape, seed } = this as unknown as DropoutFields;
     const x = single(inputs);
-    if (
-      !kwargs.training ||
-      !x ||
-      !(rate > 0 && rate < 1) ||
-      noiseShape != null ||
-      seed != null ||
-      x.dtype !== "float32" ||
-      !hasNativeRegularizers()
-    )
-      return super.call(inputs, kwargs);
+    const rate = x && x.dtype === "float32" && kwargs.training ? nativeDropoutRate(this) : null;
+    if (!x || !rate) return super.call(inputs, kwargs);
     return dropoutInTraining(x, rate);
   }
 }
@@ -143,6 +149,12 @@ class NativeDropout extends stockLayer<DropoutArgs>("Dropout") {
 interface L1L2Fields {
   l1: number;
   l2: number;
+}
+
+/** The L2 factor of a kernel regularizer whose gradient the optimizer adds (takeL2Gradients): null if it does not. */
+export function l2InOptimizer(regularizer: unknown): number | null {
+  if (!(regularizer instanceof NativeL2) || !regularizer.gradientInOptimizer) return null;
+  return (regularizer as unknown as L1L2Fields).l2;
 }
 
 class NativeL2 extends stockClass<L1L2Args, StockL1L2>("L1L2") {

@@ -1,3 +1,5 @@
 import { describeNativeConv } from "../../helpers/native-conv-suite";
+import { describeNativeStep } from "../../helpers/native-step-suite";
 
 describeNativeConv("openblas");
+describeNativeStep("openblas");
