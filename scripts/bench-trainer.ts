@@ -12,13 +12,13 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { DEFAULT_HYPERPARAMS } from "../src/shared/hyperparams";
 import { BACKENDS, type BackendName, selectBackend } from "../src/trainer/backend";
-import { augmentedBatchTensor, batchTensor, oneHotLabels } from "../src/trainer/batches";
+import { batchTensor } from "../src/trainer/batches";
 import { sampleTransforms } from "../src/trainer/data/augment";
 import type { ImageSet } from "../src/trainer/data/cifar10";
 import { fitNormalizer } from "../src/trainer/data/prepare";
 import { buildModel } from "../src/trainer/model/vgg";
 import { Random } from "../src/trainer/random";
-import { compile } from "../src/trainer/train";
+import { type Compiled, compile, trainBatch } from "../src/trainer/train";
 
 const BATCH = 64;
 
@@ -66,21 +66,18 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
   const normalizer = fitNormalizer("zscore", images);
   const config = DEFAULT_HYPERPARAMS;
   const model = buildModel({ dropout: config.dropout, l2: config.l2, seed: 1 });
-  const { training } = compile(model, config);
+  const compiled = compile(model, config);
   const indices = (b: number) =>
     Uint32Array.from({ length: BATCH }, (_, i) => ((b * BATCH + i) % images.count) as number);
   const step = async (b: number) => {
     const ids = indices(b);
-    const x = augmentedBatchTensor(
-      images,
-      ids,
+    const transforms = sampleTransforms(random, BATCH, config.augmentation);
+    await trainBatch(compiled, {
+      set: images,
+      indices: ids,
       normalizer,
-      sampleTransforms(random, BATCH, config.augmentation),
-      config.augmentation,
-    );
-    const y = oneHotLabels(images, ids);
-    await training.trainOnBatch(x, y);
-    tf.dispose([x, y]);
+      augmentation: { transforms, params: config.augmentation },
+    });
   };
   const warmUp = warmUpOf(backend);
   for (let b = 0; b < warmUp; b++) await step(b);
@@ -88,7 +85,9 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
   for (let b = warmUp; b < warmUp + batches; b++) await step(b);
   const trainImagesPerSecond = (batches * BATCH) / ((performance.now() - started) / 1000);
   const profile =
-    process.env.LABBOOK_BENCH_PROFILE === "1" ? await profileStep(() => step(warmUp + batches)) : undefined;
+    process.env.LABBOOK_BENCH_PROFILE === "1"
+      ? await profileStep(compiled, () => step(warmUp + batches))
+      : undefined;
 
   const x = batchTensor(images, indices(0), normalizer);
   for (let b = 0; b < warmUp; b++) (model.predict(x, { batchSize: BATCH }) as tf.Tensor).dispose();
@@ -103,21 +102,33 @@ async function measure(backend: BackendName, batches: number): Promise<Measureme
   return { backend, ok: true, trainImagesPerSecond, inferImagesPerSecond, peakRssMb, profile };
 }
 
-/** Where one training step's time goes, kernel by kernel (tf.profile times each kernel call). */
-async function profileStep(step: () => Promise<void>): Promise<Measurement["profile"]> {
+/**
+ * Where one training step's time goes, kernel by kernel: the native step times its own calls;
+ * through tfjs, tf.profile times each kernel.
+ */
+async function profileStep(
+  { nativeStep }: Compiled,
+  step: () => Promise<void>,
+): Promise<Measurement["profile"]> {
   const started = performance.now();
-  const info = await tf.profile(async () => {
-    await step();
-    return [];
-  });
-  const wallMs = performance.now() - started;
   const byName = new Map<string, { ms: number; calls: number }>();
-  for (const kernel of info.kernels) {
-    const entry = byName.get(kernel.name) ?? { ms: 0, calls: 0 };
-    entry.ms += Number(await kernel.kernelTimeMs);
-    entry.calls += 1;
-    byName.set(kernel.name, entry);
+  if (nativeStep) {
+    nativeStep.profile = byName;
+    await step();
+    nativeStep.profile = null;
+  } else {
+    const info = await tf.profile(async () => {
+      await step();
+      return [];
+    });
+    for (const kernel of info.kernels) {
+      const entry = byName.get(kernel.name) ?? { ms: 0, calls: 0 };
+      entry.ms += Number(await kernel.kernelTimeMs);
+      entry.calls += 1;
+      byName.set(kernel.name, entry);
+    }
   }
+  const wallMs = performance.now() - started;
   const kernels = [...byName].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
   return { wallMs, kernels };
 }

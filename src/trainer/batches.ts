@@ -1,8 +1,14 @@
 // Builds normalised (and optionally augmented) input batches from byte images.
 import * as tf from "@tensorflow/tfjs";
-import { type AugmentationParams, augmentBatch, type BatchTransforms } from "./data/augment";
+import { augmentArray } from "./backend/native-augment";
+import {
+  type AugmentationParams,
+  augmentBatch,
+  type BatchTransforms,
+  nativeAugmentation,
+} from "./data/augment";
 import type { ImageSet } from "./data/cifar10";
-import { IMAGE_SIZE, PIXELS } from "./data/cifar10-format";
+import { CLASS_NAMES, IMAGE_SIZE, PIXELS } from "./data/cifar10-format";
 import type { Normalizer } from "./data/prepare";
 
 function gather(
@@ -29,6 +35,8 @@ function gather(
   return out;
 }
 
+const CLASSES = CLASS_NAMES.length;
+
 const shape = (n: number): [number, number, number, number] => [n, IMAGE_SIZE, IMAGE_SIZE, 3];
 
 /** Normalised [n, 32, 32, 3] images. */
@@ -47,7 +55,35 @@ export function augmentedBatchTensor(
   return tf.tidy(() => augmentBatch(batchTensor(set, indices, normalizer), transforms, params));
 }
 
-export function oneHotLabels(set: ImageSet, indices: ArrayLike<number>): tf.Tensor2D {
-  const labels = Int32Array.from(indices, (i) => set.labels[i] as number);
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, "int32"), 10).toFloat() as tf.Tensor2D);
+/**
+ * The same as a plain array, through the native kernel (hasNativeAugment): the native training
+ * step's batches, which never become tensors.
+ */
+export function augmentedBatchArray(
+  set: ImageSet,
+  indices: ArrayLike<number>,
+  normalizer: Normalizer,
+  transforms: BatchTransforms,
+  params: AugmentationParams,
+): Float32Array {
+  return augmentArray(
+    gather(set, indices, normalizer.scale, normalizer.offset),
+    shape(indices.length),
+    nativeAugmentation(transforms, params),
+  );
 }
+
+/** Normalised [n, 32, 32, 3] images as a plain array. */
+export const batchArray = (set: ImageSet, indices: ArrayLike<number>, normalizer: Normalizer) =>
+  gather(set, indices, normalizer.scale, normalizer.offset);
+
+/** One-hot [n, 10] labels as a plain array. */
+export function oneHotArray(set: ImageSet, indices: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(indices.length * CLASSES);
+  for (let i = 0; i < indices.length; i++)
+    out[i * CLASSES + (set.labels[indices[i] as number] as number)] = 1;
+  return out;
+}
+
+export const oneHotLabels = (set: ImageSet, indices: ArrayLike<number>): tf.Tensor2D =>
+  tf.tensor2d(oneHotArray(set, indices), [indices.length, CLASSES]);

@@ -7,11 +7,19 @@ import * as tf from "@tensorflow/tfjs";
 import type { Hyperparams } from "../shared/hyperparams";
 import type { Evaluation } from "../shared/scoring";
 import { adamOptimizer, momentumOptimizer } from "./backend/native-optimizers";
-import { augmentedBatchTensor, batchTensor, oneHotLabels } from "./batches";
+import {
+  augmentedBatchArray,
+  augmentedBatchTensor,
+  batchArray,
+  batchTensor,
+  oneHotArray,
+  oneHotLabels,
+} from "./batches";
 import { type CallbackState, readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { CHECKPOINT_VERSION } from "./checkpoint-file";
-import { sampleTransforms } from "./data/augment";
-import type { PreparedData } from "./data/prepare";
+import { type AugmentationParams, type BatchTransforms, sampleTransforms } from "./data/augment";
+import type { ImageSet } from "./data/cifar10";
+import type { Normalizer, PreparedData } from "./data/prepare";
 import { evaluateModel } from "./evaluate";
 import { takeL2Gradients } from "./model/native-layers";
 import { NativeTrainingStep } from "./model/native-step";
@@ -140,14 +148,35 @@ export function compile(
   return { optimizer, training, nativeStep: step };
 }
 
+/** The images of a training batch, and how to augment them (none: as they are). */
+export interface TrainingBatch {
+  set: ImageSet;
+  indices: ArrayLike<number>;
+  normalizer: Normalizer;
+  augmentation?: { transforms: BatchTransforms; params: AugmentationParams };
+}
+
 /** One training step on a batch: [loss, accuracy], the loss with the L2 penalties. */
 export async function trainBatch(
   { training, nativeStep }: Compiled,
-  x: tf.Tensor4D,
-  y: tf.Tensor2D,
+  { set, indices, normalizer, augmentation }: TrainingBatch,
 ): Promise<[number, number]> {
-  if (!nativeStep) return (await training.trainOnBatch(x, y)) as [number, number];
-  return nativeStep.train(x.dataSync() as Float32Array, y.dataSync() as Float32Array, x.shape[0]);
+  if (nativeStep) {
+    // Plain arrays: the batch never becomes a tensor.
+    const x = augmentation
+      ? augmentedBatchArray(set, indices, normalizer, augmentation.transforms, augmentation.params)
+      : batchArray(set, indices, normalizer);
+    return nativeStep.train(x, oneHotArray(set, indices), indices.length);
+  }
+  const x = augmentation
+    ? augmentedBatchTensor(set, indices, normalizer, augmentation.transforms, augmentation.params)
+    : batchTensor(set, indices, normalizer);
+  const y = oneHotLabels(set, indices);
+  try {
+    return (await training.trainOnBatch(x, y)) as [number, number];
+  } finally {
+    tf.dispose([x, y]);
+  }
 }
 
 /**
@@ -268,18 +297,18 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       }
       lrSum += callbacks.lr;
       const indices = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, train.count));
-      const x = config.augmentation.enabled
-        ? augmentedBatchTensor(
-            train,
-            indices,
-            data.normalizer,
-            sampleTransforms(random, indices.length, config.augmentation),
-            config.augmentation,
-          )
-        : batchTensor(train, indices, data.normalizer);
-      const y = oneHotLabels(train, indices);
-      const [loss, accuracy] = await trainBatch(compiled, x, y);
-      tf.dispose([x, y]);
+      const augmentation = config.augmentation.enabled
+        ? {
+            transforms: sampleTransforms(random, indices.length, config.augmentation),
+            params: config.augmentation,
+          }
+        : undefined;
+      const [loss, accuracy] = await trainBatch(compiled, {
+        set: train,
+        indices,
+        normalizer: data.normalizer,
+        augmentation,
+      });
       if (options.blockAfterBatchMs) blockThread(options.blockAfterBatchMs);
       if (!Number.isFinite(loss))
         throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${b + 1}`);

@@ -8,10 +8,20 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEFAULT_HYPERPARAMS, type Hyperparams } from "@/shared/hyperparams";
 import { installNativeConvKernels } from "@/trainer/backend/native-conv";
 import type { NativeLibrary } from "@/trainer/backend/native-module";
+import {
+  augmentedBatchArray,
+  augmentedBatchTensor,
+  batchArray,
+  batchTensor,
+  oneHotArray,
+  oneHotLabels,
+} from "@/trainer/batches";
+import { sampleTransforms } from "@/trainer/data/augment";
+import { fitNormalizer } from "@/trainer/data/prepare";
 import { NativeTrainingStep } from "@/trainer/model/native-step";
 import { buildModel, logitsModel } from "@/trainer/model/vgg";
 import { Random } from "@/trainer/random";
-import { type Compiled, compile, trainBatch } from "@/trainer/train";
+import { type Compiled, compile } from "@/trainer/train";
 import { expectClose } from "./backend-compare";
 
 /** Batches of normalised-looking images and one-hot labels; the last one smaller, as an epoch's. */
@@ -45,14 +55,13 @@ async function train(
   const results: [number, number][] = [];
   for (const [i, path] of paths.entries()) {
     const { x, y, n } = data[i] as (typeof data)[number];
-    const xt = tf.tensor4d(x, [n, 32, 32, 3]);
-    const yt = tf.tensor2d(y, [n, 10]);
-    if (path === "native") results.push(await trainBatch(compiled, xt, yt));
+    if (path === "native") results.push((compiled.nativeStep as NativeTrainingStep).train(x, y, n));
     else {
       compiled.nativeStep?.store();
+      const [xt, yt] = [tf.tensor4d(x, [n, 32, 32, 3]), tf.tensor2d(y, [n, 10])];
       results.push((await compiled.training.trainOnBatch(xt, yt)) as [number, number]);
+      tf.dispose([xt, yt]);
     }
-    tf.dispose([xt, yt]);
   }
   compiled.nativeStep?.store();
   vi.restoreAllMocks();
@@ -157,6 +166,31 @@ export function describeNativeStep(library: NativeLibrary) {
       expect(() => step.train(x, y.subarray(0, 30), 4)).toThrow(/needs 40 one-hot labels, not 30/);
       step.store();
       model.dispose();
+    });
+
+    it("takes its batches as plain arrays: the same normalised, augmented images and one-hot labels as the tensors tfjs trains on", () => {
+      const random = new Random(4);
+      const set = {
+        count: 6,
+        images: Uint8Array.from({ length: 6 * 3072 }, () => random.int(256)),
+        labels: Uint8Array.of(3, 1, 4, 1, 5, 9),
+      };
+      const normalizer = fitNormalizer("zscore", set);
+      const params = DEFAULT_HYPERPARAMS.augmentation;
+      const transforms = sampleTransforms(new Random(5), 4, params);
+      const indices = [5, 0, 2, 2];
+      const augmented = augmentedBatchArray(set, indices, normalizer, transforms, params);
+      const plain = batchArray(set, indices, normalizer);
+      const [augmentedTensor, plainTensor, labels] = [
+        augmentedBatchTensor(set, indices, normalizer, transforms, params),
+        batchTensor(set, indices, normalizer),
+        oneHotLabels(set, indices),
+      ];
+      expect(augmented).toEqual(augmentedTensor.dataSync());
+      expect(plain).toEqual(plainTensor.dataSync());
+      expect(augmented).not.toEqual(plain);
+      expect(oneHotArray(set, indices)).toEqual(labels.dataSync());
+      tf.dispose([augmentedTensor, plainTensor, labels]);
     });
 
     it("is not used where a layer or the optimizer has no native case", () => {

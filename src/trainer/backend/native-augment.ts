@@ -35,8 +35,7 @@ function augment(native: NativeKernels): KernelFunc {
     const [n, h, w, c] = images.shape as [number, number, number, number];
     if (images.dtype !== "float32" || images.shape.length !== 4)
       throw new Error(`${AUGMENT} needs float32 [n, h, w, c] images`);
-    const mode = FILL_MODES.indexOf(fillMode);
-    if (mode < 0) throw new Error(`${AUGMENT}: unknown fill mode ${fillMode}`);
+    const mode = fillModeIndex(fillMode);
     const out = backend.makeOutput(images.shape, "float32");
     native.augment(
       Int32Array.from([n, h, w, c]),
@@ -51,7 +50,39 @@ function augment(native: NativeKernels): KernelFunc {
   };
 }
 
+let installed: NativeKernels | null = null;
+
+/**
+ * The same on plain arrays, outside tfjs (the native training step's batches): the augmented
+ * copy of float32 [n, h, w, c] `images`. Needs the kernels installed (hasNativeAugment).
+ */
+export function augmentArray(
+  images: Float32Array,
+  shape: [number, number, number, number],
+  augmentation: NativeAugmentation,
+): Float32Array {
+  if (!installed) throw new Error(`${AUGMENT} is not installed`);
+  const out = new Float32Array(images.length);
+  installed.augment(
+    Int32Array.from(shape),
+    images,
+    augmentation.matrices,
+    fillModeIndex(augmentation.fillMode),
+    augmentation.channelShift,
+    augmentation.brightness,
+    out,
+  );
+  return out;
+}
+
+function fillModeIndex(fillMode: NativeAugmentation["fillMode"]): number {
+  const mode = FILL_MODES.indexOf(fillMode);
+  if (mode < 0) throw new Error(`${AUGMENT}: unknown fill mode ${fillMode}`);
+  return mode;
+}
+
 /** Registers the kernel on the wasm backend. */
 export function installNativeAugment(native: NativeKernels): void {
+  installed = native;
   replaceKernel(AUGMENT, () => augment(native));
 }

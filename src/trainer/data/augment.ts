@@ -5,7 +5,7 @@
 // the channel shift and brightness act on whole images, so they commute with the flip.
 import * as tf from "@tensorflow/tfjs";
 import type { Hyperparams } from "../../shared/hyperparams";
-import { augmentNative, hasNativeAugment } from "../backend/native-augment";
+import { augmentNative, hasNativeAugment, type NativeAugmentation } from "../backend/native-augment";
 import type { Random } from "../random";
 
 export type AugmentationParams = Hyperparams["augmentation"];
@@ -132,22 +132,37 @@ export function brightnessShift(images: tf.Tensor4D, factor: tf.Tensor4D): tf.Te
   });
 }
 
+function effects(params: AugmentationParams) {
+  // A range of exactly [1, 1] means no brightness change (Keras' brightness_range=None).
+  return {
+    shift: params.channelShift > 0,
+    brighten: params.brightness[0] !== 1 || params.brightness[1] !== 1,
+  };
+}
+
+/** The batch's transforms as the native kernel takes them. */
+export function nativeAugmentation(
+  transforms: BatchTransforms,
+  params: AugmentationParams,
+): NativeAugmentation {
+  const { shift, brighten } = effects(params);
+  return {
+    matrices: transforms.matrices,
+    fillMode: params.fillMode,
+    channelShift: shift ? transforms.channelShift : null,
+    brightness: brighten ? transforms.brightness : null,
+  };
+}
+
 /** Augments a batch of normalised [n, h, w, 3] images, as the notebook's generator did. */
 export function augmentBatch(
   images: tf.Tensor4D,
   transforms: BatchTransforms,
   params: AugmentationParams,
 ): tf.Tensor4D {
-  const shift = params.channelShift > 0;
-  // A range of exactly [1, 1] means no brightness change (Keras' brightness_range=None).
-  const brighten = params.brightness[0] !== 1 || params.brightness[1] !== 1;
+  const { shift, brighten } = effects(params);
   if (hasNativeAugment() && images.dtype === "float32")
-    return augmentNative(images, {
-      matrices: transforms.matrices,
-      fillMode: params.fillMode,
-      channelShift: shift ? transforms.channelShift : null,
-      brightness: brighten ? transforms.brightness : null,
-    });
+    return augmentNative(images, nativeAugmentation(transforms, params));
   return tf.tidy(() => {
     const n = images.shape[0];
     // fill mode "constant" fills with 0 in the normalised units, as Keras' cval=0 does.

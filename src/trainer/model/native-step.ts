@@ -275,8 +275,6 @@ class Scratch {
 /** What a step took, by kernel (bench-trainer's breakdown). */
 export type StepProfile = Map<string, { ms: number; calls: number }>;
 
-const CLASSES = 10;
-
 export class NativeTrainingStep {
   private loaded = false;
   private iterations = 0;
@@ -299,6 +297,7 @@ export class NativeTrainingStep {
     /** Floats per input image. */
     private readonly inputSize: number,
     private readonly maxBatch: number,
+    private readonly classes: number,
   ) {}
 
   /**
@@ -412,12 +411,12 @@ export class NativeTrainingStep {
       } else return null;
     }
     const lastLayer = model.layers.at(-1);
-    if (lastLayer?.getClassName() !== "Dense" || perImage(lastLayer.outputShape as number[]) !== CLASSES)
-      return null;
+    if (lastLayer?.getClassName() !== "Dense") return null;
+    const classes = perImage(lastLayer.outputShape as number[]);
     // Every trainable variable must be a stage's: the optimizer's slots follow their order.
     const ordered = model.trainableWeights.map((w) => params.get(w.name));
     if (ordered.length !== params.size || ordered.some((p) => !p)) return null;
-    const dLogits = new Float32Array(maxBatch * CLASSES);
+    const dLogits = new Float32Array(maxBatch * classes);
     return new NativeTrainingStep(
       native,
       stages,
@@ -430,6 +429,7 @@ export class NativeTrainingStep {
       dLogits,
       perImage(model.inputs[0]?.shape ?? []),
       maxBatch,
+      classes,
     );
   }
 
@@ -454,8 +454,10 @@ export class NativeTrainingStep {
       throw new Error(`a batch holds 1 to ${this.maxBatch} images here, not ${n}`);
     if (x.length !== n * this.inputSize)
       throw new Error(`a batch of ${n} images needs ${n * this.inputSize} floats, not ${x.length}`);
-    if (labels.length !== n * CLASSES)
-      throw new Error(`a batch of ${n} images needs ${n * CLASSES} one-hot labels, not ${labels.length}`);
+    if (labels.length !== n * this.classes)
+      throw new Error(
+        `a batch of ${n} images needs ${n * this.classes} one-hot labels, not ${labels.length}`,
+      );
     if (!this.loaded) this.load();
     let activations = x;
     for (const stage of this.stages) activations = stage.forward(activations, n, this.time);
@@ -464,7 +466,7 @@ export class NativeTrainingStep {
     this.time("L2Penalty", () => {
       for (const { param, l2 } of this.penalties) penalty += l2 * this.native.sumOfSquares(param.value);
     });
-    let gradient: Float32Array | null = this.dLogits.subarray(0, n * CLASSES);
+    let gradient: Float32Array | null = this.dLogits.subarray(0, n * this.classes);
     for (let i = this.stages.length - 1; i >= 0 && gradient; i--)
       gradient = (this.stages[i] as Stage).backward(gradient, n, i > 0, this.time);
     this.time("Optimizer", () => this.applyGradients());
@@ -474,15 +476,16 @@ export class NativeTrainingStep {
   /** The mean loss and accuracy, and the loss's gradient with respect to the logits in dLogits. */
   private softmaxCrossEntropy(logits: Float32Array, labels: Float32Array, n: number): [number, number] {
     const s = this.smoothing;
+    const classes = this.classes;
     let lossSum = 0;
     let correct = 0;
-    const probabilities = new Float64Array(CLASSES);
+    const probabilities = new Float64Array(classes);
     for (let i = 0; i < n; i++) {
-      const row = i * CLASSES;
+      const row = i * classes;
       let max = Number.NEGATIVE_INFINITY;
       let predicted = 0;
       let truth = 0;
-      for (let c = 0; c < CLASSES; c++) {
+      for (let c = 0; c < classes; c++) {
         const value = logits[row + c] as number;
         if (value > max) {
           max = value;
@@ -491,13 +494,13 @@ export class NativeTrainingStep {
         if ((labels[row + c] as number) > (labels[row + truth] as number)) truth = c;
       }
       let sum = 0;
-      for (let c = 0; c < CLASSES; c++) {
+      for (let c = 0; c < classes; c++) {
         probabilities[c] = Math.exp((logits[row + c] as number) - max);
         sum += probabilities[c] as number;
       }
       const logSum = Math.log(sum);
-      for (let c = 0; c < CLASSES; c++) {
-        const target = (labels[row + c] as number) * (1 - s) + s / CLASSES;
+      for (let c = 0; c < classes; c++) {
+        const target = (labels[row + c] as number) * (1 - s) + s / classes;
         lossSum -= target * ((logits[row + c] as number) - max - logSum);
         this.dLogits[row + c] = ((probabilities[c] as number) / sum - target) / n;
       }
