@@ -80,8 +80,12 @@ export const batchArray = (set: ImageSet, indices: ArrayLike<number>, normalizer
 /** One-hot [n, 10] labels as a plain array. */
 export function oneHotArray(set: ImageSet, indices: ArrayLike<number>): Float32Array {
   const out = new Float32Array(indices.length * CLASSES);
-  for (let i = 0; i < indices.length; i++)
-    out[i * CLASSES + (set.labels[indices[i] as number] as number)] = 1;
+  for (let i = 0; i < indices.length; i++) {
+    const label = set.labels[indices[i] as number] as number;
+    // Out of range, it would mark another image's row.
+    if (!(label < CLASSES)) throw new Error(`label ${label} of image ${indices[i]} is not a class`);
+    out[i * CLASSES + label] = 1;
+  }
   return out;
 }
 

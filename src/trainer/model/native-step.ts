@@ -1,9 +1,9 @@
-// A whole training step of a Sequential model of the native layers (the seed network) as calls
-// into Labbook's addon, without tfjs' engine: forward, the loss, backward and the optimizer, on
+// A whole training step of a chain of the native layers (the seed network) as calls into
+// Labbook's addon, without tfjs' engine: forward, the loss, backward and the optimizer, on
 // buffers of its own. Through tfjs the same step runs ~280 kernels, and the engine's
-// bookkeeping between them (tapes, tensors, the layers' JS) is 10-15 ms a step on one thread,
+// bookkeeping between them (tapes, tensors, the layers' JS) took 10-13 ms a step on one thread,
 // which a second core cannot share. The arithmetic is the layers' and optimizers' own kernels,
-// so the two paths agree (test/helpers/native-conv-suite.ts). While it trains, the step holds
+// so the two paths agree (test/helpers/native-step-suite.ts). While it trains, the step holds
 // the weights, BatchNorm's statistics and the optimizer's state; store() writes them back into
 // the model's and the optimizer's variables, where checkpoints, validation and export read them.
 import * as tf from "@tensorflow/tfjs";

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { batchTensor, oneHotLabels } from "@/trainer/batches";
+import { batchTensor, oneHotArray, oneHotLabels } from "@/trainer/batches";
 import type { ImageSet } from "@/trainer/data/cifar10";
 import { PIXELS } from "@/trainer/data/cifar10-format";
 import type { Normalizer } from "@/trainer/data/prepare";
@@ -48,5 +48,11 @@ describe("batches", () => {
       [0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
     ]);
     labels.dispose();
+  });
+
+  it("refuses a label that is not a class instead of marking the next image's row", () => {
+    const corrupt: ImageSet = { ...set, labels: Uint8Array.from([7, 12, 9]) };
+    expect(() => oneHotArray(corrupt, [0, 1, 2])).toThrow(/label 12 of image 1 is not a class/);
+    expect(Array.from(oneHotArray(set, [2]))).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
   });
 });
