@@ -2,6 +2,9 @@
 // same native layers, on the seed network, for one addon (the kernels themselves are compared
 // with the cpu backend in native-conv-suite.ts). Both paths draw dropout's seeds from
 // Math.random, which each run replays from the same start.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -16,12 +19,13 @@ import {
   oneHotArray,
   oneHotLabels,
 } from "@/trainer/batches";
+import { readCheckpoint } from "@/trainer/checkpoint";
 import { sampleTransforms } from "@/trainer/data/augment";
 import { fitNormalizer } from "@/trainer/data/prepare";
 import { NativeTrainingStep } from "@/trainer/model/native-step";
 import { buildModel, logitsModel } from "@/trainer/model/vgg";
 import { Random } from "@/trainer/random";
-import { type Compiled, compile } from "@/trainer/train";
+import { type Compiled, compile, type EpochMetrics, trainModel } from "@/trainer/train";
 import { expectClose } from "./backend-compare";
 
 /** Batches of normalised-looking images and one-hot labels; the last one smaller, as an epoch's. */
@@ -191,6 +195,43 @@ export function describeNativeStep(library: NativeLibrary) {
       expect(augmented).not.toEqual(plain);
       expect(oneHotArray(set, indices)).toEqual(labels.dataSync());
       tf.dispose([augmentedTensor, plainTensor, labels]);
+    });
+
+    it("trainModel hands the trained state to validation, checkpoints and the returned model", async () => {
+      const random = new Random(8);
+      const set = (count: number) => ({
+        count,
+        images: Uint8Array.from({ length: count * 3072 }, () => random.int(256)),
+        labels: Uint8Array.from({ length: count }, () => random.int(10)),
+      });
+      const train = set(48);
+      const data = {
+        train,
+        validation: set(16),
+        test: set(16),
+        normalizer: fitNormalizer("zscore", train),
+      };
+      const config = { ...DEFAULT_HYPERPARAMS, epochs: 2, batchSize: 16, learningRate: 0.01 };
+      const checkpointDir = mkdtempSync(path.join(tmpdir(), "labbook-native-step-"));
+      try {
+        const result = await trainModel({ config, data, backend: "wasm-libtorch", checkpointDir });
+        // Validated with the weights each epoch trained: the same weights would give the same loss.
+        const [first, second] = result.history as [EpochMetrics, EpochMetrics];
+        expect(second.valLoss).not.toBe(first.valLoss);
+        const untrained = buildModel({ dropout: config.dropout, l2: config.l2, seed: config.seed });
+        const trained = result.model.getWeights().map((w) => w.dataSync() as Float32Array);
+        untrained.getWeights().forEach((w, i) => {
+          expect(trained[i]).not.toEqual(w.dataSync());
+        });
+        untrained.dispose();
+        const checkpoint = await readCheckpoint(checkpointDir);
+        expect(checkpoint?.tensors.model.map((t) => t.dataSync())).toEqual(trained);
+        // Three batches an epoch, two epochs: the optimizer's iterations went back with its state.
+        expect(checkpoint?.tensors.optimizer[0]?.tensor.dataSync()).toEqual(Int32Array.of(6));
+        result.model.dispose();
+      } finally {
+        rmSync(checkpointDir, { recursive: true, force: true });
+      }
     });
 
     it("is not used where a layer or the optimizer has no native case", () => {
