@@ -27,6 +27,43 @@ export interface DecayingOptimizer {
   decays: Decays;
 }
 
+/** Adam's settings as tfjs' AdamOptimizer keeps them (private in its typings). */
+export interface AdamSettings {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/**
+ * The addon's Adam step values, [lr, β1, β2, ε, 1 − β1^t, 1 − β2^t, decay], from β^t as tfjs
+ * keeps them (accBeta1, accBeta2); the native step builds them here too.
+ */
+export const adamStepValues = (o: AdamSettings, accBeta1: number, accBeta2: number, decay: number) => [
+  o.learningRate,
+  o.beta1,
+  o.beta2,
+  o.epsilon,
+  1 - accBeta1,
+  1 - accBeta2,
+  decay,
+];
+
+/** Momentum's settings as tfjs' MomentumOptimizer keeps them. */
+export interface MomentumSettings {
+  learningRate: number;
+  momentum: number;
+  useNesterov: boolean;
+}
+
+/** The addon's momentum step values, [lr, momentum, nesterov ? 1 : 0, decay]. */
+export const momentumStepValues = (o: MomentumSettings, decay: number) => [
+  o.learningRate,
+  o.momentum,
+  o.useNesterov ? 1 : 0,
+  decay,
+];
+
 class NativeAdamOptimizer extends tf.AdamOptimizer implements DecayingOptimizer {
   decays: Decays = new Map();
 
@@ -34,25 +71,15 @@ class NativeAdamOptimizer extends tf.AdamOptimizer implements DecayingOptimizer 
     variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
   ): void {
     const names = namesOf(variableGradients);
-    const self = this as unknown as {
+    const self = this as unknown as AdamSettings & {
       accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
       accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
       accBeta1: tf.Variable;
       accBeta2: tf.Variable;
-      learningRate: number;
-      beta1: number;
-      beta2: number;
-      epsilon: number;
       incrementIterations(): void;
     };
-    const step = [
-      self.learningRate,
-      self.beta1,
-      self.beta2,
-      self.epsilon,
-      1 - (self.accBeta1.dataSync()[0] as number),
-      1 - (self.accBeta2.dataSync()[0] as number),
-    ];
+    const accBeta1 = self.accBeta1.dataSync()[0] as number;
+    const accBeta2 = self.accBeta2.dataSync()[0] as number;
     tf.tidy(() => {
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name] as tf.Variable;
@@ -73,7 +100,7 @@ class NativeAdamOptimizer extends tf.AdamOptimizer implements DecayingOptimizer 
           .runKernel(
             ADAM_KERNEL,
             { value, m, v, gradient },
-            { step: [...step, this.decays.get(name) ?? 0] },
+            { step: adamStepValues(self, accBeta1, accBeta2, this.decays.get(name) ?? 0) },
           ) as tf.Tensor[];
         m.assign(newM as tf.Tensor);
         v.assign(newV as tf.Tensor);
@@ -104,14 +131,10 @@ class NativeMomentumOptimizer extends tf.MomentumOptimizer implements DecayingOp
   override applyGradients(
     variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
   ): void {
-    const self = this as unknown as {
+    const self = this as unknown as MomentumSettings & {
       accumulations: { originalName: string; variable: tf.Variable }[];
-      learningRate: number;
-      momentum: number;
-      useNesterov: boolean;
       incrementIterations(): void;
     };
-    const step = [self.learningRate, self.momentum, self.useNesterov ? 1 : 0];
     tf.tidy(() => {
       namesOf(variableGradients).forEach((name, i) => {
         const value = tf.engine().registeredVariables[name] as tf.Variable;
@@ -127,7 +150,7 @@ class NativeMomentumOptimizer extends tf.MomentumOptimizer implements DecayingOp
           .runKernel(
             MOMENTUM_KERNEL,
             { value, accumulation, gradient },
-            { step: [...step, this.decays.get(name) ?? 0] },
+            { step: momentumStepValues(self, this.decays.get(name) ?? 0) },
           ) as tf.Tensor[];
         accumulation.assign(newAccumulation as tf.Tensor);
         value.assign(newValue as tf.Tensor);

@@ -12,10 +12,16 @@ const L2_PENALTY = "LabbookL2Penalty";
 /** Whether the active backend has the kernels (wasm with one of Labbook's addons). */
 export const hasNativeRegularizers = () => tf.getKernel(DROPOUT, tf.getBackend()) !== undefined;
 
+/**
+ * A fresh mask's seed, as tfjs' unseeded dropout draws a fresh mask every call (the generator is
+ * the addon's). The native training step draws its seeds here too, so both paths drop the same
+ * units from the same Math.random.
+ */
+export const dropoutSeed = () => Math.floor(Math.random() * 2 ** 53);
+
 /** x with each element kept with probability 1 − rate and scaled by 1/(1 − rate), as tf.dropout. */
 export function dropoutInTraining(x: tf.Tensor, rate: number): tf.Tensor {
-  // A fresh mask every call, as tfjs' unseeded dropout; the generator is the addon's.
-  const seed = Math.floor(Math.random() * 2 ** 53);
+  const seed = dropoutSeed();
   // A custom gradient keeps the mask off the tape: as the kernel's second output, it had no
   // gradient flowing in, and tfjs filled a full-size tensor of zeros in JS for it every step.
   const forward = (input: tf.Tensor, save: tf.GradSaveFunc) => {

@@ -9,7 +9,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { geometryOf, installedNativeKernels } from "../backend/native-conv";
 import type { NativeKernels } from "../backend/native-module";
-import { addsDecay } from "../backend/native-optimizers";
+import {
+  type AdamSettings,
+  adamStepValues,
+  addsDecay,
+  type MomentumSettings,
+  momentumStepValues,
+} from "../backend/native-optimizers";
+import { dropoutSeed } from "../backend/native-regularizers";
 import { convInfo, poolInfo } from "../backend/wasm-kernels";
 import { l2InOptimizer, nativeBatchNorm, nativeConv2D, nativeDropoutRate } from "./native-layers";
 
@@ -233,8 +240,7 @@ class DropoutStage implements Stage {
 
   forward(x: Float32Array, _n: number, time: Timer): Float32Array {
     if (this.rate === 0) return x;
-    // As dropoutInTraining draws it, so both paths drop the same units from the same Math.random.
-    this.seed = Math.floor(Math.random() * 2 ** 53);
+    this.seed = dropoutSeed();
     const y = this.y.subarray(0, x.length);
     // The mask is not kept (backwards draws it again): the backward pass's scratch holds it.
     const mask = this.scratch.besides(x, x.length);
@@ -512,29 +518,14 @@ export class NativeTrainingStep {
   private applyGradients(): void {
     const o = this.optimizer;
     this.iterations++;
-    if (this.state.kind === "adam") {
-      const step = Float32Array.of(
-        o.learningRate,
-        o.beta1,
-        o.beta2,
-        o.epsilon,
-        1 - this.accBeta1,
-        1 - this.accBeta2,
-        0,
-      );
-      for (const p of this.params) {
-        step[6] = p.decay;
+    for (const p of this.params) {
+      if (this.state.kind === "adam") {
+        const step = Float32Array.from(adamStepValues(o, this.accBeta1, this.accBeta2, p.decay));
         const [m, v] = p.slots as [Float32Array, Float32Array];
         const [newM, newV] = p.nextSlots as [Float32Array, Float32Array];
         this.native.adam(step, p.value, m, v, p.gradient, p.next, newM, newV);
-        p.swap();
-      }
-      this.accBeta1 = Math.fround(this.accBeta1 * o.beta1);
-      this.accBeta2 = Math.fround(this.accBeta2 * o.beta2);
-    } else {
-      const step = Float32Array.of(o.learningRate, o.momentum, o.useNesterov ? 1 : 0, 0);
-      for (const p of this.params) {
-        step[3] = p.decay;
+      } else {
+        const step = Float32Array.from(momentumStepValues(o, p.decay));
         this.native.momentum(
           step,
           p.value,
@@ -543,8 +534,12 @@ export class NativeTrainingStep {
           p.next,
           p.nextSlots[0] as Float32Array,
         );
-        p.swap();
       }
+      p.swap();
+    }
+    if (this.state.kind === "adam") {
+      this.accBeta1 = Math.fround(this.accBeta1 * o.beta1);
+      this.accBeta2 = Math.fround(this.accBeta2 * o.beta2);
     }
   }
 
@@ -619,15 +614,9 @@ interface OptimizerState {
 }
 
 /** The tfjs optimizers' private fields this reads and writes. */
-interface OptimizerFields {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
+interface OptimizerFields extends AdamSettings, MomentumSettings {
   accBeta1: tf.Variable;
   accBeta2: tf.Variable;
-  momentum: number;
-  useNesterov: boolean;
   iterations_: number;
   readonly iterations: number;
   accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
