@@ -220,9 +220,10 @@ describe("workers on epochs longer than the lease", () => {
 
   it("real CIFAR-10 and the real model: heartbeats on time through batches, validation and the test pass", async () => {
     const dataDir = await fetchCifar10({ dir: defaultDataDir() });
-    // 640 images (10 batches), then validation on 5,000 and the test pass on 10,000: each phase
-    // blocks the training thread for many heartbeat intervals.
-    const [id] = (await queueRuns(1, { epochs: 1, trainLimit: 640, normalization: "zscore" })) as [number];
+    // 12,800 images (200 batches), then validation on 5,000 and the test pass on 10,000: each
+    // phase blocks the training thread for many heartbeat intervals. With 640 images the native
+    // training step finished the whole run in about 15 s, no longer three leases.
+    const [id] = (await queueRuns(1, { epochs: 1, trainLimit: 12_800, normalization: "zscore" })) as [number];
     const monitor = watchHeartbeats(pool);
     const started = Date.now();
     startWorker("t-real", { dataDir, official: true });
