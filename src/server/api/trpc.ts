@@ -6,6 +6,7 @@ import type { TokenScope } from "@/generated/prisma/client";
 import { Prisma } from "@/generated/prisma/client";
 import { AuthError, authorize, type Credentials, credentialsOf } from "@/server/auth/authorize";
 import type { Db } from "@/server/db/client";
+import { DomainError, type DomainErrorKind } from "@/shared/errors";
 import { describeIssue } from "@/shared/zod-issues";
 
 /* ---------- Context ---------- */
@@ -61,9 +62,22 @@ function uniqueFields(error: Prisma.PrismaClientKnownRequestError): string[] {
   return meta?.target ?? meta?.driverAdapterError?.cause?.constraint?.fields ?? ["value"];
 }
 
-/** Database constraint errors become the HTTP answers a client can act on. */
-const prismaErrors = t.middleware(async ({ next }) => {
+const TRPC_CODE: Record<DomainErrorKind, TRPCError["code"]> = {
+  not_found: "NOT_FOUND",
+  already_exists: "CONFLICT",
+  conflict: "CONFLICT",
+  invalid: "BAD_REQUEST",
+  forbidden: "FORBIDDEN",
+  too_large: "PAYLOAD_TOO_LARGE",
+};
+
+/** Services' domain errors and database constraint errors become answers a client can act on. */
+const domainErrors = t.middleware(async ({ next }) => {
   const result = await next();
+  if (!result.ok && result.error.cause instanceof DomainError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: TRPC_CODE[cause.kind], message: cause.message, cause });
+  }
   if (!result.ok && result.error.cause instanceof Prisma.PrismaClientKnownRequestError) {
     const cause = result.error.cause;
     if (cause.code === "P2002") {
@@ -115,7 +129,7 @@ const storableText = t.middleware(async ({ getRawInput, next }) => {
 });
 
 /** No access rule: only for what a signed-out visitor needs (who am I). */
-export const publicProcedure = t.procedure.use(storableText).use(prismaErrors);
+export const publicProcedure = t.procedure.use(storableText).use(domainErrors);
 
 /** Applies the access rule (src/server/auth/authorize.ts) and records who acts. */
 function requireScope(scope: TokenScope) {

@@ -2,10 +2,10 @@
 // stored when that fails), then its images decoded and preprocessed in the prediction thread,
 // in batches, in the background, with the count imported so far on the set's row.
 import { createHash } from "node:crypto";
-import { TRPCError } from "@trpc/server";
 import { Prisma } from "@/generated/prisma/client";
 import { type Db, poolOf } from "@/server/db/client";
 import { predictor } from "@/server/predict/predictor";
+import { ConflictError } from "@/shared/errors";
 import { EVALUATION_BATCH } from "@/shared/evaluation-sets";
 import { type ArchivePlan, planArchive, readEntry } from "./archive";
 import { enqueue } from "./background";
@@ -43,10 +43,9 @@ export async function createEvaluationSet(db: Db, input: NewEvaluationSet): Prom
   // A failed import of the same archive is replaced.
   if (same) await db.evaluationSet.delete({ where: { id: same.id } });
   if (await db.evaluationSet.findUnique({ where: { name: input.name }, select: { id: true } }))
-    throw new TRPCError({
-      code: "CONFLICT",
-      message: `an evaluation set named "${input.name}" already exists with other images; choose another name`,
-    });
+    throw new ConflictError(
+      `an evaluation set named "${input.name}" already exists with other images; choose another name`,
+    );
   const plan = await planArchive(input.archive, input.classNames, input.synonyms);
   let set: { id: number; name: string };
   try {
@@ -64,10 +63,7 @@ export async function createEvaluationSet(db: Db, input: NewEvaluationSet): Prom
     });
   } catch (error) {
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002")
-      throw new TRPCError({
-        code: "CONFLICT",
-        message: `an evaluation set named "${input.name}" already exists`,
-      });
+      throw new ConflictError(`an evaluation set named "${input.name}" already exists`);
     throw error;
   }
   enqueue(`import:${set.id}`, async () => {

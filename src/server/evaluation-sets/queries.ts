@@ -1,7 +1,7 @@
 // What the dashboard, the API and the CLI read about evaluation sets and their scores.
-import { TRPCError } from "@trpc/server";
 import { type Db, poolOf } from "@/server/db/client";
 import { readArtifact } from "@/server/services/artifacts";
+import { NotFoundError } from "@/shared/errors";
 import { isQueued } from "./background";
 
 /** What every view of a set shows. */
@@ -49,7 +49,7 @@ export async function getEvaluationSet(db: Db, id: number) {
       },
     },
   });
-  if (!set) throw new TRPCError({ code: "NOT_FOUND", message: `evaluation set ${id} does not exist` });
+  if (!set) throw new NotFoundError(`evaluation set ${id} does not exist`);
   const { rows: classes } = await poolOf(db).query<{ label: string; count: number }>(
     `SELECT label, count(*)::int AS count FROM "EvaluationImage" WHERE "setId" = $1 GROUP BY label ORDER BY label`,
     [id],
@@ -76,11 +76,7 @@ export async function getSetEvaluation(db: Db, setId: number, versionId: number)
       version: { select: { version: true, model: { select: { name: true } } } },
     },
   });
-  if (!row)
-    throw new TRPCError({
-      code: "NOT_FOUND",
-      message: `version id ${versionId} has not been scored on evaluation set ${setId}`,
-    });
+  if (!row) throw new NotFoundError(`version id ${versionId} has not been scored on evaluation set ${setId}`);
   const { version, set, ...rest } = row;
   return { ...rest, setName: set.name, model: version.model.name, version: version.version };
 }

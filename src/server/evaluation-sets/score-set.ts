@@ -1,9 +1,9 @@
 // Scores model versions on an evaluation set in the background: the set's prepared images go
 // through the prediction thread in batches (the version's own normalisation applied there),
 // and the shared metrics make the same report as the test set's.
-import { TRPCError } from "@trpc/server";
 import { type Db, poolOf } from "@/server/db/client";
 import { modelBytes, predictor } from "@/server/predict/predictor";
+import { ConflictError, NotFoundError } from "@/shared/errors";
 import { EVALUATION_BATCH } from "@/shared/evaluation-sets";
 import { scorePredictions } from "@/shared/scoring";
 import { enqueue } from "./background";
@@ -20,22 +20,17 @@ export async function queueSetEvaluations(
   actor: string,
 ): Promise<{ id: number; versionId: number }[]> {
   const set = await db.evaluationSet.findUnique({ where: { id: setId } });
-  if (!set) throw new TRPCError({ code: "NOT_FOUND", message: `evaluation set ${setId} does not exist` });
+  if (!set) throw new NotFoundError(`evaluation set ${setId} does not exist`);
   if (set.status !== "ready")
-    throw new TRPCError({
-      code: "CONFLICT",
-      message: `evaluation set "${set.name}" is ${set.status === "importing" ? "still importing" : "not usable (its import failed)"}`,
-    });
+    throw new ConflictError(
+      `evaluation set "${set.name}" is ${set.status === "importing" ? "still importing" : "not usable (its import failed)"}`,
+    );
   const versions = await db.modelVersion.findMany({
     where: { id: { in: versionIds } },
     select: { id: true },
   });
   const missing = versionIds.filter((id) => !versions.some((v) => v.id === id));
-  if (missing.length > 0)
-    throw new TRPCError({
-      code: "NOT_FOUND",
-      message: `model version id ${missing.join(", ")} does not exist`,
-    });
+  if (missing.length > 0) throw new NotFoundError(`model version id ${missing.join(", ")} does not exist`);
   const queued = [];
   for (const versionId of versionIds) {
     const reset = {

@@ -2,9 +2,16 @@
 import type { TokenScope } from "@/generated/prisma/client";
 import { AuthError, authorize, credentialsOf, type Identity } from "@/server/auth/authorize";
 import type { Db } from "@/server/db/client";
+import { DomainError, HTTP_STATUS } from "@/shared/errors";
 import { MAX_DB_INT } from "@/shared/ids";
 
 export const fail = (status: number, message: string) => Response.json({ error: { message } }, { status });
+
+/** A service's domain error as this API's answer; anything else is rethrown (a 500, masked). */
+export function failFromDomain(error: unknown): Response {
+  if (error instanceof DomainError) return fail(HTTP_STATUS[error.kind], error.message);
+  throw error;
+}
 
 /** The caller's identity when it may act at `scope` (the API's rule), else the 401/403 to send. */
 export async function access(db: Db, req: Request, scope: TokenScope): Promise<Identity | Response> {

@@ -3,9 +3,15 @@
 // run is queued or running. A running run takes uploads only from its worker's token; a
 // finished run's artifacts are read-only (a registered model's weights must not change).
 import { createHash } from "node:crypto";
-import { TRPCError } from "@trpc/server";
 import type { ArtifactKind } from "@/generated/prisma/client";
 import { type Db, poolOf } from "@/server/db/client";
+import {
+  ConflictError,
+  type DomainError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+} from "@/shared/errors";
 
 export async function storeArtifact(
   db: Db,
@@ -22,10 +28,7 @@ export async function storeArtifact(
 ) {
   const actual = createHash("sha256").update(input.bytes).digest("hex");
   if (actual !== input.sha256.toLowerCase()) {
-    throw new TRPCError({
-      code: "BAD_REQUEST",
-      message: `sha256 mismatch: received bytes hash to ${actual}, not ${input.sha256}`,
-    });
+    throw new InvalidInputError(`sha256 mismatch: received bytes hash to ${actual}, not ${input.sha256}`);
   }
   // Through pg, which sends the Buffer as a binary parameter: Prisma encoded a 19 MB
   // checkpoint in JavaScript and stalled the server's event loop for about a second.
@@ -45,18 +48,14 @@ export async function storeArtifact(
 }
 
 /** Why STORE_SQL stored nothing: no such run, a finished one, or another worker's. */
-async function refusal(db: Db, runId: number): Promise<TRPCError> {
+async function refusal(db: Db, runId: number): Promise<DomainError> {
   const run = await db.run.findFirst({ where: { id: runId, deletedAt: null }, select: { status: true } });
-  if (!run) return new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
+  if (!run) return new NotFoundError(`run ${runId} does not exist`);
   if (run.status === "running")
-    return new TRPCError({
-      code: "FORBIDDEN",
-      message: `run ${runId} is running; only the token of the worker holding it may upload its artifacts`,
-    });
-  return new TRPCError({
-    code: "CONFLICT",
-    message: `run ${runId} is ${run.status}; its artifacts are read-only`,
-  });
+    return new ForbiddenError(
+      `run ${runId} is running; only the token of the worker holding it may upload its artifacts`,
+    );
+  return new ConflictError(`run ${runId} is ${run.status}; its artifacts are read-only`);
 }
 
 interface StoredArtifact {

@@ -1,9 +1,9 @@
 // The compare view's data: runs side by side with their parameter differences, seed groups
 // with mean ± 95% CI, a significance test between two groups, and metric history
 // downsampled on the server (min/max kept) so a hundred runs draw at once.
-import { TRPCError } from "@trpc/server";
 import type { Db } from "@/server/db/client";
 import { distinguishingLabels, paramRows } from "@/shared/config-diff";
+import { NotFoundError } from "@/shared/errors";
 import { toSeries } from "./metrics";
 import { describeWelch, meanCI, welchTTest } from "./stats";
 
@@ -13,8 +13,7 @@ export async function compareRuns(db: Db, runIds: number[]) {
     include: { experiment: { select: { id: true, name: true } }, worker: { select: { name: true } } },
   });
   const missing = runIds.filter((id) => !rows.some((r) => r.id === id));
-  if (missing.length)
-    throw new TRPCError({ code: "NOT_FOUND", message: `runs ${missing.join(", ")} do not exist` });
+  if (missing.length) throw new NotFoundError(`runs ${missing.join(", ")} do not exist`);
   const runs = runIds.map((id) => rows.find((r) => r.id === id) as (typeof rows)[number]);
 
   const groupKeys = [...new Set(runs.map((r) => r.groupKey))];

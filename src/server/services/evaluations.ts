@@ -2,9 +2,9 @@
 // (thousands of rows of probabilities). Stored and read through pg as JSON text: Prisma
 // encoded and decoded these values in JavaScript, blocking the server for most of a second
 // per evaluation, long enough to delay the workers' heartbeats.
-import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import { type Db, inPoolTransaction, poolOf } from "@/server/db/client";
+import { ConflictError, NotFoundError } from "@/shared/errors";
 import type { evaluationSchema } from "@/shared/workers";
 
 type EvaluationInput = z.output<typeof evaluationSchema>;
@@ -33,9 +33,9 @@ export async function storeEvaluation(
       [runId],
     );
     const run = rows[0];
-    if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
+    if (!run) throw new NotFoundError(`run ${runId} does not exist`);
     if (workerId !== undefined && (run.status !== "running" || run.workerId !== workerId))
-      throw new TRPCError({ code: "CONFLICT", message: `worker ${workerId} does not hold run ${runId}` });
+      throw new ConflictError(`worker ${workerId} does not hold run ${runId}`);
     await client.query(UPSERT_SQL, [
       runId,
       split,
@@ -82,9 +82,6 @@ export async function readEvaluation(
   );
   const evaluation = rows[0];
   if (!evaluation)
-    throw new TRPCError({
-      code: "NOT_FOUND",
-      message: `run ${runId} has no ${split} evaluation${epoch ? ` after epoch ${epoch}` : ""}`,
-    });
+    throw new NotFoundError(`run ${runId} has no ${split} evaluation${epoch ? ` after epoch ${epoch}` : ""}`);
   return evaluation;
 }

@@ -1,8 +1,8 @@
 // Experiments: create (with the runs to queue), list with run counts, rename, archive.
-import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import type { Prisma } from "@/generated/prisma/client";
 import type { Db } from "@/server/db/client";
+import { InvalidInputError, NotFoundError } from "@/shared/errors";
 import { type experimentCreateSchema, type experimentListSchema, runSpecSchema } from "@/shared/experiments";
 import { type RandomSearch, sampleSearch } from "@/shared/random-search";
 import { RUN_STATUSES, type RunStatus } from "@/shared/run-status";
@@ -71,7 +71,7 @@ export async function listExperiments(db: Db, input: z.output<typeof experimentL
 
 export async function getExperiment(db: Db, id: number) {
   const experiment = await db.experiment.findUnique({ where: { id } });
-  if (!experiment) throw new TRPCError({ code: "NOT_FOUND", message: `experiment ${id} does not exist` });
+  if (!experiment) throw new NotFoundError(`experiment ${id} does not exist`);
   return experiment;
 }
 
@@ -90,10 +90,9 @@ function searchSpecs(search: RandomSearch) {
   return sampleSearch(search).map(({ name, config }, i) => {
     const spec = runSpecSchema.safeParse({ name, config, seeds: search.seeds });
     if (!spec.success)
-      throw new TRPCError({
-        code: "BAD_REQUEST",
-        message: `search config ${i + 1}: ${spec.error.issues.map(describeIssue).join("; ")}`,
-      });
+      throw new InvalidInputError(
+        `search config ${i + 1}: ${spec.error.issues.map(describeIssue).join("; ")}`,
+      );
     return spec.data;
   });
 }

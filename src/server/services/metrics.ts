@@ -1,9 +1,9 @@
 // Metric ingest: one idempotent batch write per call (a repeated (run, key, step) replaces the
 // value), with the run's summary columns updated in the same transaction.
-import { TRPCError } from "@trpc/server";
 import type pg from "pg";
 import type { z } from "zod";
 import { type Db, inPoolTransaction, poolOf } from "@/server/db/client";
+import { ConflictError, NotFoundError } from "@/shared/errors";
 import { EPOCH_METRIC_KEYS, type metricPointSchema } from "@/shared/metrics";
 
 type Point = z.output<typeof metricPointSchema>;
@@ -71,11 +71,8 @@ export async function recordMetrics(db: Db, runId: number, points: Point[]): Pro
   }
   if (stored !== rows.length) {
     const run = await db.run.findFirst({ where: { id: runId, deletedAt: null }, select: { status: true } });
-    if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
-    throw new TRPCError({
-      code: "CONFLICT",
-      message: `run ${runId} is ${run.status}; it no longer takes metrics`,
-    });
+    if (!run) throw new NotFoundError(`run ${runId} does not exist`);
+    throw new ConflictError(`run ${runId} is ${run.status}; it no longer takes metrics`);
   }
   return { stored };
 }

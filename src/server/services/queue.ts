@@ -2,9 +2,9 @@
 // that skips locked rows (so concurrent workers never take the same run) and hold it by a
 // lease they renew. Every status change goes through `transition`, which allows only the
 // moves in RUN_TRANSITIONS.
-import { TRPCError } from "@trpc/server";
 import { Prisma, type Run } from "@/generated/prisma/client";
 import type { Db } from "@/server/db/client";
+import { ConflictError, NotFoundError } from "@/shared/errors";
 import { canTransition, type RunStatus } from "@/shared/run-status";
 import type { RunProgress } from "@/shared/workers";
 
@@ -21,22 +21,16 @@ export async function transition(
   guard: Record<string, unknown> = {},
 ): Promise<Run> {
   const run = await tx.run.findFirst({ where: { id: runId, deletedAt: null } });
-  if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
+  if (!run) throw new NotFoundError(`run ${runId} does not exist`);
   if (!canTransition(run.status, to)) {
-    throw new TRPCError({
-      code: "CONFLICT",
-      message: `run ${runId} is ${run.status}; it cannot become ${to}`,
-    });
+    throw new ConflictError(`run ${runId} is ${run.status}; it cannot become ${to}`);
   }
   const updated = await tx.run.updateMany({
     where: { id: runId, status: run.status, ...guard },
     data: { status: to, ...data },
   });
   if (updated.count !== 1) {
-    throw new TRPCError({
-      code: "CONFLICT",
-      message: `run ${runId} changed while becoming ${to}; try again`,
-    });
+    throw new ConflictError(`run ${runId} changed while becoming ${to}; try again`);
   }
   return tx.run.findUniqueOrThrow({ where: { id: runId } });
 }
@@ -81,7 +75,7 @@ export async function heartbeat(
     },
   });
   if (updated.count !== 1) {
-    throw new TRPCError({ code: "CONFLICT", message: `worker ${workerId} no longer holds run ${runId}` });
+    throw new ConflictError(`worker ${workerId} no longer holds run ${runId}`);
   }
   await db.worker.update({ where: { id: workerId }, data: { lastHeartbeatAt: new Date() } });
   const run = await db.run.findUniqueOrThrow({ where: { id: runId }, select: { cancelRequestedAt: true } });
@@ -128,8 +122,7 @@ export async function releaseRun(db: Db, runId: number, workerId: number): Promi
 export async function liveRunsOrThrow(tx: Tx | Db, ids: number[]): Promise<Run[]> {
   const runs = await tx.run.findMany({ where: { id: { in: ids }, deletedAt: null } });
   const missing = ids.filter((id) => !runs.some((r) => r.id === id));
-  if (missing.length)
-    throw new TRPCError({ code: "NOT_FOUND", message: `runs ${missing.join(", ")} do not exist` });
+  if (missing.length) throw new NotFoundError(`runs ${missing.join(", ")} do not exist`);
   return runs;
 }
 
@@ -146,10 +139,9 @@ export async function resumeRuns(db: Db, ids: number[]): Promise<Run[]> {
     const runs = await liveRunsOrThrow(tx, ids);
     const unfit = runs.filter((r) => r.status !== "cancelled" && r.status !== "failed");
     if (unfit.length)
-      throw new TRPCError({
-        code: "CONFLICT",
-        message: `runs ${unfit.map((r) => `${r.id} (${r.status})`).join(", ")} cannot be resumed; only cancelled or failed runs can`,
-      });
+      throw new ConflictError(
+        `runs ${unfit.map((r) => `${r.id} (${r.status})`).join(", ")} cannot be resumed; only cancelled or failed runs can`,
+      );
     const withCheckpoint = new Set(
       (
         await tx.artifact.findMany({
@@ -160,10 +152,9 @@ export async function resumeRuns(db: Db, ids: number[]): Promise<Run[]> {
     );
     const bare = runs.filter((r) => !withCheckpoint.has(r.id));
     if (bare.length)
-      throw new TRPCError({
-        code: "CONFLICT",
-        message: `runs ${bare.map((r) => r.id).join(", ")} have no checkpoint (they stopped before their first epoch ended); requeue them instead`,
-      });
+      throw new ConflictError(
+        `runs ${bare.map((r) => r.id).join(", ")} have no checkpoint (they stopped before their first epoch ended); requeue them instead`,
+      );
     const resumed: Run[] = [];
     for (const run of runs) {
       resumed.push(
@@ -199,12 +190,12 @@ export async function resumeRuns(db: Db, ids: number[]): Promise<Run[]> {
 export async function requestCancel(db: Db, runId: number): Promise<Run> {
   return db.$transaction(async (tx) => {
     const run = await tx.run.findFirst({ where: { id: runId, deletedAt: null } });
-    if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${runId} does not exist` });
+    if (!run) throw new NotFoundError(`run ${runId} does not exist`);
     if (run.status === "queued")
       return transition(tx, runId, "cancelled", { finishedAt: new Date() }, { status: "queued" });
     if (run.status === "running")
       return tx.run.update({ where: { id: runId }, data: { cancelRequestedAt: new Date() } });
-    throw new TRPCError({ code: "CONFLICT", message: `run ${runId} is already ${run.status}` });
+    throw new ConflictError(`run ${runId} is already ${run.status}`);
   });
 }
 
@@ -250,8 +241,7 @@ export async function expireLeases(
     } catch (error) {
       // A worker renewed the lease meanwhile (the run is alive after all), or the run is gone:
       // neither may stop the queue from handing out the other runs.
-      if (!(error instanceof TRPCError && (error.code === "CONFLICT" || error.code === "NOT_FOUND")))
-        throw error;
+      if (!(error instanceof ConflictError || error instanceof NotFoundError)) throw error;
     }
   }
   return { requeued, failed };

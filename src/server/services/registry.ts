@@ -1,9 +1,9 @@
 // The model registry: a run's model becomes a numbered version of a named model; aliases
 // (production, champion, …) point at versions, and every move of an alias is written to the
 // append-only promotion log, from which a rollback finds the previous version.
-import { TRPCError } from "@trpc/server";
 import { Prisma } from "@/generated/prisma/client";
 import type { Db } from "@/server/db/client";
+import { ConflictError, NotFoundError } from "@/shared/errors";
 
 type Tx = Prisma.TransactionClient;
 
@@ -28,7 +28,7 @@ export async function listModels(db: Db) {
 
 async function findModel(db: Db | Tx, name: string) {
   const model = await db.registeredModel.findUnique({ where: { name } });
-  if (!model) throw new TRPCError({ code: "NOT_FOUND", message: `model "${name}" does not exist` });
+  if (!model) throw new NotFoundError(`model "${name}" does not exist`);
   return model;
 }
 
@@ -76,20 +76,13 @@ export async function registerVersion(
   input: { runId: number; name: string; description: string; actor: string },
 ) {
   const run = await db.run.findFirst({ where: { id: input.runId, deletedAt: null } });
-  if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${input.runId} does not exist` });
+  if (!run) throw new NotFoundError(`run ${input.runId} does not exist`);
   if (run.status !== "succeeded")
-    throw new TRPCError({
-      code: "CONFLICT",
-      message: `run ${run.id} is ${run.status}; only a succeeded run's model can be registered`,
-    });
+    throw new ConflictError(`run ${run.id} is ${run.status}; only a succeeded run's model can be registered`);
   const artifact = await db.artifact.findUnique({
     where: { runId_name: { runId: run.id, name: MODEL_ARTIFACT } },
   });
-  if (!artifact)
-    throw new TRPCError({
-      code: "CONFLICT",
-      message: `run ${run.id} has no ${MODEL_ARTIFACT} artifact to register`,
-    });
+  if (!artifact) throw new ConflictError(`run ${run.id} has no ${MODEL_ARTIFACT} artifact to register`);
   // Two registrations at once may pick the same number; the unique (model, version) key
   // refuses the second, which then takes the next number.
   for (let attempt = 0; ; attempt++) {
@@ -134,14 +127,13 @@ async function moveAlias(
   const target = await tx.modelVersion.findUnique({
     where: { modelId_version: { modelId: model.id, version } },
   });
-  if (!target)
-    throw new TRPCError({ code: "NOT_FOUND", message: `model "${model.name}" has no version ${version}` });
+  if (!target) throw new NotFoundError(`model "${model.name}" has no version ${version}`);
   const current = await tx.modelAlias.findUnique({
     where: { modelId_alias: { modelId: model.id, alias } },
     include: { version: { select: { version: true } } },
   });
   if (current?.version.version === version)
-    throw new TRPCError({ code: "CONFLICT", message: `${alias} already points at version ${version}` });
+    throw new ConflictError(`${alias} already points at version ${version}`);
   await tx.modelAlias.upsert({
     where: { modelId_alias: { modelId: model.id, alias } },
     create: { modelId: model.id, alias, versionId: target.id },
@@ -163,7 +155,7 @@ async function moveAlias(
 async function lockModel(tx: Tx, name: string): Promise<{ id: number; name: string }> {
   const [model] = await tx.$queryRaw<{ id: number; name: string }[]>`
     SELECT id, name FROM "RegisteredModel" WHERE name = ${name} FOR UPDATE`;
-  if (!model) throw new TRPCError({ code: "NOT_FOUND", message: `model "${name}" does not exist` });
+  if (!model) throw new NotFoundError(`model "${name}" does not exist`);
   return model;
 }
 
@@ -184,12 +176,11 @@ export async function rollback(db: Db, input: { name: string; alias: string; not
       where: { modelId: model.id, alias: input.alias },
       orderBy: { id: "desc" },
     });
-    if (!last) throw new TRPCError({ code: "NOT_FOUND", message: `${input.alias} has never been set` });
+    if (!last) throw new NotFoundError(`${input.alias} has never been set`);
     if (last.fromVersion === null)
-      throw new TRPCError({
-        code: "CONFLICT",
-        message: `${input.alias} held no version before version ${last.toVersion}; there is nothing to roll back to`,
-      });
+      throw new ConflictError(
+        `${input.alias} held no version before version ${last.toVersion}; there is nothing to roll back to`,
+      );
     const note = input.note || `rollback from version ${last.toVersion}`;
     return moveAlias(tx, model, input.alias, last.fromVersion, input.actor, note);
   });
@@ -202,7 +193,7 @@ export async function resolveAlias(db: Db, name: string, alias: string) {
     where: { modelId_alias: { modelId: model.id, alias } },
     include: { version: true },
   });
-  if (!entry) throw new TRPCError({ code: "NOT_FOUND", message: `model "${name}" has no ${alias} alias` });
+  if (!entry) throw new NotFoundError(`model "${name}" has no ${alias} alias`);
   return entry.version;
 }
 
@@ -211,7 +202,6 @@ export async function resolveVersion(db: Db, name: string, version: number) {
   const found = await db.modelVersion.findUnique({
     where: { modelId_version: { modelId: model.id, version } },
   });
-  if (!found)
-    throw new TRPCError({ code: "NOT_FOUND", message: `model "${name}" has no version ${version}` });
+  if (!found) throw new NotFoundError(`model "${name}" has no version ${version}`);
   return found;
 }

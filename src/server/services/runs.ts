@@ -1,9 +1,9 @@
 // Queueing and listing runs.
 import { createHash } from "node:crypto";
-import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import type { Prisma } from "@/generated/prisma/client";
 import type { Db } from "@/server/db/client";
+import { ConflictError, InvalidInputError, NotFoundError } from "@/shared/errors";
 import {
   RUN_RANGE_FILTERS,
   RUN_SUMMARY_METRICS,
@@ -45,10 +45,9 @@ function typedColumns(config: Hyperparams) {
 /** Queues one run per seed of each spec, in one transaction. */
 export async function queueRuns(tx: Tx, experimentId: number, specs: RunSpec[]) {
   const experiment = await tx.experiment.findUnique({ where: { id: experimentId } });
-  if (!experiment)
-    throw new TRPCError({ code: "NOT_FOUND", message: `experiment ${experimentId} does not exist` });
+  if (!experiment) throw new NotFoundError(`experiment ${experimentId} does not exist`);
   if (experiment.archivedAt) {
-    throw new TRPCError({ code: "BAD_REQUEST", message: `experiment "${experiment.name}" is archived` });
+    throw new InvalidInputError(`experiment "${experiment.name}" is archived`);
   }
   const rows = specs.flatMap((spec) =>
     (spec.seeds ?? [spec.config.seed]).map((seed) => {
@@ -95,7 +94,7 @@ function decodeCursor(raw: string): Cursor {
     const cursor = JSON.parse(Buffer.from(raw, "base64url").toString()) as Cursor;
     if (Number.isInteger(cursor.id) && cursor.id > 0 && cursor.id <= MAX_DB_INT) return cursor;
   } catch {}
-  throw new TRPCError({ code: "BAD_REQUEST", message: "cursor is not one this API returned" });
+  throw new InvalidInputError("cursor is not one this API returned");
 }
 
 /**
@@ -113,7 +112,7 @@ function afterCursor(field: string, dir: "asc" | "desc", cursor: Cursor): Prisma
     (expected === "number"
       ? Number.isFinite(cursor.v)
       : !DATE_FIELDS.has(field) || !Number.isNaN(Date.parse(String(cursor.v))));
-  if (!fits) throw new TRPCError({ code: "BAD_REQUEST", message: "cursor is not one this API returned" });
+  if (!fits) throw new InvalidInputError("cursor is not one this API returned");
   const value = DATE_FIELDS.has(field) ? new Date(cursor.v as string) : cursor.v;
   return {
     OR: [{ [field]: { [past]: value } }, { AND: [{ [field]: value }, idPast] }, { [field]: null }],
@@ -169,7 +168,7 @@ export async function getRun(db: Db, id: number) {
       },
     },
   });
-  if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `run ${id} does not exist` });
+  if (!run) throw new NotFoundError(`run ${id} does not exist`);
   return run;
 }
 
@@ -184,10 +183,9 @@ export async function requeueRuns(db: Db, ids: number[]) {
     const runs = await liveRunsOrThrow(tx, ids);
     const active = runs.filter((r) => r.status === "queued" || r.status === "running");
     if (active.length)
-      throw new TRPCError({
-        code: "CONFLICT",
-        message: `runs ${active.map((r) => `${r.id} (${r.status})`).join(", ")} have not finished; only finished runs can be requeued`,
-      });
+      throw new ConflictError(
+        `runs ${active.map((r) => `${r.id} (${r.status})`).join(", ")} have not finished; only finished runs can be requeued`,
+      );
     const created = [];
     for (const run of runs) {
       const [copy] = await queueRuns(tx, run.experimentId, [
@@ -217,10 +215,7 @@ export async function softDeleteRuns(db: Db, ids: number[], deleted: boolean, ac
       SELECT id, status::text FROM "Run" WHERE id = ANY(${ids}::int[]) ORDER BY id FOR UPDATE`;
     const running = locked.filter((r) => r.status === "running");
     if (deleted && running.length)
-      throw new TRPCError({
-        code: "CONFLICT",
-        message: `runs ${running.map((r) => r.id).join(", ")} are running; cancel them first`,
-      });
+      throw new ConflictError(`runs ${running.map((r) => r.id).join(", ")} are running; cancel them first`);
     const updated = await tx.run.updateMany({
       where: { id: { in: ids }, deletedAt: deleted ? null : { not: null } },
       data: deleted ? { deletedAt: new Date(), deletedBy: actor } : { deletedAt: null, deletedBy: null },

@@ -4,13 +4,12 @@
 // checked and labelled against the model's classes before anything is stored (4xx otherwise);
 // then 202 with the set's id while its images import in the background, or 200 with the set
 // that already holds the same archive.
-import { TRPCError } from "@trpc/server";
 import { getDb } from "@/server/db/client";
 import { ArchiveError } from "@/server/evaluation-sets/archive";
 import { countQueued } from "@/server/evaluation-sets/background";
 import { createEvaluationSet } from "@/server/evaluation-sets/import-set";
 import { versionClassNames } from "@/server/evaluation-sets/queries";
-import { access, BodyTooLargeError, fail, readBodyCapped } from "@/server/http/route-helpers";
+import { access, BodyTooLargeError, fail, failFromDomain, readBodyCapped } from "@/server/http/route-helpers";
 import { DEFAULT_SYNONYMS, synonymTableSchema } from "@/shared/class-synonyms";
 import { EVALUATION_SET_LIMITS, evaluationSetNameSchema } from "@/shared/evaluation-sets";
 import { modelNameSchema } from "@/shared/registry";
@@ -104,7 +103,6 @@ export async function POST(req: Request) {
     return Response.json(created, { status: created.existing ? 200 : 202 });
   } catch (error) {
     if (ArchiveError.is(error)) return fail(error.status, error.message);
-    if (error instanceof TRPCError && error.code === "CONFLICT") return fail(409, error.message);
-    throw error;
+    return failFromDomain(error);
   }
 }

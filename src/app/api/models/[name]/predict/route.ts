@@ -1,10 +1,16 @@
 // POST an image (PNG or JPEG, any size, as the raw body or a multipart "image" field):
 // the top classes from the version an alias (default production) or ?version=N points at.
-import { TRPCError } from "@trpc/server";
 import { MAX_UPLOAD_BYTES } from "@/features/predict/preprocess";
 import { getDb } from "@/server/db/client";
 import { remoteAddressOf } from "@/server/http/remote-address";
-import { access, BodyTooLargeError, fail, positiveId, readBodyCapped } from "@/server/http/route-helpers";
+import {
+  access,
+  BodyTooLargeError,
+  fail,
+  failFromDomain,
+  positiveId,
+  readBodyCapped,
+} from "@/server/http/route-helpers";
 import { ImageInputError } from "@/server/predict/decode";
 import { predictUpload, throttlePredictions } from "@/server/predict/predictor";
 import { resolveAlias, resolveVersion } from "@/server/services/registry";
@@ -79,7 +85,6 @@ export async function POST(req: Request, { params }: { params: Promise<{ name: s
     });
   } catch (error) {
     if (ImageInputError.is(error)) return inputErrorResponse(error);
-    if (error instanceof TRPCError && error.code === "NOT_FOUND") return fail(404, error.message);
-    throw error;
+    return failFromDomain(error);
   }
 }

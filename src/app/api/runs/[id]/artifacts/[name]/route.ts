@@ -1,8 +1,13 @@
 // PUT uploads an artifact of a run (checked by size and sha256); GET downloads it.
-import { TRPCError } from "@trpc/server";
-import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { getDb } from "@/server/db/client";
-import { access, BodyTooLargeError, fail, positiveId, readBodyCapped } from "@/server/http/route-helpers";
+import {
+  access,
+  BodyTooLargeError,
+  fail,
+  failFromDomain,
+  positiveId,
+  readBodyCapped,
+} from "@/server/http/route-helpers";
 import { findArtifact, storeArtifact, streamArtifact } from "@/server/services/artifacts";
 import {
   ARTIFACT_KIND_HEADER,
@@ -62,8 +67,7 @@ export async function PUT(req: Request, { params }: Params) {
     });
     return Response.json(artifact, { status: 201 });
   } catch (error) {
-    if (error instanceof TRPCError) return fail(getHTTPStatusCodeFromError(error), error.message);
-    throw error;
+    return failFromDomain(error);
   }
 }
 
