@@ -372,7 +372,9 @@ describe("random search", () => {
     expect(experiment.search).toMatchObject({ count: 5, samplerSeed: 1234, seeds: [1, 2] });
     const runs = await db.run.findMany({ where: { experimentId: id }, orderBy: { id: "asc" } });
     expect(runs[0]?.name).toMatch(/^random 1\/5: lr [\d.e-]+ · bs (32|64) · seed 1$/);
-    expect(runs.every((r) => r.epochs === 2 && r.learningRate >= 1e-4 && r.learningRate <= 3e-3)).toBe(true);
+    expect(
+      runs.every((r) => r.epochs === 2 && (r.learningRate ?? 0) >= 1e-4 && (r.learningRate ?? 1) <= 3e-3),
+    ).toBe(true);
     // Queued again with the same sampler seed: the same configs.
     const again = await createExperiment({ name: unique("search-again"), search });
     const copies = await db.run.findMany({ where: { experimentId: again.id }, orderBy: { id: "asc" } });

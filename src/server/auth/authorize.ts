@@ -2,12 +2,13 @@
 // A bearer token or a signed-in session carries its own scope. Without either, a client on this
 // machine may read and write (not purge), one elsewhere may read, and with
 // LABBOOK_REQUIRE_LOGIN=1 neither may do anything.
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Role, TokenScope } from "@/generated/prisma/client";
 import { requireLogin } from "@/server/config";
 import type { Db } from "@/server/db/client";
 import { remoteAddressOf } from "@/server/http/remote-address";
 import { CSRF_HEADER, findSession, sessionCookieOf } from "./sessions";
+import { checkSignIn } from "./sign-in";
 import { findApiToken, isLoopback, SCOPE_RANK } from "./tokens";
 
 export class AuthError extends Error {
@@ -25,6 +26,8 @@ export const ROLE_SCOPE: Record<Role, TokenScope> = { viewer: "read", editor: "w
 export interface Credentials {
   remoteAddress: string | null;
   bearerToken: string | null;
+  /** HTTP basic auth (MLflow's MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD). */
+  basic: { name: string; password: string } | null;
   sessionToken: string | null;
   csrfToken: string | null;
 }
@@ -33,6 +36,7 @@ export function credentialsOf(headers: Headers): Credentials {
   return {
     remoteAddress: remoteAddressOf(headers),
     bearerToken: bearerToken(headers),
+    basic: basicCredentials(headers),
     sessionToken: sessionCookieOf(headers),
     csrfToken: headers.get(CSRF_HEADER),
   };
@@ -56,6 +60,18 @@ export async function identify(db: Db, credentials: Credentials): Promise<Identi
     const token = await findApiToken(db, credentials.bearerToken);
     if (!token) throw new AuthError(401, "the API token is invalid or revoked");
     return { ...none, kind: "token", scope: token.scope, actor: `token:${token.name}`, tokenId: token.id };
+  }
+  if (credentials.basic) {
+    const user = await basicUser(db, credentials.basic, credentials.remoteAddress ?? "");
+    return {
+      ...none,
+      kind: "session",
+      scope: ROLE_SCOPE[user.role],
+      actor: `user:${user.name}`,
+      user,
+      // Basic auth is sent by programs, never by a browser on its own: no CSRF token to echo.
+      csrfToken: null,
+    };
   }
   const session = credentials.sessionToken ? await findSession(db, credentials.sessionToken) : null;
   if (session)
@@ -95,7 +111,12 @@ export function assertAllowed(
       );
     throw new AuthError(401, needsMessage(identity, scope));
   }
-  if (identity.kind === "session" && write && !sameSecret(write.csrfToken, identity.csrfToken))
+  if (
+    identity.kind === "session" &&
+    identity.csrfToken &&
+    write &&
+    !sameSecret(write.csrfToken, identity.csrfToken)
+  )
     throw new AuthError(403, `the ${CSRF_HEADER} header is missing or stale; reload the page`);
 }
 
@@ -130,4 +151,31 @@ function sameSecret(sent: string | null, expected: string | null): boolean {
 
 export function bearerToken(headers: Headers): string | null {
   return headers.get("authorization")?.match(/^Bearer\s+(\S{1,256})$/i)?.[1] ?? null;
+}
+
+function basicCredentials(headers: Headers): { name: string; password: string } | null {
+  const encoded = headers.get("authorization")?.match(/^Basic\s+([A-Za-z0-9+/=]{1,1024})$/i)?.[1];
+  if (!encoded) return null;
+  const decoded = Buffer.from(encoded, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon > 0 ? { name: decoded.slice(0, colon), password: decoded.slice(colon + 1) } : null;
+}
+
+/**
+ * Scrypt costs tens of milliseconds, and MLflow's client sends the password with every call:
+ * a verified pair is remembered for a minute (by its hash, never in clear).
+ */
+const verifiedBasic = new Map<string, { user: NonNullable<Identity["user"]>; until: number }>();
+const BASIC_CACHE_MS = 60_000;
+
+async function basicUser(db: Db, basic: { name: string; password: string }, address: string) {
+  const key = createHash("sha256").update(`${basic.name}\u0000${basic.password}`).digest("hex");
+  const cached = verifiedBasic.get(key);
+  if (cached && cached.until > Date.now()) return cached.user;
+  const checked = await checkSignIn(db, basic.name.slice(0, 64), basic.password.slice(0, 1024), address);
+  if ("status" in checked) throw new AuthError(401, checked.message);
+  const user = { id: checked.user.id, name: checked.user.name, role: checked.user.role };
+  if (verifiedBasic.size > 1000) verifiedBasic.clear();
+  verifiedBasic.set(key, { user, until: Date.now() + BASIC_CACHE_MS });
+  return user;
 }

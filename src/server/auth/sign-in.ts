@@ -19,6 +19,30 @@ export async function signIn(db: Db, body: unknown, address: string, secure: boo
   const parsed = signInSchema.safeParse(body);
   if (!parsed.success) return { status: 400, message: parsed.error.issues.map(describeIssue).join("; ") };
   const { name, password } = parsed.data;
+  const checked = await checkSignIn(db, name, password, address);
+  if ("status" in checked) return checked;
+  const { user } = checked;
+  const session = await createSession(db, user.id);
+  return {
+    status: 200,
+    user: { name: user.name, role: user.role },
+    cookies: sessionCookies(session, secure),
+  };
+}
+
+/**
+ * The user behind a name and password, under the sign-in throttle (per name and per address):
+ * the dashboard's sign-in and HTTP basic auth (MLflow clients) share it.
+ */
+export async function checkSignIn(
+  db: Db,
+  name: string,
+  password: string,
+  address: string,
+): Promise<
+  | { user: NonNullable<Awaited<ReturnType<typeof checkPassword>>> }
+  | { status: 401 | 429; message: string; retryAfterS?: number }
+> {
   const [byName, byAddress] = await Promise.all([perName.get(name), perAddress.get(address)]);
   const blocked = [byName, byAddress].find((r) => r && r.remainingPoints <= 0);
   if (blocked) return throttled(blocked);
@@ -28,15 +52,10 @@ export async function signIn(db: Db, body: unknown, address: string, secure: boo
     return { status: 401, message: "wrong user name or password" };
   }
   await perName.delete(name);
-  const session = await createSession(db, user.id);
-  return {
-    status: 200,
-    user: { name: user.name, role: user.role },
-    cookies: sessionCookies(session, secure),
-  };
+  return { user };
 }
 
-function throttled(res: RateLimiterRes): SignInResult {
+function throttled(res: RateLimiterRes): { status: 429; message: string; retryAfterS: number } {
   const retryAfterS = Math.ceil(res.msBeforeNext / 1000);
   return { status: 429, message: `too many failed sign-ins; try again in ${retryAfterS} s`, retryAfterS };
 }

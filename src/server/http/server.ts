@@ -3,9 +3,10 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import next from "next";
 import { requireLogin } from "@/server/config";
-import { createDb } from "@/server/db/client";
+import { createDb, getDb } from "@/server/db/client";
 import { PROJECT_ROOT } from "@/server/db/migrate";
 import { resumeSetEvaluations } from "@/server/evaluation-sets/score-set";
+import { handleMlflow, isMlflowPath } from "@/server/mlflow/http";
 import { PredictThread } from "@/server/predict/predict-thread-host";
 import { installPredictor } from "@/server/predict/predictor";
 import { SESSION_COOKIE } from "@/shared/auth";
@@ -54,6 +55,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Serve
     if (refused) {
       res.writeHead(refused.status, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: { message: refused.message } }));
+      return;
+    }
+    // MLflow's API is served here, ahead of Next.js: clients call it once per training step.
+    if (isMlflowPath(req.url ?? "/")) {
+      stampRemoteAddress(req, clientAddress(req, options.trustProxy, options.trustedProxies));
+      void handleMlflow(getDb(), req, res);
       return;
     }
     const signIn = signInRedirect(req);

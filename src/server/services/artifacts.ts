@@ -1,6 +1,6 @@
 // Run artifacts kept in Postgres (bytea): stored whole after their size and sha256 check, and
 // replaced under the same name (so one "checkpoint" artifact is always the latest) while the
-// run is queued or running. A running run takes uploads only from its worker's token; a
+// run is queued or running (an MLflow run's, until it is deleted). A running run takes uploads only from its worker's token; a
 // finished run's artifacts are read-only (a registered model's weights must not change).
 import { createHash } from "node:crypto";
 import type { ArtifactKind } from "@/generated/prisma/client";
@@ -21,13 +21,14 @@ export async function storeArtifact(
     kind: ArtifactKind;
     contentType: string;
     bytes: Buffer;
-    sha256: string;
+    /** The sha256 the client computed, checked against the bytes (MLflow's client sends none). */
+    sha256?: string;
     /** The uploading token (null: a local client without one). */
     tokenId: number | null;
   },
 ) {
   const actual = createHash("sha256").update(input.bytes).digest("hex");
-  if (actual !== input.sha256.toLowerCase()) {
+  if (input.sha256 !== undefined && actual !== input.sha256.toLowerCase()) {
     throw new InvalidInputError(`sha256 mismatch: received bytes hash to ${actual}, not ${input.sha256}`);
   }
   // Through pg, which sends the Buffer as a binary parameter: Prisma encoded a 19 MB
@@ -73,7 +74,7 @@ const STORE_SQL = `
   INSERT INTO "Artifact" ("runId", name, kind, "contentType", size, sha256, data, "createdAt")
   SELECT id, $2, $3::"ArtifactKind", $4, $5, $6, $7, now() FROM "Run" r
   WHERE id = $1 AND "deletedAt" IS NULL
-    AND (status = 'queued'
+    AND (status = 'queued' OR source = 'mlflow'
       OR status = 'running' AND EXISTS (
         SELECT 1 FROM "Worker" w WHERE w.id = r."workerId" AND w."tokenId" IS NOT DISTINCT FROM $8::int))
   ON CONFLICT ("runId", name) DO UPDATE SET

@@ -6,21 +6,41 @@ import { type Db, inPoolTransaction, poolOf } from "@/server/db/client";
 import { ConflictError, NotFoundError } from "@/shared/errors";
 import { EPOCH_METRIC_KEYS, type metricPointSchema } from "@/shared/metrics";
 
-type Point = z.output<typeof metricPointSchema>;
+/** A point to store; MLflow's API also passes NaN and ±Infinity, which Labbook's trainer never sends. */
+type Point = Omit<z.output<typeof metricPointSchema>, "wallTime"> & { wallTime?: string };
 
 const SUMMARY_KEYS: ReadonlySet<string> = new Set([EPOCH_METRIC_KEYS.valAccuracy, EPOCH_METRIC_KEYS.valLoss]);
 
-const INSERT_SQL = `
+// Runs of Labbook's queue take points while queued or running; MLflow runs take them until
+// deleted, as in MLflow. Each statement also keeps LatestMetric (the newest point of each key)
+// and answers with the number of points stored.
+const RUN_CTE = `
   WITH run AS (
     SELECT id FROM "Run"
-    WHERE id = $1 AND "deletedAt" IS NULL AND status IN ('queued', 'running')
+    WHERE id = $1 AND "deletedAt" IS NULL AND (status IN ('queued', 'running') OR source = 'mlflow')
     FOR KEY SHARE
+  ), points AS (
+    SELECT run.id AS "runId", t.key, t.step, t.value, COALESCE(t."wallTime", now()) AS "wallTime"
+    FROM run, json_to_recordset($2::json) AS t(key text, step int, value float8, "wallTime" timestamptz)
+  )`;
+const LATEST_SQL = `,
+  latest AS (
+    INSERT INTO "LatestMetric" ("runId", key, step, value, "wallTime")
+    SELECT DISTINCT ON (key) "runId", key, step, value, "wallTime" FROM stored
+    ORDER BY key, step DESC, "wallTime" DESC
+    ON CONFLICT ("runId", key) DO UPDATE SET step = EXCLUDED.step, value = EXCLUDED.value, "wallTime" = EXCLUDED."wallTime"
+    WHERE ("LatestMetric".step, "LatestMetric"."wallTime") <= (EXCLUDED.step, EXCLUDED."wallTime")
   )
-  INSERT INTO "MetricPoint" ("runId", key, step, value, "wallTime")
-  SELECT run.id, t.key, t.step, t.value, COALESCE(t."wallTime", now())
-  FROM run, json_to_recordset($2::json) AS t(key text, step int, value float8, "wallTime" timestamptz)`;
-const UPSERT_SQL = `${INSERT_SQL}
-  ON CONFLICT ("runId", key, step) DO UPDATE SET value = EXCLUDED.value, "wallTime" = EXCLUDED."wallTime"`;
+  SELECT count(*)::int AS stored FROM stored`;
+const INSERT_SQL = `${RUN_CTE}, stored AS (
+    INSERT INTO "MetricPoint" ("runId", key, step, value, "wallTime") SELECT * FROM points
+    RETURNING "runId", key, step, value, "wallTime"
+  )${LATEST_SQL}`;
+const UPSERT_SQL = `${RUN_CTE}, stored AS (
+    INSERT INTO "MetricPoint" ("runId", key, step, value, "wallTime") SELECT * FROM points
+    ON CONFLICT ("runId", key, step) DO UPDATE SET value = EXCLUDED.value, "wallTime" = EXCLUDED."wallTime"
+    RETURNING "runId", key, step, value, "wallTime"
+  )${LATEST_SQL}`;
 const UNIQUE_VIOLATION = "23505";
 
 /**
@@ -30,12 +50,21 @@ const UNIQUE_VIOLATION = "23505";
  */
 async function insertOrUpsert(pool: pg.Pool, params: unknown[]): Promise<number> {
   try {
-    return (await pool.query(INSERT_SQL, params)).rowCount ?? 0;
+    return storedCount(await pool.query(INSERT_SQL, params));
   } catch (error) {
     if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
-    return (await pool.query(UPSERT_SQL, params)).rowCount ?? 0;
+    return storedCount(await pool.query(UPSERT_SQL, params));
   }
 }
+
+const storedCount = (result: pg.QueryResult) =>
+  (result.rows[0] as { stored: number } | undefined)?.stored ?? 0;
+
+/** JSON for json_to_recordset: NaN and ±Infinity (MLflow accepts them) go as float8's text. */
+const pointsJson = (rows: unknown[]) =>
+  JSON.stringify(rows, (_key, value) =>
+    typeof value === "number" && !Number.isFinite(value) ? String(value) : value,
+  );
 
 const VAL_ACC = `"runId" = $1 AND key = '${EPOCH_METRIC_KEYS.valAccuracy}'`;
 const VAL_LOSS = `"runId" = $1 AND key = '${EPOCH_METRIC_KEYS.valLoss}'`;
@@ -58,13 +87,13 @@ export async function recordMetrics(db: Db, runId: number, points: Point[]): Pro
   // One statement checks and key-share locks the run (MetricPoint has no foreign key; see
   // schema.prisma) and stores the batch, passed as one JSON parameter. Batches with val_*
   // points also recompute the run's summary columns, in the same transaction.
-  const params = [runId, JSON.stringify(rows)];
+  const params = [runId, pointsJson(rows)];
   let stored: number;
   if (!rows.some((p) => SUMMARY_KEYS.has(p.key))) {
     stored = await insertOrUpsert(poolOf(db), params);
   } else {
     stored = await inPoolTransaction(db, async (client) => {
-      const count = (await client.query(UPSERT_SQL, params)).rowCount ?? 0;
+      const count = storedCount(await client.query(UPSERT_SQL, params));
       if (count === rows.length) await client.query(SUMMARY_SQL, [runId]);
       return count;
     });

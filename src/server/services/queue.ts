@@ -48,7 +48,7 @@ export async function claimRun(db: Db, workerId: number, leaseMs = DEFAULT_LEASE
       "updatedAt" = now()
     WHERE id = (
       SELECT id FROM "Run"
-      WHERE status = 'queued' AND "deletedAt" IS NULL AND "cancelRequestedAt" IS NULL
+      WHERE status = 'queued' AND source = 'labbook' AND "deletedAt" IS NULL AND "cancelRequestedAt" IS NULL
       ORDER BY priority DESC, "queuedAt" ASC, id ASC
       FOR UPDATE SKIP LOCKED
       LIMIT 1

@@ -65,7 +65,13 @@ export async function queueRuns(tx: Tx, experimentId: number, specs: RunSpec[]) 
       };
     }),
   );
-  return tx.run.createManyAndReturn({ data: rows });
+  const runs = await tx.run.createManyAndReturn({ data: rows });
+  // The config as MLflow params, by the same SQL function that filled them in for older runs.
+  await tx.$executeRaw`
+    INSERT INTO "RunParam" ("runId", key, value)
+    SELECT r.id, p.key, p.value FROM "Run" r, labbook_config_params(r.config) p
+    WHERE r.id = ANY(${runs.map((r) => r.id)}::int[])`;
+  return runs;
 }
 
 function defaultName(config: Hyperparams): string {

@@ -143,7 +143,9 @@ export function RunPage({ id }: { id: number }) {
           <pre className="mt-1 whitespace-pre-wrap text-xs">{r.error}</pre>
         </div>
       )}
-      {progress && <RunProgress progress={progress} epochs={r.epochs} epochSeconds={epochSeconds} />}
+      {progress && r.epochs !== null && (
+        <RunProgress progress={progress} epochs={r.epochs} epochSeconds={epochSeconds} />
+      )}
       {r.status === "queued" && (
         <p className="text-sm text-slate-600">
           Waiting for a worker (queued {formatAgo(r.queuedAt)}; attempt {r.attempt + 1} of {r.maxAttempts}).

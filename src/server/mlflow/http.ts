@@ -1,0 +1,367 @@
+// MLflow's REST API on Labbook's HTTP server: /api/2.0/mlflow/* (and /ajax-api/2.0/mlflow/*,
+// as MLflow's UI calls it) for tracking, /api/2.0/mlflow-artifacts/* for the artifact proxy.
+// Served by the plain Node server in front of Next.js: autologgers call once per step, and a
+// call here costs a fraction of a Next.js route's. Bodies are bounded before they are read,
+// the access rule is the API's (src/server/auth/authorize.ts), and errors are MLflow's JSON.
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import type { z } from "zod";
+import type { TokenScope } from "@/generated/prisma/client";
+import { AuthError, authorize, credentialsOf } from "@/server/auth/authorize";
+import type { Db } from "@/server/db/client";
+import { MAX_ARTIFACT_BYTES } from "@/shared/artifacts";
+import { describeIssue } from "@/shared/zod-issues";
+import {
+  deleteArtifacts,
+  downloadArtifact,
+  listArtifactFolder,
+  resolveArtifactPath,
+  uploadArtifact,
+} from "./artifacts";
+import { MlflowError, toMlflowError } from "./errors";
+import { schemas } from "./schemas";
+import * as tracking from "./tracking";
+
+const TRACKING = /^\/(?:ajax-)?api\/2\.0\/mlflow\/([a-z-]+\/[a-z-]+)$/;
+const ARTIFACTS = /^\/(?:ajax-)?api\/2\.0\/mlflow-artifacts\/artifacts(?:\/(.*))?$/;
+/** JSON bodies: MLflow's largest (a log-batch of 100 long params and 100 long tags) is ~1.5 MB. */
+const MAX_JSON_BYTES = 4 * 1024 * 1024;
+
+export function isMlflowPath(path: string): boolean {
+  return /^\/(?:ajax-)?api\/2\.0\/mlflow(?:-artifacts)?\//.test(path);
+}
+
+interface Endpoint<S extends z.ZodType> {
+  /** GET and POST both work for reads, as MLflow's clients use either. */
+  methods: readonly ("GET" | "POST")[];
+  scope: TokenScope;
+  schema: S;
+  handle: (db: Db, input: z.output<S>, actor: string) => Promise<unknown>;
+}
+
+const endpoint = <S extends z.ZodType>(e: Endpoint<S>) => e as unknown as Endpoint<z.ZodType>;
+const READ = ["GET", "POST"] as const;
+const WRITE = ["POST"] as const;
+
+const ENDPOINTS: Record<string, Endpoint<z.ZodType>> = {
+  "experiments/create": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.createExperiment,
+    handle: (db, input) => tracking.createExperiment(db, input),
+  }),
+  "experiments/get": endpoint({
+    methods: READ,
+    scope: "read",
+    schema: schemas.experimentById,
+    handle: (db, input) => tracking.getExperiment(db, input.experiment_id),
+  }),
+  "experiments/get-by-name": endpoint({
+    methods: READ,
+    scope: "read",
+    schema: schemas.experimentByName,
+    handle: (db, input) => tracking.getExperimentByName(db, input.experiment_name),
+  }),
+  "experiments/search": endpoint({
+    methods: READ,
+    scope: "read",
+    schema: schemas.searchExperiments,
+    handle: (db, input) => tracking.searchExperiments(db, input),
+  }),
+  "experiments/update": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.updateExperiment,
+    handle: (db, input) => tracking.updateExperiment(db, input),
+  }),
+  "experiments/delete": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.experimentById,
+    handle: (db, input) => tracking.setExperimentLifecycle(db, input.experiment_id, true),
+  }),
+  "experiments/restore": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.experimentById,
+    handle: (db, input) => tracking.setExperimentLifecycle(db, input.experiment_id, false),
+  }),
+  "experiments/set-experiment-tag": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.setExperimentTag,
+    handle: (db, input) => tracking.setExperimentTag(db, input),
+  }),
+  "runs/create": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.createRun,
+    handle: (db, input) => tracking.createRun(db, input),
+  }),
+  "runs/get": endpoint({
+    methods: READ,
+    scope: "read",
+    schema: schemas.runById,
+    handle: (db, input) => tracking.getRun(db, input.run_id),
+  }),
+  "runs/update": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.updateRun,
+    handle: (db, input) => tracking.updateRun(db, input),
+  }),
+  "runs/delete": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.runById,
+    handle: (db, input, actor) => tracking.setRunLifecycle(db, input.run_id, true, actor),
+  }),
+  "runs/restore": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.runById,
+    handle: (db, input, actor) => tracking.setRunLifecycle(db, input.run_id, false, actor),
+  }),
+  "runs/search": endpoint({
+    methods: READ,
+    scope: "read",
+    schema: schemas.searchRuns,
+    handle: (db, input) => tracking.searchRuns(db, input),
+  }),
+  "runs/log-metric": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.logMetric,
+    handle: (db, input) => tracking.logMetrics(db, input.run_id, [input]),
+  }),
+  "runs/log-parameter": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.logParam,
+    handle: (db, input) => tracking.logParam(db, input),
+  }),
+  "runs/set-tag": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.setTag,
+    handle: (db, input) => tracking.setTag(db, input),
+  }),
+  "runs/delete-tag": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.deleteTag,
+    handle: (db, input) => tracking.deleteTag(db, input),
+  }),
+  "runs/log-batch": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.logBatch,
+    handle: (db, input) => tracking.logBatch(db, input),
+  }),
+  "runs/log-inputs": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.logInputs,
+    handle: (db, input) => tracking.logInputs(db, input),
+  }),
+  "runs/log-model": endpoint({
+    methods: WRITE,
+    scope: "write",
+    schema: schemas.logModel,
+    handle: (db, input) => tracking.logModel(db, input),
+  }),
+  "metrics/get-history": endpoint({
+    methods: READ,
+    scope: "read",
+    schema: schemas.getHistory,
+    handle: (db, input) => tracking.getMetricHistory(db, input),
+  }),
+};
+
+/** The routes this API serves, for the fuzzer and the README. */
+export const MLFLOW_ENDPOINTS = Object.fromEntries(
+  Object.entries(ENDPOINTS).map(([name, e]) => [
+    name,
+    { methods: e.methods, scope: e.scope, schema: e.schema },
+  ]),
+);
+
+function send(res: ServerResponse, status: number, body: unknown) {
+  const json = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(json),
+    "cache-control": "no-store",
+  });
+  res.end(json);
+}
+
+function sendError(res: ServerResponse, error: MlflowError) {
+  send(res, error.status, { error_code: error.code, message: error.message });
+}
+
+/** The body, refused with 413 past `limit` bytes, whatever the request declared. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  if (declared > limit) throw new BodyTooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+class BodyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`the request body is over the limit of ${Math.round(limit / 1024 / 1024)} MiB`);
+  }
+}
+
+/** Query strings as MLflow's GETs send them: repeated keys become lists. */
+function queryInput(url: URL): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const key of new Set(url.searchParams.keys())) {
+    const values = url.searchParams.getAll(key);
+    input[key] = values.length > 1 ? values : values[0];
+  }
+  return input;
+}
+
+async function jsonInput(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readBody(req, MAX_JSON_BYTES);
+  if (!body.length) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new MlflowError("BAD_REQUEST", "the request body is not valid JSON");
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new MlflowError("INVALID_PARAMETER_VALUE", "the request body must be a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+async function identityFor(db: Db, req: IncomingMessage, scope: TokenScope): Promise<string> {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers))
+    if (typeof value === "string") headers.set(name, value);
+  try {
+    const write = req.method !== "GET" && req.method !== "HEAD";
+    return (await authorize(db, credentialsOf(headers), scope, { write })).actor;
+  } catch (error) {
+    if (error instanceof AuthError)
+      throw new MlflowError(error.status === 401 ? "UNAUTHENTICATED" : "PERMISSION_DENIED", error.message);
+    throw error;
+  }
+}
+
+async function handleTracking(db: Db, req: IncomingMessage, res: ServerResponse, url: URL, name: string) {
+  const endpoint = ENDPOINTS[name];
+  if (!endpoint) throw new MlflowError("ENDPOINT_NOT_FOUND", `no MLflow endpoint ${url.pathname}`);
+  const method = req.method === "HEAD" ? "GET" : req.method;
+  if (!endpoint.methods.includes(method as "GET")) {
+    res.setHeader("allow", endpoint.methods.join(", "));
+    throw Object.assign(
+      new MlflowError("BAD_REQUEST", `${url.pathname} takes ${endpoint.methods.join(" or ")}`),
+      {
+        httpStatus: 405,
+      },
+    );
+  }
+  const actor = await identityFor(db, req, endpoint.scope);
+  const raw = method === "GET" ? queryInput(url) : await jsonInput(req);
+  // Older clients name the run run_uuid.
+  if (raw.run_id === undefined && typeof raw.run_uuid === "string") raw.run_id = raw.run_uuid;
+  const parsed = endpoint.schema.safeParse(raw);
+  if (!parsed.success)
+    throw new MlflowError("INVALID_PARAMETER_VALUE", parsed.error.issues.map(describeIssue).join("; "));
+  send(res, 200, await endpoint.handle(db, parsed.data, actor));
+}
+
+async function handleArtifacts(db: Db, req: IncomingMessage, res: ServerResponse, url: URL, rawPath: string) {
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    throw new MlflowError("INVALID_PARAMETER_VALUE", "the artifact path has a malformed percent-escape");
+  }
+  const method = req.method === "HEAD" ? "GET" : req.method;
+  const listing = method === "GET" && path === "";
+  const scope: TokenScope = method === "GET" ? "read" : "write";
+  if (method !== "GET" && method !== "PUT" && method !== "DELETE")
+    throw new MlflowError("BAD_REQUEST", "artifacts take GET, PUT or DELETE");
+  await identityFor(db, req, scope);
+  if (listing) {
+    const where = url.searchParams.get("path") ?? "";
+    const target = where ? await resolveArtifactPath(db, where) : null;
+    send(res, 200, target ? await listArtifactFolder(db, target) : {});
+    return;
+  }
+  const target = await resolveArtifactPath(db, path);
+  if (!target)
+    throw new MlflowError(
+      "RESOURCE_DOES_NOT_EXIST",
+      `no run's artifacts at '${path.slice(0, 200)}' (paths are <experiment id>/<run id>/artifacts/<file>)`,
+    );
+  if (method === "PUT") {
+    const bytes = await readBody(req, MAX_ARTIFACT_BYTES);
+    await uploadArtifact(db, target, bytes, req.headers["content-type"] ?? "application/octet-stream");
+    send(res, 200, {});
+  } else if (method === "DELETE") {
+    await deleteArtifacts(db, target);
+    send(res, 200, {});
+  } else {
+    const { artifact, body } = await downloadArtifact(db, target);
+    const file = artifact.name.split("/").at(-1) ?? "artifact";
+    res.writeHead(200, {
+      "content-type": "application/octet-stream",
+      "content-length": artifact.size,
+      "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(file)}`,
+      "x-content-type-options": "nosniff",
+    });
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    Readable.fromWeb(body as import("node:stream/web").ReadableStream<Uint8Array>).pipe(res);
+  }
+}
+
+/** Serves one MLflow request; every failure becomes MLflow's error JSON (internal ones masked). */
+export async function handleMlflow(db: Db, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://labbook");
+  try {
+    const tracking = TRACKING.exec(url.pathname);
+    const artifacts = ARTIFACTS.exec(url.pathname);
+    if (tracking) await handleTracking(db, req, res, url, tracking[1] as string);
+    else if (artifacts) await handleArtifacts(db, req, res, url, artifacts[1] ?? "");
+    else throw new MlflowError("ENDPOINT_NOT_FOUND", `no MLflow endpoint ${url.pathname}`);
+  } catch (error) {
+    if (res.headersSent) {
+      res.destroy(error as Error);
+      return;
+    }
+    if (error instanceof BodyTooLarge) {
+      res.setHeader("connection", "close");
+      send(res, 413, { error_code: "INVALID_PARAMETER_VALUE", message: error.message });
+      req.resume();
+      return;
+    }
+    const known = toMlflowError(error);
+    if (known) {
+      const status = (error as { httpStatus?: number }).httpStatus ?? known.status;
+      send(res, status, { error_code: known.code, message: known.message });
+      return;
+    }
+    const id = randomUUID().slice(0, 8);
+    console.error(`[error ${id}] MLflow ${req.method} ${url.pathname} failed:`, error);
+    sendError(
+      res,
+      new MlflowError("INTERNAL_ERROR", `internal error ${id}; the server's log has the details`),
+    );
+  }
+}
