@@ -1,7 +1,7 @@
 // Input schemas for experiments and runs, shared by the API and the dashboard forms.
 import { z } from "zod";
 import { hyperparamsObjectSchema, hyperparamsSchema, NORMALIZATIONS, seedListSchema } from "./hyperparams";
-import { dbId, MAX_DB_INT } from "./ids";
+import { dbId, experimentIdSchema, MAX_DB_INT } from "./ids";
 import { randomSearchSchema } from "./random-search";
 import { RUN_STATUSES } from "./run-status";
 
@@ -39,11 +39,12 @@ export const experimentListSchema = z.object({
   cursor: id.optional(),
 });
 
-export const experimentRenameSchema = z.object({ id, name: experimentNameSchema });
-export const experimentArchiveSchema = z.object({ id, archived: z.boolean().default(true) });
+export const experimentRenameSchema = z.object({ id: experimentIdSchema, name: experimentNameSchema });
+export const experimentArchiveSchema = z.object({ id: experimentIdSchema, archived: z.boolean().default(true) });
 export const byIdSchema = z.object({ id });
+export const experimentByIdSchema = z.object({ id: experimentIdSchema });
 
-export const runCreateSchema = runSpecSchema.extend({ experimentId: id });
+export const runCreateSchema = runSpecSchema.extend({ experimentId: experimentIdSchema });
 
 /** Columns a runs list may be sorted by. */
 /** The run's summary metric columns, kept up to date as epochs and the test evaluation arrive. */
@@ -99,7 +100,7 @@ export const RUN_RANGE_FILTERS = [
 ] as const;
 
 export const runListSchema = z.object({
-  experimentId: id.optional(),
+  experimentId: experimentIdSchema.optional(),
   /** true lists the soft-deleted runs (the bin) instead of the live ones. */
   deleted: z.boolean().default(false),
   status: z.array(z.enum(RUN_STATUSES)).optional(),
@@ -134,7 +135,7 @@ export const runIdListSchema = z.object({
     .max(500, { error: "must list at most 500 runs" }),
 });
 export const runDeleteSchema = runIdListSchema.extend({ deleted: z.boolean().default(true) });
-export const runPurgeSchema = z.object({ experimentId: id.optional() });
+export const runPurgeSchema = z.object({ experimentId: experimentIdSchema.optional() });
 export const runLogsSchema = z.object({
   id,
   /** The id of the last log line already shown (ids are strings: they may exceed 2^53). */

@@ -53,7 +53,16 @@ export const metricBatchSchema = z.object({
     .max(MAX_POINTS_PER_BATCH, { error: `must hold at most ${MAX_POINTS_PER_BATCH} points` }),
 });
 
-const metricKeySchema = metricPointSchema.shape.key;
+/**
+ * Keys as they may be read: the trainer's, and any an MLflow client logged (MLflow's rule:
+ * letters, digits, _ - . / and spaces, as Python's \w counts letters, up to 250 characters).
+ */
+export const MLFLOW_KEY_PATTERN = /^[/\p{L}\p{N}\p{M}_.\- ]*$/u;
+const metricKeySchema = z
+  .string()
+  .min(1, { error: "must not be empty" })
+  .max(250, { error: "must be at most 250 characters" })
+  .regex(MLFLOW_KEY_PATTERN, { error: "may hold only letters, digits, _ - . / and spaces" });
 
 export const runIdsSchema = z.object({
   runIds: z

@@ -53,7 +53,20 @@ export function scorePredictions(
     if (predicted === label) correct++;
     else misclassified.push({ index: i, label, predicted, probabilities: Array.from(row, round4) });
   }
-  const perClass = matrix.map((row, c) => {
+  return {
+    split,
+    count: n,
+    loss: n ? lossSum / n : 0,
+    accuracy: n ? correct / n : 0,
+    confusionMatrix: matrix,
+    perClass: classMetrics(matrix),
+    misclassified,
+  };
+}
+
+/** Per-class precision, recall and F1 from a confusion matrix (matrix[true][predicted]). */
+export function classMetrics(matrix: number[][]): ClassMetrics[] {
+  return matrix.map((row, c) => {
     const truePositive = row[c] as number;
     const support = row.reduce((a, b) => a + b, 0);
     const predictedCount = matrix.reduce((sum, r) => sum + (r[c] as number), 0);
@@ -62,13 +75,4 @@ export function scorePredictions(
     const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
     return { class: c, precision, recall, f1, support };
   });
-  return {
-    split,
-    count: n,
-    loss: n ? lossSum / n : 0,
-    accuracy: n ? correct / n : 0,
-    confusionMatrix: matrix,
-    perClass,
-    misclassified,
-  };
 }

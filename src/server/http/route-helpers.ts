@@ -24,6 +24,11 @@ export async function access(db: Db, req: Request, scope: TokenScope): Promise<I
   }
 }
 
+/** An experiment id path segment (0 is MLflow's default experiment), or null. */
+export function experimentIdOf(raw: string): number | null {
+  return raw === "0" ? 0 : positiveId(raw);
+}
+
 /** A positive integer path segment within PostgreSQL's int4, or null. */
 export function positiveId(raw: string): number | null {
   const id = Number(raw);

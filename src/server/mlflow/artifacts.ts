@@ -5,6 +5,7 @@
 import { type Db, poolOf } from "@/server/db/client";
 import { findArtifact, storeArtifact, streamArtifact } from "@/server/services/artifacts";
 import { MlflowError } from "./errors";
+import { EVALUATION_ARTIFACT, importEvaluationArtifact } from "./evaluation-artifact";
 import { storable } from "./schemas";
 
 /** An artifact's path inside its run: at most 500 characters (the unique index takes ~2,700 bytes). */
@@ -77,11 +78,23 @@ export async function uploadArtifact(db: Db, target: ArtifactTarget, bytes: Buff
   await storeArtifact(db, {
     runId: target.runId,
     name: target.path,
-    kind: "other",
+    kind: target.path === EVALUATION_ARTIFACT ? "evaluation" : "other",
     contentType: contentType.slice(0, 200),
     bytes,
     tokenId: null,
   });
+  if (target.path === EVALUATION_ARTIFACT && target.source === "mlflow") {
+    const problem = await importEvaluationArtifact(db, target.runId, bytes);
+    await db.runLog.create({
+      data: {
+        runId: target.runId,
+        level: problem ? "warn" : "info",
+        message: problem
+          ? `${EVALUATION_ARTIFACT} is kept as a file but not shown as an evaluation: ${problem}`
+          : `${EVALUATION_ARTIFACT} is shown as the run's evaluation`,
+      },
+    });
+  }
 }
 
 export async function downloadArtifact(db: Db, target: ArtifactTarget) {

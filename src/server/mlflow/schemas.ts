@@ -2,6 +2,7 @@
 // (mlflow/utils/validation.py). GET requests arrive as query strings, so numbers may be text.
 import { z } from "zod";
 import { MAX_DB_INT } from "@/shared/ids";
+import { MLFLOW_KEY_PATTERN } from "@/shared/metrics";
 
 export const LIMITS = {
   entityKey: 250,
@@ -34,7 +35,7 @@ export const text = (field: string, max: number) =>
 export const entityKey = (field: string) =>
   text(field, LIMITS.entityKey)
     .min(1, { error: `${field} must not be empty` })
-    .regex(/^[/\w.\- ]*$/, {
+    .regex(MLFLOW_KEY_PATTERN, {
       error: `${field} may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), and slashes (/)`,
     })
     .refine((key) => !key.split("/").includes("..") && !key.startsWith("/"), {

@@ -5,19 +5,26 @@ import type { Db } from "@/server/db/client";
 import { distinguishingLabels, paramRows } from "@/shared/config-diff";
 import { NotFoundError } from "@/shared/errors";
 import { toSeries } from "./metrics";
+import { settingsOf } from "./runs";
 import { describeWelch, meanCI, welchTTest } from "./stats";
 
 export async function compareRuns(db: Db, runIds: number[]) {
   const rows = await db.run.findMany({
     where: { id: { in: runIds }, deletedAt: null },
-    include: { experiment: { select: { id: true, name: true } }, worker: { select: { name: true } } },
+    include: {
+      experiment: { select: { id: true, name: true } },
+      worker: { select: { name: true } },
+      params: { select: { key: true, value: true } },
+    },
   });
   const missing = runIds.filter((id) => !rows.some((r) => r.id === id));
   if (missing.length) throw new NotFoundError(`runs ${missing.join(", ")} do not exist`);
   const runs = runIds.map((id) => rows.find((r) => r.id === id) as (typeof rows)[number]);
 
   const groupKeys = [...new Set(runs.map((r) => r.groupKey))];
-  const labels = distinguishingLabels(groupKeys.map((key) => runs.find((r) => r.groupKey === key)?.config));
+  const labels = distinguishingLabels(
+    groupKeys.map((key) => settingsOf(runs.find((r) => r.groupKey === key) ?? { config: null })),
+  );
   const groups = groupKeys.map((key, i) => {
     const members = runs.filter((r) => r.groupKey === key);
     const tests = members.flatMap((r) => (r.testAccuracy === null ? [] : [r.testAccuracy]));
@@ -26,7 +33,7 @@ export async function compareRuns(db: Db, runIds: number[]) {
   });
   return {
     runs,
-    params: paramRows(runs.map((r) => r.config)),
+    params: paramRows(runs.map(settingsOf)),
     groups: groups.map(({ tests, bests, ...group }) => ({
       ...group,
       testAccuracy: tests.length ? meanCI(tests) : null,

@@ -28,6 +28,8 @@ export async function listExperiments(db: Db, input: z.output<typeof experimentL
   const where: Prisma.ExperimentWhereInput = {
     ...(input.includeArchived ? {} : { archivedAt: null }),
     ...(input.search ? { name: { contains: input.search, mode: "insensitive" } } : {}),
+    // MLflow's default experiment shows once a client has logged to it.
+    NOT: { id: 0, runs: { none: {} } },
   };
   const experiments = await db.experiment.findMany({
     where,

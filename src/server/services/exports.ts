@@ -5,6 +5,7 @@ import type { Db } from "@/server/db/client";
 import { flattenConfig } from "@/shared/config-diff";
 import { RUN_SUMMARY_METRICS } from "@/shared/experiments";
 import { metricHistory } from "./metrics";
+import { settingsOf } from "./runs";
 
 const SUMMARY_COLUMNS = [
   "id",
@@ -20,6 +21,8 @@ const SUMMARY_COLUMNS = [
   "startedAt",
   "finishedAt",
   "error",
+  "source",
+  "uuid",
 ] as const;
 
 /**
@@ -31,8 +34,12 @@ export function spreadsheetSafe(value: unknown): unknown {
 }
 
 export async function experimentRunsCsv(db: Db, experimentId: number): Promise<string> {
-  const runs = await db.run.findMany({ where: { experimentId, deletedAt: null }, orderBy: { id: "asc" } });
-  const configs = runs.map((r) => flattenConfig(r.config));
+  const runs = await db.run.findMany({
+    where: { experimentId, deletedAt: null },
+    orderBy: { id: "asc" },
+    include: { params: { select: { key: true, value: true } } },
+  });
+  const configs = runs.map((r) => flattenConfig(settingsOf(r)));
   const params = [...new Set(configs.flatMap((c) => Object.keys(c)))].sort();
   const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : spreadsheetSafe(v ?? ""));
   return stringify(

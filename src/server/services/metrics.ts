@@ -169,10 +169,10 @@ export function toSeries<R extends { key: string }, Owner extends keyof R, P>(
   return [...series.values()];
 }
 
-/** The metric keys the runs have, for choosing what to chart. */
+/** The metric keys the runs have, for choosing what to chart (one LatestMetric row per key). */
 export async function metricKeys(db: Db, runIds: number[]): Promise<string[]> {
   const rows = await db.$queryRaw<{ key: string }[]>`
-    SELECT DISTINCT key FROM "MetricPoint"
+    SELECT DISTINCT key FROM "LatestMetric"
     WHERE "runId" IN (SELECT id FROM "Run" WHERE id = ANY(${runIds}::int[]) AND "deletedAt" IS NULL)
     ORDER BY key`;
   return rows.map((r) => r.key);

@@ -126,6 +126,15 @@ export async function liveRunsOrThrow(tx: Tx | Db, ids: number[]): Promise<Run[]
   return runs;
 }
 
+/** Runs Labbook's workers can train again: not those logged through MLflow by the user's own code. */
+export function refuseMlflowRuns(runs: Pick<Run, "id" | "source">[], action: string): void {
+  const external = runs.filter((r) => r.source === "mlflow");
+  if (external.length)
+    throw new ConflictError(
+      `runs ${external.map((r) => r.id).join(", ")} were logged through the MLflow API by your own code; Labbook cannot ${action} them`,
+    );
+}
+
 /** Further attempts a resumed run gets, as many as a new run gets by default. */
 const RESUME_ATTEMPTS = 3;
 
@@ -137,6 +146,7 @@ const RESUME_ATTEMPTS = 3;
 export async function resumeRuns(db: Db, ids: number[]): Promise<Run[]> {
   return db.$transaction(async (tx) => {
     const runs = await liveRunsOrThrow(tx, ids);
+    refuseMlflowRuns(runs, "resume");
     const unfit = runs.filter((r) => r.status !== "cancelled" && r.status !== "failed");
     if (unfit.length)
       throw new ConflictError(
@@ -191,8 +201,9 @@ export async function requestCancel(db: Db, runId: number): Promise<Run> {
   return db.$transaction(async (tx) => {
     const run = await tx.run.findFirst({ where: { id: runId, deletedAt: null } });
     if (!run) throw new NotFoundError(`run ${runId} does not exist`);
-    if (run.status === "queued")
-      return transition(tx, runId, "cancelled", { finishedAt: new Date() }, { status: "queued" });
+    // No worker holds an MLflow run: it is killed at once, as MLflow's own UI would mark it.
+    if (run.status === "queued" || (run.source === "mlflow" && run.status === "running"))
+      return transition(tx, runId, "cancelled", { finishedAt: new Date() }, { status: run.status });
     if (run.status === "running")
       return tx.run.update({ where: { id: runId }, data: { cancelRequestedAt: new Date() } });
     throw new ConflictError(`run ${runId} is already ${run.status}`);

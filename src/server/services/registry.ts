@@ -77,6 +77,10 @@ export async function registerVersion(
 ) {
   const run = await db.run.findFirst({ where: { id: input.runId, deletedAt: null } });
   if (!run) throw new NotFoundError(`run ${input.runId} does not exist`);
+  if (run.source === "mlflow")
+    throw new ConflictError(
+      `run ${run.id} was logged through the MLflow API; the registry takes models that Labbook trained`,
+    );
   if (run.status !== "succeeded")
     throw new ConflictError(`run ${run.id} is ${run.status}; only a succeeded run's model can be registered`);
   const artifact = await db.artifact.findUnique({

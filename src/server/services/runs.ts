@@ -12,7 +12,7 @@ import {
 } from "@/shared/experiments";
 import type { Hyperparams } from "@/shared/hyperparams";
 import { MAX_DB_INT } from "@/shared/ids";
-import { liveRunsOrThrow } from "./queue";
+import { liveRunsOrThrow, refuseMlflowRuns } from "./queue";
 
 type Tx = Prisma.TransactionClient | Db;
 type RunSpec = z.output<typeof runSpecSchema>;
@@ -74,6 +74,14 @@ export async function queueRuns(tx: Tx, experimentId: number, specs: RunSpec[]) 
   return runs;
 }
 
+/**
+ * What a run was configured with, for parameter tables and exports: Labbook's config (nested),
+ * or the params an MLflow run logged.
+ */
+export function settingsOf(run: { config: unknown; params?: { key: string; value: string }[] }): unknown {
+  return run.config ?? Object.fromEntries((run.params ?? []).map((p) => [p.key, p.value]));
+}
+
 function defaultName(config: Hyperparams): string {
   return `${config.normalization} · lr ${config.learningRate} · seed ${config.seed}`;
 }
@@ -128,7 +136,7 @@ function afterCursor(field: string, dir: "asc" | "desc", cursor: Cursor): Prisma
 export async function listRuns(db: Db, query: RunListQuery) {
   const { field, dir } = query.sort;
   const where: Prisma.RunWhereInput[] = [{ deletedAt: query.deleted ? { not: null } : null }];
-  if (query.experimentId) where.push({ experimentId: query.experimentId });
+  if (query.experimentId !== undefined) where.push({ experimentId: query.experimentId });
   if (query.status?.length) where.push({ status: { in: query.status } });
   if (query.normalization?.length) where.push({ normalization: { in: query.normalization } });
   if (query.augmentation !== undefined) where.push({ augmentation: query.augmentation });
@@ -167,6 +175,8 @@ export async function getRun(db: Db, id: number) {
   const run = await db.run.findFirst({
     where: { id, deletedAt: null },
     include: {
+      params: { select: { key: true, value: true }, orderBy: { key: "asc" } },
+      tags: { select: { key: true, value: true }, orderBy: { key: "asc" } },
       experiment: { select: { id: true, name: true } },
       // Not its token id: who registered a worker is nobody else's business.
       worker: {
@@ -187,6 +197,7 @@ export async function getRun(db: Db, id: number) {
 export async function requeueRuns(db: Db, ids: number[]) {
   return db.$transaction(async (tx) => {
     const runs = await liveRunsOrThrow(tx, ids);
+    refuseMlflowRuns(runs, "requeue");
     const active = runs.filter((r) => r.status === "queued" || r.status === "running");
     if (active.length)
       throw new ConflictError(
@@ -217,9 +228,10 @@ export async function softDeleteRuns(db: Db, ids: number[], deleted: boolean, ac
   return db.$transaction(async (tx) => {
     // The rows stay locked until the end: a worker's claim (FOR UPDATE SKIP LOCKED) cannot
     // start one of them between the check and the delete.
-    const locked = await tx.$queryRaw<{ id: number; status: string }[]>`
-      SELECT id, status::text FROM "Run" WHERE id = ANY(${ids}::int[]) ORDER BY id FOR UPDATE`;
-    const running = locked.filter((r) => r.status === "running");
+    const locked = await tx.$queryRaw<{ id: number; status: string; source: string }[]>`
+      SELECT id, status::text, source::text FROM "Run" WHERE id = ANY(${ids}::int[]) ORDER BY id FOR UPDATE`;
+    // An MLflow run has no worker to stop: MLflow deletes it while it runs, and so does Labbook.
+    const running = locked.filter((r) => r.status === "running" && r.source === "labbook");
     if (deleted && running.length)
       throw new ConflictError(`runs ${running.map((r) => r.id).join(", ")} are running; cancel them first`);
     const updated = await tx.run.updateMany({
@@ -233,7 +245,7 @@ export async function softDeleteRuns(db: Db, ids: number[], deleted: boolean, ac
     // A deleted queued run must never be claimed: cancel it on the way out.
     if (deleted)
       await tx.run.updateMany({
-        where: { id: { in: ids }, status: "queued" },
+        where: { id: { in: ids }, status: "queued", source: "labbook" },
         data: { status: "cancelled", finishedAt: new Date() },
       });
     return { count: updated.count };
@@ -246,7 +258,7 @@ export async function softDeleteRuns(db: Db, ids: number[], deleted: boolean, ac
  */
 export async function purgeDeletedRuns(db: Db, experimentId: number | undefined, actor: string) {
   const candidates = await db.run.findMany({
-    where: { deletedAt: { not: null }, ...(experimentId ? { experimentId } : {}) },
+    where: { deletedAt: { not: null }, ...(experimentId !== undefined ? { experimentId } : {}) },
     select: { id: true, _count: { select: { modelVersions: true } } },
   });
   const kept = candidates.filter((r) => r._count.modelVersions > 0).map((r) => r.id);

@@ -3,6 +3,7 @@ import { ExperimentDetail } from "@/features/experiments/components/experiment-d
 
 export default async function ExperimentPage({ params }: { params: Promise<{ id: string }> }) {
   const id = Number((await params).id);
-  if (!Number.isInteger(id) || id <= 0) notFound();
+  // Experiment 0 is MLflow's default experiment.
+  if (!Number.isInteger(id) || id < 0) notFound();
   return <ExperimentDetail id={id} />;
 }

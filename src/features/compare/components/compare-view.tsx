@@ -56,14 +56,25 @@ export function CompareView() {
   const [grouped, setGrouped] = useState<boolean | null>(null);
   const [onlyDiffs, setOnlyDiffs] = useState(false);
   const [adding, setAdding] = useState("");
+  /** Keys beyond the fixed charts (runs from the user's own code log any), chosen by the user. */
+  const [extraKeys, setExtraKeys] = useState<string[]>([]);
   const enabled = runIds.length > 0;
   const compare = useQuery({
     ...trpc.compare.runs.queryOptions({ runIds: enabled ? runIds : [1] }),
     enabled,
     placeholderData: keepPreviousData,
   });
+  const loggedKeys = useQuery({
+    ...trpc.metric.keys.queryOptions({ runIds: enabled ? runIds : [1] }),
+    enabled,
+  });
+  const otherKeys = (loggedKeys.data ?? []).filter((key) => !KEYS.includes(key as (typeof KEYS)[number]));
   const history = useQuery({
-    ...trpc.metric.history.queryOptions({ runIds: enabled ? runIds : [1], keys: KEYS, maxPoints: 500 }),
+    ...trpc.metric.history.queryOptions({
+      runIds: enabled ? runIds : [1],
+      keys: [...KEYS, ...extraKeys],
+      maxPoints: 500,
+    }),
     enabled,
     placeholderData: keepPreviousData,
   });
@@ -187,6 +198,29 @@ export function CompareView() {
           />
           Group seeds (mean ± 95% CI)
         </label>
+        {otherKeys.length > 0 && (
+          <label className="flex items-center gap-2">
+            More metrics
+            <select
+              className="rounded border border-slate-300 px-2 py-1"
+              aria-label="Chart another metric"
+              value=""
+              onChange={(e) => {
+                const key = e.target.value;
+                if (key) setExtraKeys((keys) => (keys.includes(key) ? keys : [...keys, key].slice(-8)));
+              }}
+            >
+              <option value="">add a chart…</option>
+              {otherKeys
+                .filter((key) => !extraKeys.includes(key))
+                .map((key) => (
+                  <option key={key} value={key}>
+                    {key}
+                  </option>
+                ))}
+            </select>
+          </label>
+        )}
       </div>
       <ErrorNote error={history.error ?? bands.error} />
       <div className="grid gap-3 md:grid-cols-2 xl:grid-cols-3" data-testid="compare-charts">
@@ -199,6 +233,15 @@ export function CompareView() {
             smoothing={c.log ? 0 : smoothing}
             logScale={c.log}
             testId={`compare-chart-${c.key}`}
+          />
+        ))}
+        {extraKeys.map((key) => (
+          <MetricChart
+            key={key}
+            title={key}
+            series={seriesOf(key)}
+            smoothing={smoothing}
+            testId={`compare-chart-${key}`}
           />
         ))}
       </div>

@@ -43,13 +43,32 @@ const COLUMNS: { field?: RunSortField; label: string; numeric?: boolean; cell: (
       </>
     ),
   },
-  { field: "normalization", label: "Norm.", cell: (r) => r.normalization },
+  {
+    field: "normalization",
+    label: "Norm.",
+    cell: (r) =>
+      r.source === "mlflow" ? (
+        <span
+          className="rounded bg-sky-100 px-1.5 text-xs text-sky-800"
+          title="Logged through the MLflow API"
+        >
+          MLflow
+        </span>
+      ) : (
+        r.normalization
+      ),
+  },
   { field: "learningRate", label: "LR", numeric: true, cell: (r) => formatNumber(r.learningRate, 3) },
   { field: "batchSize", label: "Batch", numeric: true, cell: (r) => r.batchSize },
   { label: "Dropout", cell: (r) => r.dropout.join("/") },
-  { label: "Aug.", cell: (r) => (r.augmentation ? "on" : "off") },
+  { label: "Aug.", cell: (r) => (r.augmentation === null ? "" : r.augmentation ? "on" : "off") },
   { field: "seed", label: "Seed", numeric: true, cell: (r) => r.seed },
-  { field: "epochsDone", label: "Epochs", numeric: true, cell: (r) => `${r.epochsDone}/${r.epochs}` },
+  {
+    field: "epochsDone",
+    label: "Epochs",
+    numeric: true,
+    cell: (r) => (r.epochs === null ? r.epochsDone : `${r.epochsDone}/${r.epochs}`),
+  },
   {
     field: "bestValAccuracy",
     label: "Best val acc",

@@ -24,14 +24,23 @@ export function useArtifactJson<T>(runId: number, name: string, artifacts: Artif
   });
 }
 
-export function HyperparamsPanel({ config }: { config: unknown }) {
+export function HyperparamsPanel({
+  config,
+  title = "Hyperparameters",
+  testId = "hyperparams",
+}: {
+  config: unknown;
+  title?: string;
+  testId?: string;
+}) {
   const rows = Object.entries(flattenConfig(config)).sort(([a], [b]) => a.localeCompare(b));
   return (
-    <Panel title="Hyperparameters">
+    <Panel title={title}>
+      {!rows.length && <p className="text-sm text-slate-500">None logged.</p>}
       <DataTable
         size="compact"
         header={false}
-        testId="hyperparams"
+        testId={testId}
         rows={rows}
         rowKey={([param]) => param}
         columns={[
@@ -132,11 +141,84 @@ export function DataPanel({ runId, artifacts }: { runId: number; artifacts: Arti
   );
 }
 
-export function ArtifactsPanel({ runId, artifacts }: { runId: number; artifacts: Artifact[] | undefined }) {
+interface TreeNode {
+  name: string;
+  path: string;
+  artifact?: Artifact;
+  children: Map<string, TreeNode>;
+}
+
+/** Artifact names with slashes ("model/data/model.pth") as a folder tree. */
+function artifactTree(artifacts: Artifact[]): TreeNode {
+  const root: TreeNode = { name: "", path: "", children: new Map() };
+  for (const artifact of artifacts) {
+    let node = root;
+    const parts = artifact.name.split("/");
+    parts.forEach((part, i) => {
+      const path = parts.slice(0, i + 1).join("/");
+      let child = node.children.get(part);
+      if (!child) {
+        child = { name: part, path, children: new Map() };
+        node.children.set(part, child);
+      }
+      node = child;
+    });
+    node.artifact = artifact;
+  }
+  return root;
+}
+
+function TreeLevel({ node, href }: { node: TreeNode; href: (name: string) => string }) {
+  const entries = [...node.children.values()].sort(
+    (a, b) => Number(b.children.size > 0) - Number(a.children.size > 0) || a.name.localeCompare(b.name),
+  );
+  return (
+    <ul className="ml-3 space-y-0.5">
+      {entries.map((child) =>
+        child.artifact ? (
+          <li key={child.path} className="flex gap-3 text-xs">
+            <a className="text-indigo-700 hover:underline" href={href(child.path)} download>
+              {child.name}
+            </a>
+            <span className="text-slate-500 tabular-nums">{(child.artifact.size / 1024).toFixed(1)} KiB</span>
+            <span className="text-slate-400">{formatAgo(child.artifact.createdAt)}</span>
+          </li>
+        ) : (
+          <li key={child.path}>
+            <details open={child.children.size <= 20}>
+              <summary className="cursor-pointer text-xs font-medium text-slate-700">{child.name}/</summary>
+              <TreeLevel node={child} href={href} />
+            </details>
+          </li>
+        ),
+      )}
+    </ul>
+  );
+}
+
+export function ArtifactsPanel({
+  runId,
+  artifacts,
+  proxyRoot,
+}: {
+  runId: number;
+  artifacts: Artifact[] | undefined;
+  /** The run's folder in MLflow's artifact proxy, which serves nested paths. */
+  proxyRoot?: string;
+}) {
+  const href = (name: string) =>
+    proxyRoot
+      ? `${proxyRoot}/${name.split("/").map(encodeURIComponent).join("/")}`
+      : `/api/runs/${runId}/artifacts/${name}`;
+  const nested = artifacts?.some((a) => a.name.includes("/"));
   return (
     <Panel title="Artifacts">
       {!artifacts?.length ? (
         <p className="text-sm text-slate-500">None yet.</p>
+      ) : nested ? (
+        <div data-testid="artifacts">
+          <TreeLevel node={artifactTree(artifacts)} href={href} />
+        </div>
       ) : (
         <DataTable
           size="compact"
@@ -149,11 +231,7 @@ export function ArtifactsPanel({ runId, artifacts }: { runId: number; artifacts:
               key: "name",
               header: "name",
               cell: (a) => (
-                <a
-                  className="text-indigo-700 hover:underline"
-                  href={`/api/runs/${runId}/artifacts/${a.name}`}
-                  download
-                >
+                <a className="text-indigo-700 hover:underline" href={href(a.name)} download>
                   {a.name}
                 </a>
               ),

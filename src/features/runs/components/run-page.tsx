@@ -18,6 +18,7 @@ import {
 } from "@/lib/format";
 import { useTRPC } from "@/lib/trpc";
 import { EPOCH_METRIC_KEYS } from "@/shared/metrics";
+import { LoggedCharts } from "./logged-charts";
 import { RegisterModel } from "./register-model";
 import { RunCharts, useRunHistory } from "./run-charts";
 import { ArtifactsPanel, DataPanel, HyperparamsPanel, LayersPanel, LogsPanel } from "./run-details";
@@ -69,6 +70,9 @@ export function RunPage({ id }: { id: number }) {
     history.data?.find((s) => s.key === EPOCH_METRIC_KEYS.epochSeconds)?.points.map((p) => p.value) ?? [];
   const progress = r.status === "running" ? (r.progress as Progress | null) : null;
   const workerInfo = (r.worker?.info ?? {}) as Record<string, unknown>;
+  // Runs logged by the user's own code through MLflow's API: no worker, no queue, any keys.
+  const external = r.source === "mlflow";
+  const proxyRoot = `/api/2.0/mlflow-artifacts/artifacts/${r.experimentId}/${r.uuid}/artifacts`;
 
   return (
     <section className="space-y-4">
@@ -86,6 +90,15 @@ export function RunPage({ id }: { id: number }) {
           <span data-testid="run-status">
             <StatusBadge status={r.status} />
           </span>
+          {external && (
+            <span
+              className="rounded bg-sky-100 px-2 py-0.5 text-xs font-medium text-sky-800"
+              title={`Logged through the MLflow API; MLflow run id ${r.uuid}`}
+              data-testid="run-source"
+            >
+              MLflow{r.owner ? ` · ${r.owner}` : ""}
+            </span>
+          )}
           {r.cancelRequestedAt && r.status === "running" && (
             <span className="text-sm text-amber-700">cancelling…</span>
           )}
@@ -95,7 +108,7 @@ export function RunPage({ id }: { id: number }) {
                 Cancel run
               </button>
             )}
-            {can("write") && !live && (
+            {can("write") && !live && !external && (
               <button
                 type="button"
                 className={buttonClass.secondary}
@@ -104,7 +117,7 @@ export function RunPage({ id }: { id: number }) {
                 Requeue
               </button>
             )}
-            {can("write") && (r.status === "cancelled" || r.status === "failed") && (
+            {can("write") && !external && (r.status === "cancelled" || r.status === "failed") && (
               <button
                 type="button"
                 className={buttonClass.secondary}
@@ -146,14 +159,18 @@ export function RunPage({ id }: { id: number }) {
       {progress && r.epochs !== null && (
         <RunProgress progress={progress} epochs={r.epochs} epochSeconds={epochSeconds} />
       )}
-      {r.status === "queued" && (
+      {r.status === "queued" && !external && (
         <p className="text-sm text-slate-600">
           Waiting for a worker (queued {formatAgo(r.queuedAt)}; attempt {r.attempt + 1} of {r.maxAttempts}).
         </p>
       )}
 
       <div className="grid grid-cols-2 gap-3 md:grid-cols-4 lg:grid-cols-8">
-        <Stat label="Epochs" value={`${r.epochsDone} / ${r.epochs}`} testId="stat-epochs" />
+        <Stat
+          label="Epochs"
+          value={r.epochs === null ? String(r.epochsDone) : `${r.epochsDone} / ${r.epochs}`}
+          testId="stat-epochs"
+        />
         <Stat
           label={`Best val acc${r.bestEpoch ? ` (epoch ${r.bestEpoch})` : ""}`}
           value={formatPercent(r.bestValAccuracy, 2)}
@@ -168,12 +185,16 @@ export function RunPage({ id }: { id: number }) {
           testId="stat-model-epoch"
         />
         <Stat label="Duration" value={formatDuration(secondsBetween(r.startedAt, r.finishedAt))} />
-        <Stat label="Attempt" value={`${r.attempt} / ${r.maxAttempts}`} />
+        {external ? (
+          <Stat label="Params · tags" value={`${r.params.length} · ${r.tags.length}`} />
+        ) : (
+          <Stat label="Attempt" value={`${r.attempt} / ${r.maxAttempts}`} />
+        )}
       </div>
 
-      <RunCharts history={history.data ?? []} />
+      {external ? <LoggedCharts runId={id} live={live} /> : <RunCharts history={history.data ?? []} />}
 
-      {r.status === "succeeded" && can("write") && (
+      {r.status === "succeeded" && can("write") && !external && (
         <Panel title="Model registry">
           <RegisterModel runId={id} />
         </Panel>
@@ -182,34 +203,55 @@ export function RunPage({ id }: { id: number }) {
 
       <div className="grid gap-4 lg:grid-cols-2">
         <div className="space-y-4">
-          <HyperparamsPanel config={r.config} />
-          <Panel title="Worker">
-            {r.worker ? (
-              <dl className="grid grid-cols-[8rem_1fr] gap-y-1 text-xs" data-testid="run-worker">
-                <dt className="text-slate-500">name</dt>
-                <dd>{r.worker.name}</dd>
-                <dt className="text-slate-500">host</dt>
-                <dd>{r.worker.host}</dd>
-                <dt className="text-slate-500">backend</dt>
-                <dd>{r.backend ?? r.worker.backend}</dd>
-                {Object.entries(workerInfo).map(([key, value]) => (
-                  <div key={key} className="contents">
-                    <dt className="text-slate-500">{key}</dt>
-                    <dd className="break-all">
-                      {Array.isArray(value) ? value.join(", ") || "—" : String(value)}
-                    </dd>
-                  </div>
-                ))}
-                <dt className="text-slate-500">last heartbeat</dt>
-                <dd>{formatAgo(r.worker.lastHeartbeatAt)}</dd>
-              </dl>
-            ) : (
-              <p className="text-sm text-slate-500">
-                {r.backend ? `Trained on ${r.backend}.` : "No worker has taken this run yet."}
-              </p>
-            )}
-          </Panel>
-          <ArtifactsPanel runId={id} artifacts={artifacts.data} />
+          {external ? (
+            <>
+              <HyperparamsPanel
+                config={Object.fromEntries(r.params.map((p) => [p.key, p.value]))}
+                title="Parameters"
+                testId="params"
+              />
+              <HyperparamsPanel
+                config={Object.fromEntries(r.tags.map((t) => [t.key, t.value]))}
+                title="Tags"
+                testId="tags"
+              />
+            </>
+          ) : (
+            <HyperparamsPanel config={r.config} />
+          )}
+          {!external && (
+            <Panel title="Worker">
+              {r.worker ? (
+                <dl className="grid grid-cols-[8rem_1fr] gap-y-1 text-xs" data-testid="run-worker">
+                  <dt className="text-slate-500">name</dt>
+                  <dd>{r.worker.name}</dd>
+                  <dt className="text-slate-500">host</dt>
+                  <dd>{r.worker.host}</dd>
+                  <dt className="text-slate-500">backend</dt>
+                  <dd>{r.backend ?? r.worker.backend}</dd>
+                  {Object.entries(workerInfo).map(([key, value]) => (
+                    <div key={key} className="contents">
+                      <dt className="text-slate-500">{key}</dt>
+                      <dd className="break-all">
+                        {Array.isArray(value) ? value.join(", ") || "—" : String(value)}
+                      </dd>
+                    </div>
+                  ))}
+                  <dt className="text-slate-500">last heartbeat</dt>
+                  <dd>{formatAgo(r.worker.lastHeartbeatAt)}</dd>
+                </dl>
+              ) : (
+                <p className="text-sm text-slate-500">
+                  {r.backend ? `Trained on ${r.backend}.` : "No worker has taken this run yet."}
+                </p>
+              )}
+            </Panel>
+          )}
+          <ArtifactsPanel
+            runId={id}
+            artifacts={artifacts.data}
+            proxyRoot={external ? proxyRoot : undefined}
+          />
         </div>
         <div className="space-y-4">
           <LayersPanel runId={id} artifacts={artifacts.data} />

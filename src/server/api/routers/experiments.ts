@@ -7,7 +7,7 @@ import {
   setExperimentArchived,
 } from "@/server/services/experiments";
 import {
-  byIdSchema,
+  experimentByIdSchema,
   experimentArchiveSchema,
   experimentCreateSchema,
   experimentListSchema,
@@ -21,7 +21,7 @@ export const experimentsRouter = createTRPCRouter({
   list: readProcedure
     .input(experimentListSchema.prefault({}))
     .query(({ ctx, input }) => listExperiments(ctx.db, input)),
-  get: readProcedure.input(byIdSchema).query(({ ctx, input }) => getExperiment(ctx.db, input.id)),
+  get: readProcedure.input(experimentByIdSchema).query(({ ctx, input }) => getExperiment(ctx.db, input.id)),
   rename: writeProcedure
     .input(experimentRenameSchema)
     .mutation(({ ctx, input }) => renameExperiment(ctx.db, input.id, input.name)),

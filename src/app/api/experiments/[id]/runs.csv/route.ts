@@ -1,13 +1,13 @@
 // GET: the experiment's runs, one row each, with every parameter and summary metric.
 import { getDb } from "@/server/db/client";
-import { access, fail, positiveId } from "@/server/http/route-helpers";
+import { access, experimentIdOf, fail } from "@/server/http/route-helpers";
 import { experimentRunsCsv } from "@/server/services/exports";
 
 export const dynamic = "force-dynamic";
 
 export async function GET(req: Request, { params }: { params: Promise<{ id: string }> }) {
-  const id = positiveId((await params).id);
-  if (!id) return fail(400, "experiment id must be a positive integer");
+  const id = experimentIdOf((await params).id);
+  if (id === null) return fail(400, "experiment id must be a whole number ≥ 0");
   const db = getDb();
   const identity = await access(db, req, "read");
   if (identity instanceof Response) return identity;
