@@ -40,7 +40,10 @@ export const experimentListSchema = z.object({
 });
 
 export const experimentRenameSchema = z.object({ id: experimentIdSchema, name: experimentNameSchema });
-export const experimentArchiveSchema = z.object({ id: experimentIdSchema, archived: z.boolean().default(true) });
+export const experimentArchiveSchema = z.object({
+  id: experimentIdSchema,
+  archived: z.boolean().default(true),
+});
 export const byIdSchema = z.object({ id });
 export const experimentByIdSchema = z.object({ id: experimentIdSchema });
 

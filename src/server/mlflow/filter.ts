@@ -87,8 +87,10 @@ function tokenize(input: string): Token[] {
           i++;
           break;
         }
+        // A backslash stays in the value (LIKE reads it as its escape), and keeps the quote
+        // after it from ending the string, as MLflow's tokenizer (sqlparse) does.
         if (ch === "\\" && i + 1 < input.length) {
-          text += input[i + 1];
+          text += ch + input[i + 1];
           i += 2;
           continue;
         }
@@ -117,7 +119,7 @@ function tokenize(input: string): Token[] {
       i++;
       continue;
     }
-    const word = /^[A-Za-z0-9_\-/:+]+/.exec(input.slice(i));
+    const word = /^[\p{L}\p{N}\p{M}_\-/:+]+/u.exec(input.slice(i));
     if (word) {
       tokens.push({ kind: "word", text: word[0], at });
       i += word[0].length;
@@ -162,37 +164,29 @@ class Parser {
     if (!first || (first.kind !== "word" && first.kind !== "quoted"))
       throw invalid(`expected a key such as metrics.accuracy ${this.where(first)} of '${this.source}'`);
     const dot = this.peek();
-    if (dot?.kind !== "punct" || dot.text !== ".") {
-      if (first.kind === "word" && first.text.includes("."))
-        return this.qualified(
-          first.text.split(".")[0] as string,
-          first.text.slice(first.text.indexOf(".") + 1),
-        );
-      return this.qualified("attribute", first.text, true);
-    }
+    if (dot?.kind !== "punct" || dot.text !== ".") return this.qualified("attribute", first.text, true);
     this.i++;
-    // The key runs to the next comparator: `metrics.val.acc`, `tags.mlflow.runName`.
+    // An unquoted key is the words and dots written together: `metrics.val.acc`,
+    // `tags.mlflow.runName`; whitespace ends it.
     let key = "";
-    for (;;) {
-      const part = this.peek();
-      if (!part || part.kind === "op" || (part.kind === "word" && isKeyword(part.text) && key !== "")) break;
-      if (part.kind === "quoted") {
-        if (key !== "") break;
-        key = part.text;
-        this.i++;
-        break;
-      }
-      if (part.kind === "word" || (part.kind === "punct" && part.text === ".")) {
-        key += part.kind === "word" ? part.text : ".";
-        this.i++;
-        continue;
-      }
-      if (part.kind === "number") {
+    let end = dot.at + 1;
+    const next = this.peek();
+    if (next?.kind === "quoted" && next.at === end) {
+      key = next.text;
+      this.i++;
+    } else {
+      for (;;) {
+        const part = this.peek();
+        if (
+          !part ||
+          part.at !== end ||
+          (part.kind !== "word" && !(part.kind === "punct" && part.text === "."))
+        )
+          break;
         key += part.text;
+        end = part.at + part.text.length;
         this.i++;
-        continue;
       }
-      break;
     }
     if (!key) throw invalid(`expected a key after '${first.text}.' ${this.where(this.peek())}`);
     return this.qualified(first.text, key);

@@ -36,7 +36,11 @@ function compare(column: string, clause: Clause, params: SqlParams): string {
       ? `${column} = ANY(${list}::text[])`
       : `NOT (${column} = ANY(${list}::text[]))`;
   }
-  if (typeof value === "number") return `${column} ${comparator} ${params.add(value)}::float8`;
+  // NaN compares as in Python: unequal to everything, neither above nor below anything.
+  if (typeof value === "number")
+    return comparator === "!="
+      ? `(${column} = 'NaN'::float8 OR ${column} <> ${params.add(value)}::float8)`
+      : `(${column} <> 'NaN'::float8 AND ${column} ${comparator} ${params.add(value)}::float8)`;
   const placeholder = params.add(value);
   if (comparator === "LIKE") return `${column} LIKE ${placeholder}`;
   if (comparator === "ILIKE") return `${column} ILIKE ${placeholder}`;
@@ -117,16 +121,6 @@ export function runSearchSql(search: RunSearch): { sql: string; params: unknown[
   for (const clause of parseFilter(search.filter)) where.push(condition(clause, params));
 
   const orders = search.orderBy.map(parseOrderBy);
-  const seen = new Set<string>();
-  for (const order of orders) {
-    const id = `${order.entity}.${order.key}`;
-    if (seen.has(id))
-      throw new MlflowError(
-        "INVALID_PARAMETER_VALUE",
-        `order_by contains duplicate fields: ${search.orderBy.join(", ")}`,
-      );
-    seen.add(id);
-  }
   const terms = orders.flatMap((order) => {
     const term = orderTerm(order, params);
     return [term.rank, term.value];

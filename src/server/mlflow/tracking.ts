@@ -377,10 +377,12 @@ function points(metrics: Metric[]) {
   }));
 }
 
-export async function logMetrics(db: Db, uuid: string, metrics: Metric[]) {
+export async function logMetrics(db: Db, uuid: string, metrics: Metric[], client?: pg.PoolClient) {
   if (!metrics.length) return {};
   const id = await liveRunId(db, uuid);
-  await recordMetrics(db, id, points(metrics)).catch((error: unknown) => explainRefusal(db, uuid, error));
+  await recordMetrics(db, id, points(metrics), client).catch((error: unknown) =>
+    explainRefusal(db, uuid, error),
+  );
   return {};
 }
 
@@ -460,9 +462,10 @@ export async function logBatch(db: Db, input: Input<"logBatch">) {
   if (!input.params.length && !input.tags.length) return logMetrics(db, input.run_id, input.metrics);
   await inPoolTransaction(db, async (client) => {
     await insertParams(client, id, input.run_id, input.params);
+    await logMetrics(db, input.run_id, input.metrics, client);
     await applyTags(client, id, input.tags);
   });
-  return logMetrics(db, input.run_id, input.metrics);
+  return {};
 }
 
 export async function logInputs(db: Db, input: Input<"logInputs">) {

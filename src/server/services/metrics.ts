@@ -79,7 +79,16 @@ const SUMMARY_SQL = `
     "updatedAt" = now()
   WHERE id = $1`;
 
-export async function recordMetrics(db: Db, runId: number, points: Point[]): Promise<{ stored: number }> {
+/**
+ * Stores a batch of one run's points. With `client`, inside the caller's transaction (MLflow's
+ * log-batch stores params, tags and metrics all or nothing).
+ */
+export async function recordMetrics(
+  db: Db,
+  runId: number,
+  points: Point[],
+  client?: pg.PoolClient,
+): Promise<{ stored: number }> {
   // One statement cannot upsert a row twice: within a batch, the last point of a step wins.
   const unique = new Map<string, Point>();
   for (const point of points) unique.set(`${point.key}\u0000${point.step}`, point);
@@ -88,16 +97,16 @@ export async function recordMetrics(db: Db, runId: number, points: Point[]): Pro
   // schema.prisma) and stores the batch, passed as one JSON parameter. Batches with val_*
   // points also recompute the run's summary columns, in the same transaction.
   const params = [runId, pointsJson(rows)];
+  const summarise = rows.some((p) => SUMMARY_KEYS.has(p.key));
+  const store = async (tx: pg.PoolClient) => {
+    const count = storedCount(await tx.query(UPSERT_SQL, params));
+    if (summarise && count === rows.length) await tx.query(SUMMARY_SQL, [runId]);
+    return count;
+  };
   let stored: number;
-  if (!rows.some((p) => SUMMARY_KEYS.has(p.key))) {
-    stored = await insertOrUpsert(poolOf(db), params);
-  } else {
-    stored = await inPoolTransaction(db, async (client) => {
-      const count = storedCount(await client.query(UPSERT_SQL, params));
-      if (count === rows.length) await client.query(SUMMARY_SQL, [runId]);
-      return count;
-    });
-  }
+  if (client) stored = await store(client);
+  else if (!summarise) stored = await insertOrUpsert(poolOf(db), params);
+  else stored = await inPoolTransaction(db, store);
   if (stored !== rows.length) {
     const run = await db.run.findFirst({ where: { id: runId, deletedAt: null }, select: { status: true } });
     if (!run) throw new NotFoundError(`run ${runId} does not exist`);

@@ -7,8 +7,8 @@ import {
   setExperimentArchived,
 } from "@/server/services/experiments";
 import {
-  experimentByIdSchema,
   experimentArchiveSchema,
+  experimentByIdSchema,
   experimentCreateSchema,
   experimentListSchema,
   experimentRenameSchema,
