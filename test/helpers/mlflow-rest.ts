@@ -1,4 +1,21 @@
 // MLflow's REST API over real HTTP, as its clients call it: JSON in, JSON out, MLflow's errors.
+import http from "node:http";
+
+/** A request whose path is sent as written (fetch resolves `.` and `..` segments first). */
+export function rawRequest(baseUrl: string, method: string, path: string, body = ""): Promise<number> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { hostname, port, method, path, headers: { "content-length": Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
 
 export interface MlflowAnswer<T = Record<string, unknown>> {
   status: number;
@@ -9,7 +26,11 @@ export async function mlflow<T = Record<string, unknown>>(
   baseUrl: string,
   endpoint: string,
   body?: unknown,
-  options: { method?: string; headers?: Record<string, string>; query?: Record<string, string | string[]> } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    query?: Record<string, string | string[]>;
+  } = {},
 ): Promise<MlflowAnswer<T>> {
   const url = new URL(`/api/2.0/mlflow/${endpoint}`, baseUrl);
   for (const [key, value] of Object.entries(options.query ?? {}))
@@ -55,7 +76,11 @@ export async function logSeedRuns(baseUrl: string, experimentName: string, runs:
   const ids: Record<string, string> = {};
   for (const run of runs) {
     const created = await ok<{ run: { info: { run_id: string } } }>(
-      mlflow(baseUrl, "runs/create", { experiment_id, run_name: run.name, start_time: base + run.start * 1000 }),
+      mlflow(baseUrl, "runs/create", {
+        experiment_id,
+        run_name: run.name,
+        start_time: base + run.start * 1000,
+      }),
     );
     const runId = created.run.info.run_id;
     ids[run.name] = runId;

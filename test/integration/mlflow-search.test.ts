@@ -22,12 +22,18 @@ const fixture = JSON.parse(
 const DEVIATIONS: Record<string, { names: string[]; why: string }> = {
   "params.norm LIKE '%\\%'": { names: ["pct%name"], why: "\\% is a literal % (SQL LIKE)" },
   "attributes.run_name LIKE '%\\%%'": { names: ["pct%name"], why: "\\% is a literal % (SQL LIKE)" },
-  "attributes.status IN ('FAILED', 'KILLED')": { names: ["Zscore_3", "zscore-1"], why: "IN on any string key" },
+  "attributes.status IN ('FAILED', 'KILLED')": {
+    names: ["Zscore_3", "zscore-1"],
+    why: "IN on any string key",
+  },
   "attributes.status NOT IN ('FINISHED')": {
     names: ["Zscore_3", "empty", "zscore-1", "zscore-2"],
     why: "NOT IN on any string key",
   },
-  "attributes.run_name IN ('sfs-1', 'empty', 'nope')": { names: ["empty", "sfs-1"], why: "IN on any string key" },
+  "attributes.run_name IN ('sfs-1', 'empty', 'nope')": {
+    names: ["empty", "sfs-1"],
+    why: "IN on any string key",
+  },
 };
 
 let experimentId: string;
@@ -36,26 +42,32 @@ beforeAll(async () => {
 });
 
 describe("search_runs answers as MLflow's server does", () => {
-  it.each(fixture.cases.map((c) => [`${c.filter || "(no filter)"} ORDER BY ${c.order_by.join(", ") || "default"}`, c]))(
-    "%s",
-    async (_, c) => {
-      const { status, body } = await mlflow<{ runs?: { info: { run_name: string } }[] }>(baseUrl, "runs/search", {
+  it.each(
+    fixture.cases.map((c) => [
+      `${c.filter || "(no filter)"} ORDER BY ${c.order_by.join(", ") || "default"}`,
+      c,
+    ]),
+  )("%s", async (_, c) => {
+    const { status, body } = await mlflow<{ runs?: { info: { run_name: string } }[] }>(
+      baseUrl,
+      "runs/search",
+      {
         experiment_ids: [experimentId],
         filter: c.filter,
         order_by: c.order_by,
         max_results: 1000,
-      });
-      const deviation = DEVIATIONS[c.filter];
-      if (c.error && !deviation) {
-        expect(status, JSON.stringify(body)).toBe(400);
-        expect(body.error_code).toBe(c.error);
-        expect(body.message?.length).toBeGreaterThan(10);
-        return;
-      }
-      expect(status, JSON.stringify(body)).toBe(200);
-      expect((body.runs ?? []).map((r) => r.info.run_name)).toEqual(deviation?.names ?? c.names);
-    },
-  );
+      },
+    );
+    const deviation = DEVIATIONS[c.filter];
+    if (c.error && !deviation) {
+      expect(status, JSON.stringify(body)).toBe(400);
+      expect(body.error_code).toBe(c.error);
+      expect(body.message?.length).toBeGreaterThan(10);
+      return;
+    }
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect((body.runs ?? []).map((r) => r.info.run_name)).toEqual(deviation?.names ?? c.names);
+  });
 
   it("pages through a sorted search without losing or repeating a run, also across ties", async () => {
     const seen: string[] = [];

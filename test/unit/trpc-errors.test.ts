@@ -20,7 +20,13 @@ describe("internal errors", () => {
       router,
       createContext: () => ({
         db: {} as never,
-        credentials: { remoteAddress: "127.0.0.1", bearerToken: null, basic: null, sessionToken: null, csrfToken: null },
+        credentials: {
+          remoteAddress: "127.0.0.1",
+          bearerToken: null,
+          basic: null,
+          sessionToken: null,
+          csrfToken: null,
+        },
       }),
     });
     const body = (await response.json()) as { error: { message: string } };

@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import next from "next";
 import { requireLogin } from "@/server/config";
-import { createDb, getDb } from "@/server/db/client";
+import { createDb } from "@/server/db/client";
 import { PROJECT_ROOT } from "@/server/db/migrate";
 import { resumeSetEvaluations } from "@/server/evaluation-sets/score-set";
 import { handleMlflow, isMlflowPath } from "@/server/mlflow/http";
@@ -45,6 +45,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Serve
   // own: Next.js's bundle has its own copy of the database module, and getDb's client must be
   // made by that copy.
   const url = process.env.DATABASE_URL;
+  // MLflow's API runs in this module graph, not Next.js's: it needs a client of its own too.
+  const mlflowDb = url ? createDb(url) : null;
   if (url)
     resumeSetEvaluations(createDb(url)).catch((error: unknown) =>
       console.error("could not resume the evaluation-set jobs:", error),
@@ -58,9 +60,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Serve
       return;
     }
     // MLflow's API is served here, ahead of Next.js: clients call it once per training step.
-    if (isMlflowPath(req.url ?? "/")) {
+    if (mlflowDb && isMlflowPath(req.url ?? "/")) {
       stampRemoteAddress(req, clientAddress(req, options.trustProxy, options.trustedProxies));
-      void handleMlflow(getDb(), req, res);
+      void handleMlflow(mlflowDb, req, res);
       return;
     }
     const signIn = signInRedirect(req);

@@ -334,9 +334,11 @@ async function handleArtifacts(db: Db, req: IncomingMessage, res: ServerResponse
 /** Serves one MLflow request; every failure becomes MLflow's error JSON (internal ones masked). */
 export async function handleMlflow(db: Db, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://labbook");
+  // The path as sent: URL parsing would resolve `.` and `..` segments, which are refused instead.
+  const path = (req.url ?? "/").split("?")[0] as string;
   try {
-    const tracking = TRACKING.exec(url.pathname);
-    const artifacts = ARTIFACTS.exec(url.pathname);
+    const tracking = TRACKING.exec(path);
+    const artifacts = ARTIFACTS.exec(path);
     if (tracking) await handleTracking(db, req, res, url, tracking[1] as string);
     else if (artifacts) await handleArtifacts(db, req, res, url, artifacts[1] ?? "");
     else throw new MlflowError("ENDPOINT_NOT_FOUND", `no MLflow endpoint ${url.pathname}`);
@@ -346,9 +348,10 @@ export async function handleMlflow(db: Db, req: IncomingMessage, res: ServerResp
       return;
     }
     if (error instanceof BodyTooLarge) {
-      res.setHeader("connection", "close");
-      send(res, 413, { error_code: "INVALID_PARAMETER_VALUE", message: error.message });
+      // The rest of the body is read and dropped, so the client gets the answer instead of a
+      // broken pipe while it is still sending.
       req.resume();
+      send(res, 413, { error_code: "INVALID_PARAMETER_VALUE", message: error.message });
       return;
     }
     const known = toMlflowError(error);
