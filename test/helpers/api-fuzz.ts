@@ -13,6 +13,7 @@ import { appRouter } from "@/server/api/root";
 import { createApiToken } from "@/server/auth/tokens";
 import { createDb } from "@/server/db/client";
 import { applyMigrations } from "@/server/db/migrate";
+import { MLFLOW_ENDPOINTS } from "@/server/mlflow/http";
 import { LabbookClient } from "@/trainer/worker/client";
 import { startLabbook } from "../../scripts/lib/labbook-process";
 import { createDatabase, dropDatabase } from "./database";
@@ -37,6 +38,9 @@ export interface FuzzTargets {
   /** A model with a production alias, so predict bodies reach the decoder. */
   modelName: string;
   adminToken: string;
+  /** A live MLflow run and its experiment, so MLflow requests reach the handlers. */
+  mlflowRunId: string;
+  mlflowExperimentId: string;
 }
 
 /** What an answer must never show: driver messages, SQL, source paths, stack frames. */
@@ -517,6 +521,151 @@ function routeRequest(targets: FuzzTargets): fc.Arbitrary<FuzzRequest> {
   );
 }
 
+/** Fields of MLflow's requests (mlflow/protos/service.proto). */
+const MLFLOW_FIELDS = [
+  "run_id",
+  "run_uuid",
+  "experiment_id",
+  "experiment_ids",
+  "experiment_name",
+  "name",
+  "new_name",
+  "key",
+  "value",
+  "timestamp",
+  "step",
+  "metrics",
+  "params",
+  "tags",
+  "datasets",
+  "model_json",
+  "filter",
+  "order_by",
+  "max_results",
+  "page_token",
+  "run_view_type",
+  "view_type",
+  "status",
+  "start_time",
+  "end_time",
+  "run_name",
+  "user_id",
+  "metric_key",
+  "artifact_location",
+] as const;
+
+const mlflowFilters = fc.constantFrom(
+  "metrics.acc > 0.5",
+  "params.lr = '0.1' AND tags.t LIKE 'a%'",
+  "attributes.status IN ('FINISHED', 'FAILED')",
+  "attributes.run_id NOT IN ('x')",
+  "metrics.`a b` <= -1e308",
+  "params.x = 'it\\'s'",
+  "metrics.acc > 0.5 OR 1=1",
+  "tags.`unterminated",
+  "attributes.start_time >= 99999999999999999999",
+  "((((",
+);
+
+function mlflowInput(targets: FuzzTargets): fc.Arbitrary<Record<string, unknown>> {
+  const runId = fc.oneof(
+    { weight: 4, arbitrary: fc.constant(targets.mlflowRunId) },
+    { weight: 1, arbitrary: fc.constantFrom("0".repeat(32), "abc", "") },
+    { weight: 1, arbitrary: oddStrings },
+  );
+  const experimentId = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(targets.mlflowExperimentId, "0") },
+    { weight: 1, arbitrary: fc.constantFrom("-1", "2147483648", "1e3", "99999999999") },
+    { weight: 1, arbitrary: value },
+  );
+  const key = fc.oneof(fc.constantFrom("acc", "lr", "mlflow.runName", "a b", "x/y", "../z"), oddStrings);
+  const entry = fc.record(
+    {
+      key,
+      value: fc.oneof(value, fc.constantFrom("NaN", "Infinity", "-Infinity")),
+      timestamp: value,
+      step: value,
+    },
+    { requiredKeys: [] },
+  );
+  const field: fc.Arbitrary<[string, unknown]> = fc.oneof(
+    fc.tuple(fc.constant("run_id"), runId),
+    fc.tuple(fc.constant("experiment_id"), experimentId),
+    fc.tuple(fc.constant("experiment_ids"), fc.array(experimentId, { maxLength: 3 })),
+    fc.tuple(fc.constantFrom("metrics", "params", "tags"), fc.array(entry, { maxLength: 4 })),
+    fc.tuple(fc.constant("filter"), fc.oneof(mlflowFilters, oddStrings)),
+    fc.tuple(fc.constant("order_by"), fc.array(fc.oneof(mlflowFilters, oddStrings, key), { maxLength: 3 })),
+    fc.tuple(fc.constant("key"), key),
+    fc.tuple(fc.constantFrom(...MLFLOW_FIELDS), value),
+  );
+  return fc
+    .array(field, { minLength: 1, maxLength: 6 })
+    .map((fields) => ({ run_id: targets.mlflowRunId, ...Object.fromEntries(fields) }));
+}
+
+function mlflowRequest(targets: FuzzTargets): fc.Arbitrary<FuzzRequest> {
+  const endpoints = Object.entries(MLFLOW_ENDPOINTS);
+  const tracking = fc
+    .record({
+      endpoint: fc.constantFrom(...endpoints),
+      prefix: fc.constantFrom("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"),
+      input: mlflowInput(targets),
+      awkward: fc.option(awkwardJson, { freq: 8, nil: undefined }),
+      wrongMethod: fc.boolean(),
+      who,
+    })
+    .map(({ endpoint: [name, e], prefix, input, awkward, wrongMethod, who: kind }) => {
+      const headers = identityHeaders(kind, targets);
+      const get = wrongMethod ? !e.methods.includes("GET") : e.methods[0] === "GET" || e.methods.length > 1;
+      if (get) {
+        const query = new URLSearchParams();
+        for (const [k, v] of Object.entries(input))
+          for (const item of Array.isArray(v) ? v : [v])
+            query.append(k, typeof item === "string" ? item : (JSON.stringify(item) ?? ""));
+        return { method: "GET", path: `${prefix}${name}?${query.toString().slice(0, 8000)}`, headers };
+      }
+      return {
+        method: "POST",
+        path: `${prefix}${name}`,
+        headers: { ...headers, "content-type": "application/json" },
+        body: awkward ?? JSON.stringify(input) ?? "null",
+      };
+    });
+  const artifactPath = fc.oneof(
+    fc.constantFrom("model/MLmodel", "evaluation.json", "a/b/c.txt", "", "../x", "a//b", "%2e%2e/x", "a%00b"),
+    segment,
+  );
+  const artifacts = fc
+    .record({
+      method: fc.constantFrom("GET", "PUT", "DELETE", "POST"),
+      experiment: fc.oneof(fc.constant(targets.mlflowExperimentId), segment),
+      run: fc.oneof(fc.constant(targets.mlflowRunId), segment),
+      file: artifactPath,
+      list: fc.boolean(),
+      body: fc.oneof(
+        fc.uint8Array({ maxLength: 2048 }),
+        fc.constant(new TextEncoder().encode('{"classes": [], "confusion_matrix": [[1]]}')),
+      ),
+      who,
+    })
+    .map(({ method, experiment, run, file, list, body, who: kind }) => {
+      const folder = `${experiment}/${run}/artifacts`;
+      if (list && method === "GET")
+        return {
+          method,
+          path: `/api/2.0/mlflow-artifacts/artifacts?path=${uri(file ? `${folder}/${file}` : folder)}`,
+          headers: identityHeaders(kind, targets),
+        };
+      return {
+        method,
+        path: `/api/2.0/mlflow-artifacts/artifacts/${folder}/${file}`,
+        headers: identityHeaders(kind, targets),
+        body: method === "PUT" || method === "POST" ? body : undefined,
+      };
+    });
+  return fc.oneof({ weight: 4, arbitrary: tracking }, { weight: 1, arbitrary: artifacts });
+}
+
 const pageRequest = fc
   .record({
     page: fc.constantFrom(
@@ -535,6 +684,7 @@ export function requests(targets: FuzzTargets): fc.Arbitrary<FuzzRequest> {
   return fc.oneof(
     { weight: 12, arbitrary: trpcRequest(targets) },
     { weight: 6, arbitrary: routeRequest(targets) },
+    { weight: 5, arbitrary: mlflowRequest(targets) },
     { weight: 1, arbitrary: pageRequest },
   );
 }
@@ -660,10 +810,41 @@ export async function startFuzzTarget(adminUrl: string) {
   await api.mutation("model.promote", { name: modelName, alias: "production", version: 1 });
   const { token } = await createApiToken(db, { name: "fuzz-admin", scope: "admin" });
   await db.$disconnect();
+  // An MLflow run with a param, a metric and a file, for the MLflow requests to reach.
+  const mlflowPost = async (endpoint: string, body: unknown) =>
+    (await (
+      await fetch(new URL(`/api/2.0/mlflow/${endpoint}`, labbook.baseUrl), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      })
+    ).json()) as Record<string, unknown>;
+  const { experiment_id: mlflowExperimentId } = await mlflowPost("experiments/create", {
+    name: "fuzzed-mlflow",
+  });
+  const created = (await mlflowPost("runs/create", { experiment_id: mlflowExperimentId })) as unknown as {
+    run: { info: { run_id: string } };
+  };
+  const mlflowRunId = created.run.info.run_id;
+  await mlflowPost("runs/log-batch", {
+    run_id: mlflowRunId,
+    params: [{ key: "lr", value: "0.1" }],
+    metrics: [{ key: "acc", value: 0.5, timestamp: 1, step: 0 }],
+  });
+  await fetch(
+    new URL(
+      `/api/2.0/mlflow-artifacts/artifacts/${mlflowExperimentId}/${mlflowRunId}/artifacts/a/b/c.txt`,
+      labbook.baseUrl,
+    ),
+    {
+      method: "PUT",
+      body: "c",
+    },
+  );
   return {
     baseUrl: labbook.baseUrl,
     databaseUrl,
-    targets: { modelName, adminToken: token },
+    targets: { modelName, adminToken: token, mlflowRunId, mlflowExperimentId: String(mlflowExperimentId) },
     output: () => labbook.output(),
     async stop() {
       await labbook.stop();
