@@ -62,6 +62,12 @@ CREATE INDEX "LatestMetric_key_value_idx" ON "LatestMetric"("key", "value");
 -- CreateIndex
 CREATE UNIQUE INDEX "Run_uuid_key" ON "Run"("uuid");
 
+-- CreateIndex
+CREATE INDEX "RunParam_value_idx" ON "RunParam" USING HASH ("value");
+
+-- CreateIndex
+CREATE INDEX "RunTag_value_idx" ON "RunTag" USING HASH ("value");
+
 -- AddForeignKey
 ALTER TABLE "RunParam" ADD CONSTRAINT "RunParam_runId_fkey" FOREIGN KEY ("runId") REFERENCES "Run"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 

@@ -27,7 +27,7 @@ const ATTRIBUTE_SQL: Record<string, string> = {
   end_time: `(extract(epoch FROM r."finishedAt") * 1000)`,
 };
 
-/** Strings compare byte by byte (COLLATE "C"), as they do in MLflow's Python. */
+/** A clause's comparison of `column` with the clause's value. */
 function compare(column: string, clause: Clause, params: SqlParams): string {
   const { comparator, value } = clause;
   if (comparator === "IN" || comparator === "NOT IN") {
@@ -44,7 +44,8 @@ function compare(column: string, clause: Clause, params: SqlParams): string {
   const placeholder = params.add(value);
   if (comparator === "LIKE") return `${column} LIKE ${placeholder}`;
   if (comparator === "ILIKE") return `${column} ILIKE ${placeholder}`;
-  return `${column} COLLATE "C" ${comparator} ${placeholder}`;
+  // = and != only (the parser allows nothing else on text): equality needs no collation.
+  return `${column} ${comparator} ${placeholder}`;
 }
 
 function condition(clause: Clause, params: SqlParams): string {
