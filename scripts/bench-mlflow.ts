@@ -40,7 +40,11 @@ if (!ref || !existsSync(path.join(ref, "env.sh"))) {
 }
 const runs = Number(values.runs);
 const CLIENT = path.resolve(import.meta.dirname, "mlflow/bench_client.py");
-const FILTER = "params.optimizer = 'adam' AND metrics.val_accuracy > 0.97";
+/** Two clauses that pick about 50 of 100,000 runs (and 3 of MLflow's 51). */
+const FILTER = "params.lr = '7' AND metrics.val_accuracy > 0.5";
+/** Two clauses that match thousands: a full page of 1,000 runs to send and parse. */
+const BROAD = "params.optimizer = 'adam' AND metrics.val_accuracy > 0.9";
+type Found = { ms: number[]; found: number };
 
 function client<T>(uri: string, ...args: string[]): T {
   const out = execFileSync(path.join(ref as string, "env.sh"), ["python3", CLIENT, ...args], {
@@ -116,18 +120,21 @@ await db.connect();
 try {
   const rows: { what: string; labbook: string; mlflow: string; ratio: string; goal: string }[] = [];
 
-  // log_metric: one synchronous call, as autologgers make once per step.
+  // log_metric: one synchronous call, as autologgers make once per step (or, without a step,
+  // the same step 0 each time).
   const calls = values.calls as string;
-  const lm = client<{ ms: number[] }>(labbook.baseUrl, "log_metric", calls).ms;
-  const mm = client<{ ms: number[] }>(mlflowServer.uri, "log_metric", calls).ms;
-  const [l50, m50] = [quantile(lm, 0.5), quantile(mm, 0.5)];
-  rows.push({
-    what: `log_metric p50 (p95), ${calls} calls`,
-    labbook: `${l50.toFixed(2)} ms (${quantile(lm, 0.95).toFixed(2)})`,
-    mlflow: `${m50.toFixed(2)} ms (${quantile(mm, 0.95).toFixed(2)})`,
-    ratio: `${(m50 / l50).toFixed(2)}× faster`,
-    goal: `< 3 ms: ${l50 < 3 ? "met" : "missed"}`,
-  });
+  for (const mode of ["log_metric", "log_metric_no_step"]) {
+    const lm = client<{ ms: number[] }>(labbook.baseUrl, mode, calls).ms;
+    const mm = client<{ ms: number[] }>(mlflowServer.uri, mode, calls).ms;
+    const [l50, m50] = [quantile(lm, 0.5), quantile(mm, 0.5)];
+    rows.push({
+      what: `${mode === "log_metric" ? "log_metric" : "log_metric without a step"} p50 (p95), ${calls} calls`,
+      labbook: `${l50.toFixed(2)} ms (${quantile(lm, 0.95).toFixed(2)})`,
+      mlflow: `${m50.toFixed(2)} ms (${quantile(mm, 0.95).toFixed(2)})`,
+      ratio: `${(m50 / l50).toFixed(2)}×`,
+      goal: `< 3 ms: ${l50 < 3 ? "met" : "missed"}`,
+    });
+  }
 
   // log_batch of 1,000 metrics, and COPY of the same points.
   const batches = values.batches as string;
@@ -158,7 +165,7 @@ try {
     what: `log_batch of 1,000 metrics, ${batches} calls`,
     labbook: `${lRate.toFixed(0)} points/s`,
     mlflow: `${mRate.toFixed(0)} points/s`,
-    ratio: `${(lRate / mRate).toFixed(1)}× faster`,
+    ratio: `${(lRate / mRate).toFixed(1)}×`,
     goal: `COPY ${copyRate.toFixed(0)} points/s = ${(copyRate / lRate).toFixed(2)}× Labbook: ${copyRate / lRate <= 1.5 ? "met" : "missed"} (≤ 1.5×)`,
   });
 
@@ -168,30 +175,23 @@ try {
   console.log(`seeded ${runs} runs in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
   const mlflowExperiment = client<{ experiment_id: string }>(mlflowServer.uri, "seed", "51").experiment_id;
   const searches = values.searches as string;
-  const ls = client<{ ms: number[]; found: number }>(
-    labbook.baseUrl,
-    "search",
-    String(experimentId),
-    searches,
-    FILTER,
-  );
-  const ms = client<{ ms: number[]; found: number }>(
-    mlflowServer.uri,
-    "search",
-    mlflowExperiment,
-    searches,
-    FILTER,
-  );
-  rows.push({
-    what: `search_runs "${FILTER}" p50 (p95)`,
-    labbook: `${quantile(ls.ms, 0.5).toFixed(1)} ms (${quantile(ls.ms, 0.95).toFixed(1)}), ${runs} runs → ${ls.found}`,
-    mlflow: `${quantile(ms.ms, 0.5).toFixed(1)} ms (${quantile(ms.ms, 0.95).toFixed(1)}), 51 runs → ${ms.found}`,
-    ratio: `${(quantile(ms.ms, 0.5) / quantile(ls.ms, 0.5)).toFixed(2)}× faster`,
-    goal: `p95 < 150 ms: ${quantile(ls.ms, 0.95) < 150 ? "met" : "missed"}`,
-  });
+  for (const filter of [FILTER, BROAD]) {
+    const ls = client<Found>(labbook.baseUrl, "search", String(experimentId), searches, filter);
+    const ms = client<Found>(mlflowServer.uri, "search", mlflowExperiment, searches, filter);
+    rows.push({
+      what: `search_runs "${filter}" p50 (p95)`,
+      labbook: `${quantile(ls.ms, 0.5).toFixed(1)} ms (${quantile(ls.ms, 0.95).toFixed(1)}), ${runs} runs → ${ls.found}`,
+      mlflow: `${quantile(ms.ms, 0.5).toFixed(1)} ms (${quantile(ms.ms, 0.95).toFixed(1)}), 51 runs → ${ms.found}`,
+      ratio: `${(quantile(ms.ms, 0.5) / quantile(ls.ms, 0.5)).toFixed(2)}×`,
+      goal:
+        filter === FILTER
+          ? `p95 < 150 ms: ${quantile(ls.ms, 0.95) < 150 ? "met" : "missed"}`
+          : "(a full page)",
+    });
+  }
 
   console.log(
-    "\n| through the official client | Labbook | MLflow 2.17 (file store) | Labbook vs MLflow | goal |",
+    "\n| through the official client | Labbook | MLflow 2.17 (file store) | MLflow / Labbook | goal |",
   );
   console.log("|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.what} | ${r.labbook} | ${r.mlflow} | ${r.ratio} | ${r.goal} |`);

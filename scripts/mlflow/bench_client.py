@@ -19,15 +19,16 @@ def new_run():
     return experiment, client.create_run(experiment).info.run_id
 
 
-if mode == "log_metric":
-    n = int(sys.argv[2])
+if mode in ("log_metric", "log_metric_no_step"):
+    # Without a step, MLflow's client logs step 0 each time: the same (key, step) again and again.
+    n, stepped = int(sys.argv[2]), mode == "log_metric"
     _, run_id = new_run()
     for i in range(30):  # warm-up: connections, the server's first requests
-        client.log_metric(run_id, "warm", i, step=i)
+        client.log_metric(run_id, "warm", i, step=i if stepped else None)
     times = []
     for i in range(n):
         started = time.perf_counter()
-        client.log_metric(run_id, "loss", 1.0 / (i + 1), step=i)
+        client.log_metric(run_id, "loss", 1.0 / (i + 1), step=i if stepped else None)
         times.append((time.perf_counter() - started) * 1000)
     print(json.dumps({"ms": times}))
 elif mode == "log_batch":
@@ -51,8 +52,8 @@ elif mode == "seed":
     experiment = client.create_experiment(f"search-{uuid.uuid4().hex[:8]}")
     for i in range(n):
         run_id = client.create_run(experiment).info.run_id
-        client.log_batch(run_id, metrics=[Metric("val_accuracy", (i % 100) / 100, 0, 0)],
-                         params=[Param("optimizer", "adam" if i % 2 else "sgd"), Param("lr", str(i))])
+        client.log_batch(run_id, metrics=[Metric("val_accuracy", (i * 37 % 100) / 100, 0, 0)],
+                         params=[Param("optimizer", "adam" if i % 2 else "sgd"), Param("lr", str(i % 10))])
     print(json.dumps({"experiment_id": experiment}))
 elif mode == "search":
     experiment, n, filter_string = sys.argv[2], int(sys.argv[3]), sys.argv[4]

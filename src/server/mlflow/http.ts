@@ -187,12 +187,19 @@ export const MLFLOW_ENDPOINTS = Object.fromEntries(
   ]),
 );
 
+/** When each request started, for its Server-Timing header (as tRPC's responses have). */
+const startedAt = new WeakMap<IncomingMessage, number>();
+
 function send(res: ServerResponse, status: number, body: unknown) {
   const json = JSON.stringify(body);
+  const started = startedAt.get(res.req);
   res.writeHead(status, {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(json),
     "cache-control": "no-store",
+    ...(started === undefined
+      ? {}
+      : { "server-timing": `app;dur=${(performance.now() - started).toFixed(1)}` }),
   });
   res.end(json);
 }
@@ -333,6 +340,7 @@ async function handleArtifacts(db: Db, req: IncomingMessage, res: ServerResponse
 
 /** Serves one MLflow request; every failure becomes MLflow's error JSON (internal ones masked). */
 export async function handleMlflow(db: Db, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  startedAt.set(req, performance.now());
   const url = new URL(req.url ?? "/", "http://labbook");
   // The path as sent: URL parsing would resolve `.` and `..` segments, which are refused instead.
   const path = (req.url ?? "/").split("?")[0] as string;
