@@ -17,6 +17,7 @@ import { freePort } from "@/server/db/embedded-postgres";
 import { applyMigrations } from "@/server/db/migrate";
 import { type LabbookProcess, startLabbook } from "../../scripts/lib/labbook-process";
 import { startWorker, stopWorker, until } from "../../scripts/lib/worker-process";
+import { launchBrowser, screenshot } from "../helpers/browser";
 import { createDatabase, dropDatabase } from "../helpers/database";
 import { mlflow, ok, rawRequest } from "../helpers/mlflow-rest";
 import { writeSyntheticCifar } from "../helpers/synthetic-cifar";
@@ -569,4 +570,88 @@ describe("access", () => {
     );
     expect(crossSite.status).toBe(403);
   });
+});
+
+describe("in the dashboard", () => {
+  it("shows an MLflow run on its page, in compare beside a trained run, and in the CSV export", async () => {
+    const { experiment_id } = await ok<{ experiment_id: string }>(
+      mlflow(baseUrl, "experiments/create", { name: `keras-notebook-${Date.now()}` }),
+    );
+    const runId = await newRun("keras-zscore", experiment_id);
+    await ok(
+      mlflow(baseUrl, "runs/log-batch", {
+        run_id: runId,
+        params: [
+          { key: "learning_rate", value: "0.0005" },
+          { key: "normalization", value: "zscore" },
+        ],
+        tags: [{ key: "framework", value: "keras 2.15" }],
+        metrics: [1, 2, 3, 4].flatMap((step) => [
+          { key: "val_accuracy", value: 0.4 + step / 10, step, timestamp: Date.now() },
+          { key: "loss", value: 2 / step, step, timestamp: Date.now() },
+          { key: "val_loss", value: 2.2 / step, step, timestamp: Date.now() },
+          { key: "f1 macro", value: 0.3 + step / 20, step, timestamp: Date.now() },
+        ]),
+      }),
+    );
+    const root = `/api/2.0/mlflow-artifacts/artifacts/${experiment_id}/${runId}/artifacts`;
+    for (const [file, body] of [
+      ["model/MLmodel", "flavors:\n  keras: {}\n"],
+      ["model/data/model.keras", "weights"],
+      [
+        "evaluation.json",
+        JSON.stringify({
+          classes: ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+          confusion_matrix: Array.from({ length: 10 }, (_, i) =>
+            Array.from({ length: 10 }, (_, j) => (i === j ? 90 : i === 3 && j === 5 ? 10 : 0)),
+          ),
+        }),
+      ],
+    ] as const)
+      expect((await fetch(new URL(`${root}/${file}`, baseUrl), { method: "PUT", body })).status).toBe(200);
+    await ok(mlflow(baseUrl, "runs/update", { run_id: runId, status: "FINISHED", end_time: Date.now() }));
+    const run = await db.run.findFirstOrThrow({ where: { uuid: runId } });
+
+    const browser = await launchBrowser();
+    const errors: string[] = [];
+    try {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+      page.on("pageerror", (error) => errors.push(`pageerror: ${error.message}`));
+      page.on("response", (response) => {
+        if (response.status() >= 400) errors.push(`HTTP ${response.status()} ${response.url()}`);
+      });
+      await page.goto(new URL(`/runs/${run.id}`, baseUrl).toString());
+      await page.getByTestId("run-source").waitFor();
+      expect(await page.getByTestId("run-status").innerText()).toMatch(/succeeded/i);
+      expect(await page.getByTestId("params").innerText()).toContain("learning_rate");
+      expect(await page.getByTestId("tags").innerText()).toContain("keras 2.15");
+      await page.getByTestId("chart-accuracy").waitFor();
+      await page.getByTestId("chart-f1 macro").waitFor();
+      await expect.poll(() => page.locator('[data-testid="chart-accuracy"] path').count()).toBeGreaterThan(0);
+      expect(await page.getByTestId("artifacts").innerText()).toContain("MLmodel");
+      await page.getByTestId("evaluation").waitFor();
+      expect(await page.getByTestId("evaluation").innerText()).toMatch(/accuracy 9\d\.\d+%/);
+      await screenshot(page, "mlflow-run");
+
+      await page.goto(new URL(`/compare?runs=${run.id},${trainedRunId}`, baseUrl).toString());
+      await page.getByTestId("compare-charts").waitFor();
+      const compared = await page.locator("main").innerText();
+      expect(compared).toContain("keras-zscore");
+      expect(compared).toContain("learning_rate");
+      await expect
+        .poll(() => page.locator('[data-testid="compare-chart-val_accuracy"] path').count())
+        .toBeGreaterThan(1);
+      await screenshot(page, "mlflow-compare");
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+
+    const csv = await (await fetch(new URL(`/api/experiments/${experiment_id}/runs.csv`, baseUrl))).text();
+    const [header, row] = csv.trim().split("\n");
+    expect(header).toContain("param.learning_rate");
+    expect(header).toContain("source");
+    expect(row).toContain("keras-zscore");
+    expect(row).toContain(runId);
+  }, 120_000);
 });

@@ -71,6 +71,24 @@ describe("npm start with LABBOOK_REQUIRE_LOGIN=1", () => {
         headers: { authorization: `Bearer ${reader.token}` },
       });
       expect(withToken.status).toBe(200);
+      // MLflow's API too: nothing anonymous, not even from this machine; a token reads.
+      for (const [method, path] of [
+        ["GET", "/api/2.0/mlflow/experiments/get?experiment_id=0"],
+        ["POST", "/api/2.0/mlflow/runs/create"],
+        ["GET", "/ajax-api/2.0/mlflow/experiments/search"],
+        ["GET", "/api/2.0/mlflow-artifacts/artifacts?path=0"],
+      ]) {
+        const response = await fetch(at(path as string), {
+          method,
+          body: method === "POST" ? "{}" : undefined,
+        });
+        expect(response.status, `${method} ${path}`).toBe(401);
+        expect(((await response.json()) as { error_code: string }).error_code).toBe("UNAUTHENTICATED");
+      }
+      const mlflowRead = await fetch(at("/api/2.0/mlflow/experiments/get?experiment_id=0"), {
+        headers: { authorization: `Bearer ${reader.token}` },
+      });
+      expect(mlflowRead.status).toBe(200);
       await createUser(db, { name: "viewer", role: "viewer", password: "a long enough password" });
       const signIn = await fetch(at("/api/auth/signin"), {
         method: "POST",

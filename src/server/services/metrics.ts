@@ -153,6 +153,8 @@ export async function downsampledHistory(db: Db, runIds: number[], keys: string[
       FROM "MetricPoint"
       WHERE "runId" IN (SELECT id FROM "Run" WHERE id = ANY(${runIds}::int[]) AND "deletedAt" IS NULL)
         AND key = ANY(${keys}::text[])
+        -- NaN and ±Infinity (MLflow clients log them) have no place on a chart's axis.
+        AND value NOT IN ('NaN', 'Infinity', '-Infinity')
       WINDOW w AS (PARTITION BY "runId", key)
     )
     SELECT "runId", key, max(step) AS step, avg(value) AS value, min(value) AS min, max(value) AS max

@@ -40,7 +40,7 @@ export function EvaluationPanel({ runId, live = false }: { runId: number; live?:
 
   return (
     <Panel
-      title={`Test set${data ? `: accuracy ${formatPercent(data.accuracy, 2)}, loss ${data.loss.toFixed(4)}` : ""}`}
+      title={`Test set${data ? `: accuracy ${formatPercent(data.accuracy, 2)}${Number.isFinite(data.loss) ? `, loss ${data.loss.toFixed(4)}` : ""}` : ""}`}
       testId="evaluation"
     >
       <ErrorNote error={evaluation.error} />
