@@ -622,20 +622,20 @@ describe("in the dashboard", () => {
       });
       await page.goto(new URL(`/runs/${run.id}`, baseUrl).toString());
       await page.getByTestId("run-source").waitFor();
-      expect(await page.getByTestId("run-status").innerText()).toMatch(/succeeded/i);
-      expect(await page.getByTestId("params").innerText()).toContain("learning_rate");
-      expect(await page.getByTestId("tags").innerText()).toContain("keras 2.15");
+      expect(await page.getByTestId("run-status").textContent()).toMatch(/succeeded/i);
+      expect(await page.getByTestId("params").textContent()).toContain("learning_rate");
+      expect(await page.getByTestId("tags").textContent()).toContain("keras 2.15");
       await page.getByTestId("chart-accuracy").waitFor();
       await page.getByTestId("chart-f1 macro").waitFor();
       await expect.poll(() => page.locator('[data-testid="chart-accuracy"] path').count()).toBeGreaterThan(0);
-      expect(await page.getByTestId("artifacts").innerText()).toContain("MLmodel");
+      expect(await page.getByTestId("artifacts").textContent()).toContain("MLmodel");
       await page.getByTestId("evaluation").waitFor();
-      expect(await page.getByTestId("evaluation").innerText()).toMatch(/accuracy 9\d\.\d+%/);
+      expect(await page.getByTestId("evaluation").textContent()).toMatch(/accuracy 9\d\.\d+%/);
       await screenshot(page, "mlflow-run");
 
       await page.goto(new URL(`/compare?runs=${run.id},${trainedRunId}`, baseUrl).toString());
       await page.getByTestId("compare-charts").waitFor();
-      const compared = await page.locator("main").innerText();
+      const compared = await page.locator("main").textContent();
       expect(compared).toContain("keras-zscore");
       expect(compared).toContain("learning_rate");
       await expect

@@ -243,9 +243,6 @@ class Parser {
   }
 }
 
-const isKeyword = (text: string) =>
-  ["AND", "LIKE", "ILIKE", "IN", "NOT", "ASC", "DESC"].includes(text.toUpperCase());
-
 /** Parses a search_runs filter; an empty filter is no clause. */
 export function parseFilter(filter: string | undefined): Clause[] {
   if (!filter?.trim()) return [];
