@@ -41,142 +41,48 @@ interface Endpoint<S extends z.ZodType> {
 }
 
 const endpoint = <S extends z.ZodType>(e: Endpoint<S>) => e as unknown as Endpoint<z.ZodType>;
-const READ = ["GET", "POST"] as const;
-const WRITE = ["POST"] as const;
+const read = <S extends z.ZodType>(schema: S, handle: Endpoint<S>["handle"]) =>
+  endpoint({ methods: ["GET", "POST"], scope: "read", schema, handle });
+const write = <S extends z.ZodType>(schema: S, handle: Endpoint<S>["handle"]) =>
+  endpoint({ methods: ["POST"], scope: "write", schema, handle });
 
 const ENDPOINTS: Record<string, Endpoint<z.ZodType>> = {
-  "experiments/create": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.createExperiment,
-    handle: (db, input) => tracking.createExperiment(db, input),
-  }),
-  "experiments/get": endpoint({
-    methods: READ,
-    scope: "read",
-    schema: schemas.experimentById,
-    handle: (db, input) => tracking.getExperiment(db, input.experiment_id),
-  }),
-  "experiments/get-by-name": endpoint({
-    methods: READ,
-    scope: "read",
-    schema: schemas.experimentByName,
-    handle: (db, input) => tracking.getExperimentByName(db, input.experiment_name),
-  }),
-  "experiments/search": endpoint({
-    methods: READ,
-    scope: "read",
-    schema: schemas.searchExperiments,
-    handle: (db, input) => tracking.searchExperiments(db, input),
-  }),
-  "experiments/update": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.updateExperiment,
-    handle: (db, input) => tracking.updateExperiment(db, input),
-  }),
-  "experiments/delete": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.experimentById,
-    handle: (db, input) => tracking.setExperimentLifecycle(db, input.experiment_id, true),
-  }),
-  "experiments/restore": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.experimentById,
-    handle: (db, input) => tracking.setExperimentLifecycle(db, input.experiment_id, false),
-  }),
-  "experiments/set-experiment-tag": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.setExperimentTag,
-    handle: (db, input) => tracking.setExperimentTag(db, input),
-  }),
-  "runs/create": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.createRun,
-    handle: (db, input) => tracking.createRun(db, input),
-  }),
-  "runs/get": endpoint({
-    methods: READ,
-    scope: "read",
-    schema: schemas.runById,
-    handle: (db, input) => tracking.getRun(db, input.run_id),
-  }),
-  "runs/update": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.updateRun,
-    handle: (db, input) => tracking.updateRun(db, input),
-  }),
-  "runs/delete": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.runById,
-    handle: (db, input, actor) => tracking.setRunLifecycle(db, input.run_id, true, actor),
-  }),
-  "runs/restore": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.runById,
-    handle: (db, input, actor) => tracking.setRunLifecycle(db, input.run_id, false, actor),
-  }),
-  "runs/search": endpoint({
-    methods: READ,
-    scope: "read",
-    schema: schemas.searchRuns,
-    handle: (db, input) => tracking.searchRuns(db, input),
-  }),
-  "runs/log-metric": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.logMetric,
-    handle: (db, input) => tracking.logMetrics(db, input.run_id, [input]),
-  }),
-  "runs/log-parameter": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.logParam,
-    handle: (db, input) => tracking.logParam(db, input),
-  }),
-  "runs/set-tag": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.setTag,
-    handle: (db, input) => tracking.setTag(db, input),
-  }),
-  "runs/delete-tag": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.deleteTag,
-    handle: (db, input) => tracking.deleteTag(db, input),
-  }),
-  "runs/log-batch": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.logBatch,
-    handle: (db, input) => tracking.logBatch(db, input),
-  }),
-  "runs/log-inputs": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.logInputs,
-    handle: (db, input) => tracking.logInputs(db, input),
-  }),
-  "runs/log-model": endpoint({
-    methods: WRITE,
-    scope: "write",
-    schema: schemas.logModel,
-    handle: (db, input) => tracking.logModel(db, input),
-  }),
-  "metrics/get-history": endpoint({
-    methods: READ,
-    scope: "read",
-    schema: schemas.getHistory,
-    handle: (db, input) => tracking.getMetricHistory(db, input),
-  }),
+  "experiments/create": write(schemas.createExperiment, (db, input) => tracking.createExperiment(db, input)),
+  "experiments/get": read(schemas.experimentById, (db, input) =>
+    tracking.getExperiment(db, input.experiment_id),
+  ),
+  "experiments/get-by-name": read(schemas.experimentByName, (db, input) =>
+    tracking.getExperimentByName(db, input.experiment_name),
+  ),
+  "experiments/search": read(schemas.searchExperiments, (db, input) => tracking.searchExperiments(db, input)),
+  "experiments/update": write(schemas.updateExperiment, (db, input) => tracking.updateExperiment(db, input)),
+  "experiments/delete": write(schemas.experimentById, (db, input) =>
+    tracking.setExperimentLifecycle(db, input.experiment_id, true),
+  ),
+  "experiments/restore": write(schemas.experimentById, (db, input) =>
+    tracking.setExperimentLifecycle(db, input.experiment_id, false),
+  ),
+  "experiments/set-experiment-tag": write(schemas.setExperimentTag, (db, input) =>
+    tracking.setExperimentTag(db, input),
+  ),
+  "runs/create": write(schemas.createRun, (db, input) => tracking.createRun(db, input)),
+  "runs/get": read(schemas.runById, (db, input) => tracking.getRun(db, input.run_id)),
+  "runs/update": write(schemas.updateRun, (db, input) => tracking.updateRun(db, input)),
+  "runs/delete": write(schemas.runById, (db, input, actor) =>
+    tracking.setRunLifecycle(db, input.run_id, true, actor),
+  ),
+  "runs/restore": write(schemas.runById, (db, input, actor) =>
+    tracking.setRunLifecycle(db, input.run_id, false, actor),
+  ),
+  "runs/search": read(schemas.searchRuns, (db, input) => tracking.searchRuns(db, input)),
+  "runs/log-metric": write(schemas.logMetric, (db, input) => tracking.logMetrics(db, input.run_id, [input])),
+  "runs/log-parameter": write(schemas.logParam, (db, input) => tracking.logParam(db, input)),
+  "runs/set-tag": write(schemas.setTag, (db, input) => tracking.setTag(db, input)),
+  "runs/delete-tag": write(schemas.deleteTag, (db, input) => tracking.deleteTag(db, input)),
+  "runs/log-batch": write(schemas.logBatch, (db, input) => tracking.logBatch(db, input)),
+  "runs/log-inputs": write(schemas.logInputs, (db, input) => tracking.logInputs(db, input)),
+  "runs/log-model": write(schemas.logModel, (db, input) => tracking.logModel(db, input)),
+  "metrics/get-history": read(schemas.getHistory, (db, input) => tracking.getMetricHistory(db, input)),
 };
 
 /** The routes this API serves, for the fuzzer and the README. */
