@@ -29,9 +29,15 @@ export function paramRows(configs: unknown[]): ParamRow[] {
   });
 }
 
-/** A label per config naming only the parameters that tell them apart ("normalization=sfs"). */
+/**
+ * A label per config naming only the parameters that tell them apart ("normalization=sfs"),
+ * among those every config has: a run logged from the user's own code shares few keys with a
+ * run Labbook trained, and a list of everything one of them lacks tells nobody anything.
+ */
 export function distinguishingLabels(configs: unknown[], ignore: string[] = ["seed"]): string[] {
-  const rows = paramRows(configs).filter((row) => row.differs && !ignore.includes(row.param));
+  const rows = paramRows(configs).filter(
+    (row) => row.differs && !ignore.includes(row.param) && !row.values.includes("—"),
+  );
   return configs.map((_, i) =>
     rows.length ? rows.map((row) => `${row.param}=${row.values[i]}`).join(", ") : "same config",
   );

@@ -27,9 +27,14 @@ export async function compareRuns(db: Db, runIds: number[]) {
   );
   const groups = groupKeys.map((key, i) => {
     const members = runs.filter((r) => r.groupKey === key);
+    // A run alone in its group, with nothing in common to tell it by, goes by its name.
+    const label =
+      labels[i] === "same config" && members.length === 1
+        ? `#${members[0]?.id} ${members[0]?.name}`
+        : labels[i];
     const tests = members.flatMap((r) => (r.testAccuracy === null ? [] : [r.testAccuracy]));
     const bests = members.flatMap((r) => (r.bestValAccuracy === null ? [] : [r.bestValAccuracy]));
-    return { label: labels[i] as string, runIds: members.map((r) => r.id), tests, bests, groupKey: key };
+    return { label: label as string, runIds: members.map((r) => r.id), tests, bests, groupKey: key };
   });
   return {
     runs,

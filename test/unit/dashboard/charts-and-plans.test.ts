@@ -51,6 +51,15 @@ describe("parameter differences", () => {
     ).toEqual(["normalization=sfs", "normalization=zscore"]);
     expect(distinguishingLabels([{ seed: 1 }])).toEqual(["same config"]);
   });
+
+  it("labels by the parameters every config has: an MLflow run's params beside a trained run's config", () => {
+    expect(
+      distinguishingLabels([
+        { normalization: "zscore", learningRate: 5e-4, augmentation: { enabled: true } },
+        { normalization: "sfs", learning_rate: "0.001" },
+      ]),
+    ).toEqual(["normalization=zscore", "normalization=sfs"]);
+  });
 });
 
 describe("run plans of the New experiment form", () => {

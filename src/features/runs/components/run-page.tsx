@@ -179,11 +179,15 @@ export function RunPage({ id }: { id: number }) {
         <Stat label="Last val acc" value={formatPercent(r.lastValAccuracy, 2)} />
         <Stat label="Best val loss" value={formatNumber(r.bestValLoss)} />
         <Stat label="Test accuracy" value={formatPercent(r.testAccuracy, 2)} testId="stat-test-acc" />
-        <Stat
-          label="Model weights"
-          value={r.modelEpoch ? describeModelEpoch(r.modelEpoch, r.bestEpoch, r.epochsDone) : "—"}
-          testId="stat-model-epoch"
-        />
+        {external ? (
+          <Stat label="Started" value={formatAgo(r.startedAt)} />
+        ) : (
+          <Stat
+            label="Model weights"
+            value={r.modelEpoch ? describeModelEpoch(r.modelEpoch, r.bestEpoch, r.epochsDone) : "—"}
+            testId="stat-model-epoch"
+          />
+        )}
         <Stat label="Duration" value={formatDuration(secondsBetween(r.startedAt, r.finishedAt))} />
         {external ? (
           <Stat label="Params · tags" value={`${r.params.length} · ${r.tags.length}`} />
@@ -201,25 +205,28 @@ export function RunPage({ id }: { id: number }) {
       )}
       <EvaluationPanel runId={id} live={live} />
 
-      <div className="grid gap-4 lg:grid-cols-2">
-        <div className="space-y-4">
-          {external ? (
-            <>
-              <HyperparamsPanel
-                config={Object.fromEntries(r.params.map((p) => [p.key, p.value]))}
-                title="Parameters"
-                testId="params"
-              />
-              <HyperparamsPanel
-                config={Object.fromEntries(r.tags.map((t) => [t.key, t.value]))}
-                title="Tags"
-                testId="tags"
-              />
-            </>
-          ) : (
+      {external ? (
+        <div className="grid gap-4 lg:grid-cols-2">
+          <div className="space-y-4">
+            <HyperparamsPanel
+              config={Object.fromEntries(r.params.map((p) => [p.key, p.value]))}
+              title="Parameters"
+              testId="params"
+            />
+            <HyperparamsPanel
+              config={Object.fromEntries(r.tags.map((t) => [t.key, t.value]))}
+              title="Tags"
+              testId="tags"
+            />
+          </div>
+          <div className="space-y-4">
+            <ArtifactsPanel runId={id} artifacts={artifacts.data} proxyRoot={proxyRoot} />
+          </div>
+        </div>
+      ) : (
+        <div className="grid gap-4 lg:grid-cols-2">
+          <div className="space-y-4">
             <HyperparamsPanel config={r.config} />
-          )}
-          {!external && (
             <Panel title="Worker">
               {r.worker ? (
                 <dl className="grid grid-cols-[8rem_1fr] gap-y-1 text-xs" data-testid="run-worker">
@@ -246,18 +253,14 @@ export function RunPage({ id }: { id: number }) {
                 </p>
               )}
             </Panel>
-          )}
-          <ArtifactsPanel
-            runId={id}
-            artifacts={artifacts.data}
-            proxyRoot={external ? proxyRoot : undefined}
-          />
+            <ArtifactsPanel runId={id} artifacts={artifacts.data} />
+          </div>
+          <div className="space-y-4">
+            <LayersPanel runId={id} artifacts={artifacts.data} />
+            <DataPanel runId={id} artifacts={artifacts.data} />
+          </div>
         </div>
-        <div className="space-y-4">
-          <LayersPanel runId={id} artifacts={artifacts.data} />
-          <DataPanel runId={id} artifacts={artifacts.data} />
-        </div>
-      </div>
+      )}
       <LogsPanel runId={id} live={live} />
     </section>
   );
