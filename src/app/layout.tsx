@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import type { ReactNode } from "react";
+import { MlflowLinks } from "@/components/mlflow-links";
 import { AccountMenu } from "@/features/auth/components/account-menu";
 import { TRPCReactProvider } from "@/lib/trpc";
 import "./globals.css";
@@ -37,6 +38,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
               <AccountMenu />
             </nav>
           </header>
+          <MlflowLinks />
           <main className="mx-auto max-w-[1600px] px-6 py-8">{children}</main>
         </TRPCReactProvider>
       </body>

@@ -632,6 +632,10 @@ describe("in the dashboard", () => {
       await page.getByTestId("evaluation").waitFor();
       expect(await page.getByTestId("evaluation").textContent()).toMatch(/accuracy 9\d\.\d+%/);
       await screenshot(page, "mlflow-run");
+      // The link MLflow's client prints ("View run at …/#/experiments/<id>/runs/<run id>") opens the page.
+      await page.goto(new URL(`/#/experiments/${experiment_id}/runs/${runId}`, baseUrl).toString());
+      await page.waitForURL(new RegExp(`/runs/${run.id}$`));
+      await page.getByTestId("run-source").waitFor();
 
       await page.goto(new URL(`/compare?runs=${run.id},${trainedRunId}`, baseUrl).toString());
       await page.getByTestId("compare-charts").waitFor();
