@@ -5,7 +5,14 @@ import { PrismaClient } from "@/generated/prisma/client";
 
 export type Db = PrismaClient;
 
-const pools = new WeakMap<object, pg.Pool>();
+/**
+ * Each client's pool. Kept on globalThis: Next.js bundles this module more than once (pages,
+ * route handlers), and a client made by one copy and shared through getDb's global must still
+ * find its pool from another copy.
+ */
+const shared = globalThis as unknown as { labbookPools?: WeakMap<object, pg.Pool> };
+shared.labbookPools ??= new WeakMap();
+const pools = shared.labbookPools;
 
 export function createDb(databaseUrl: string): Db {
   // Idle connections must not keep a finished script alive.
