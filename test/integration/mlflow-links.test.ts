@@ -12,9 +12,12 @@ let server: LabbookProcess;
 let run: { id: number; uuid: string };
 
 beforeAll(async () => {
+  const experiment = await db.experiment.create({
+    data: { name: `printed-link-${process.pid}-${Date.now()}` },
+  });
   run = await db.run.create({
     data: {
-      experimentId: 0,
+      experimentId: experiment.id,
       name: "printed-link",
       source: "mlflow",
       status: "succeeded",
