@@ -7,6 +7,7 @@ import { Prisma } from "@/generated/prisma/client";
 import { AuthError, authorize, type Credentials, credentialsOf } from "@/server/auth/authorize";
 import type { Db } from "@/server/db/client";
 import { DomainError, type DomainErrorKind } from "@/shared/errors";
+import { isStorableText } from "@/shared/storable-text";
 import { describeIssue } from "@/shared/zod-issues";
 
 /* ---------- Context ---------- */
@@ -92,24 +93,21 @@ const domainErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /**
  * The path of the first string in `value` that PostgreSQL cannot store as text (a NUL, or a
  * lone UTF-16 surrogate), or null. Iterative: input may nest deeply.
  */
 export function unstorableTextPath(value: unknown): string | null {
-  const storable = (text: string) => !text.includes("\u0000") && !LONE_SURROGATE.test(text);
   const stack: [unknown, string][] = [[value, ""]];
   while (stack.length) {
     const [item, path] = stack.pop() as [unknown, string];
     if (typeof item === "string") {
-      if (!storable(item)) return path || "input";
+      if (!isStorableText(item)) return path || "input";
     } else if (Array.isArray(item)) {
       for (const [i, child] of item.entries()) stack.push([child, `${path || "input"}[${i}]`]);
     } else if (item && typeof item === "object") {
       for (const [key, child] of Object.entries(item)) {
-        if (!storable(key)) return path || "input";
+        if (!isStorableText(key)) return path || "input";
         stack.push([child, path ? `${path}.${key}` : key]);
       }
     }

@@ -4,9 +4,9 @@
 // is checked, and a run's files are found by its id, never by a path on disk.
 import { type Db, poolOf } from "@/server/db/client";
 import { findArtifact, storeArtifact, streamArtifact } from "@/server/services/artifacts";
+import { isStorableText } from "@/shared/storable-text";
 import { MlflowError } from "./errors";
 import { EVALUATION_ARTIFACT, importEvaluationArtifact } from "./evaluation-artifact";
-import { storable } from "./schemas";
 
 /** An artifact's path inside its run: at most 500 characters (the unique index takes ~2,700 bytes). */
 export const MAX_ARTIFACT_PATH = 500;
@@ -28,7 +28,7 @@ export function safeRelativePath(path: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   if (/[\u0000-\u001f\u007f\\]/.test(path))
     throw invalidPath(path, "control characters and backslashes are refused");
-  if (!storable(path)) throw invalidPath(path, "it is not valid Unicode");
+  if (!isStorableText(path)) throw invalidPath(path, "it is not valid Unicode");
   const segments = path.replace(/\/+$/, "").split("/");
   if (segments.some((s) => s === "" || s === "." || s === ".."))
     throw invalidPath(path, "empty, '.' and '..' segments are refused");

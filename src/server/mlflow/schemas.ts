@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { MAX_DB_INT } from "@/shared/ids";
 import { MLFLOW_KEY_PATTERN } from "@/shared/metrics";
+import { isStorableText } from "@/shared/storable-text";
 
 export const LIMITS = {
   entityKey: 250,
@@ -21,15 +22,12 @@ export const LIMITS = {
 /** The latest time accepted, in ms: the end of year 9999 (PostgreSQL's timestamp goes further). */
 const MAX_TIMESTAMP_MS = 253_402_300_799_999;
 
-/** Text PostgreSQL can store: no NUL, no lone surrogate. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-export const storable = (text: string) => !text.includes("\u0000") && !LONE_SURROGATE.test(text);
-
+/** A text field of at most `max` characters that PostgreSQL can store. */
 export const text = (field: string, max: number) =>
   z
     .string({ error: `${field} must be a string` })
     .max(max, { error: `${field} must be at most ${max} characters` })
-    .refine(storable, { error: `${field} must be valid Unicode text without NUL characters` });
+    .refine(isStorableText, { error: `${field} must be valid Unicode text without NUL characters` });
 
 /** MLflow's rule for metric, param and tag keys: letters, digits, _ - . / and space, no `..` path. */
 export const entityKey = (field: string) =>
