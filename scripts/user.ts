@@ -1,15 +1,16 @@
 // `npm run user -- create NAME [--role viewer|editor|admin]`, `passwd NAME`, `role NAME ROLE`,
-// `disable NAME`, `enable NAME`, `list`. Passwords are typed at a prompt (not echoed), or read
+// `disable NAME`, `enable NAME`, `unlock NAME`, `list`. Passwords are typed at a prompt (not echoed), or read
 // from the first line of stdin when it is not a terminal (for scripts).
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import type { Role } from "../src/generated/prisma/client";
+import { unlockName } from "../src/server/auth/sign-in-throttle";
 import { createUser, setUserDisabled, updateUser } from "../src/server/auth/users";
 import { createDb } from "../src/server/db/client";
 import { openDatabase } from "../src/server/db/open";
 import { passwordSchema, ROLES, userNameSchema } from "../src/shared/auth";
 
-const usage = `usage: npm run user -- create NAME [--role ${ROLES.join("|")}] | passwd NAME | role NAME ROLE | disable NAME | enable NAME | list`;
+const usage = `usage: npm run user -- create NAME [--role ${ROLES.join("|")}] | passwd NAME | role NAME ROLE | disable NAME | enable NAME | unlock NAME | list`;
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: { role: { type: "string", default: "viewer" } },
@@ -79,6 +80,10 @@ try {
   } else if (command === "disable" || command === "enable") {
     await setUserDisabled(db, name, command === "disable");
     console.log(command === "disable" ? `Disabled ${name} and ended their sessions.` : `Enabled ${name}.`);
+  } else if (command === "unlock") {
+    // Any name, existing or not: guesses at a name that does not exist yet are waits too.
+    const cleared = await unlockName(db, name);
+    console.log(cleared ? `Cleared ${name}'s sign-in waits (${cleared}).` : `${name} had no sign-in waits.`);
   } else if (command === "list") {
     const users = await db.user.findMany({
       orderBy: { name: "asc" },

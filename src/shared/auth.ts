@@ -5,6 +5,8 @@ export const SESSION_COOKIE = "labbook_session";
 /** Readable by the dashboard's script, which echoes it in CSRF_HEADER on writes. */
 export const CSRF_COOKIE = "labbook_csrf";
 export const CSRF_HEADER = "x-labbook-csrf";
+/** Sent only to the sign-in route: marks a browser its user signed in from before. */
+export const DEVICE_COOKIE = "labbook_device";
 
 export const ROLES = ["viewer", "editor", "admin"] as const;
 export type RoleName = (typeof ROLES)[number];
@@ -31,3 +33,21 @@ export const signInSchema = z.object({
   password: z.string({ error: "must be text" }).min(1, { error: "is required" }).max(MAX_PASSWORD_LENGTH),
 });
 export type SignInInput = z.input<typeof signInSchema>;
+
+/**
+ * Where to go after signing in: `next` resolved against this page's origin, kept only when it
+ * stays there. URL parsing drops tabs and newlines, so "/\t/evil.example" is "//evil.example":
+ * only the parsed result can be judged.
+ */
+export function sameOriginPath(next: string | null, origin: string, fallback = "/experiments"): string {
+  if (!next) return fallback;
+  let url: URL;
+  try {
+    url = new URL(next, origin);
+  } catch {
+    return fallback;
+  }
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  // "//host" would be read as another site once assigned to window.location.
+  return url.origin === new URL(origin).origin && !/^\/[/\\]/.test(path) ? path : fallback;
+}

@@ -4,12 +4,23 @@ import { dbId } from "./ids";
 
 const id = dbId;
 
+/** The machine a worker runs on, shown on the run page: flat and bounded, never free-form JSON. */
+export const workerInfoSchema = z.object({
+  cpus: z.number().int().min(0).max(100_000).optional(),
+  cpuModel: z.string().max(200).optional(),
+  memoryGb: z.number().int().min(0).max(1_000_000).optional(),
+  platform: z.string().max(100).optional(),
+  node: z.string().max(40).optional(),
+  gpu: z.string().max(200).optional(),
+  skippedBackends: z.array(z.string().max(500)).max(20).optional(),
+});
+export type WorkerInfo = z.output<typeof workerInfoSchema>;
+
 export const workerRegisterSchema = z.object({
   name: z.string().trim().min(1).max(120),
   host: z.string().trim().min(1).max(255),
   backend: z.string().trim().min(1).max(60),
-  /** CPU model and count, memory, GPU name: shown on the run page. */
-  info: z.record(z.string(), z.unknown()).default({}),
+  info: workerInfoSchema.default({}),
 });
 
 export const workerClaimSchema = z.object({

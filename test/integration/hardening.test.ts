@@ -2,6 +2,7 @@
 // server: out-of-range ids and cursors, batch size, a metric at step 2^31 - 1, CSV formulas,
 // evaluations from a worker that does not hold the run, and a deleted run with an expired lease.
 import { request } from "node:http";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDb } from "@/server/db/client";
 import { MAX_BATCH_SIZE } from "@/shared/api";
@@ -213,17 +214,18 @@ function raw(
   path: string,
   headers: Record<string, string>,
   body = "",
-): Promise<{ status: number; body: string }> {
+  port = new URL(baseUrl).port,
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   const url = new URL(path, baseUrl);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers },
+      { host: url.hostname, port, path: url.pathname + url.search, method, headers },
       (res) => {
         let text = "";
         res.on("data", (chunk: Buffer) => {
           text += chunk.toString();
         });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
       },
     );
     req.on("error", reject);
@@ -288,5 +290,101 @@ describe("requests a browser could be tricked into sending", () => {
     );
     expect(spoofed.status).toBe(401);
     expect(await db.experiment.count({ where: { name } })).toBe(0);
+  });
+});
+
+/** A TCP forwarder like `socat TCP-LISTEN:port,fork TCP:labbook`: bytes only, no headers added. */
+async function forwarder(): Promise<{ port: number; close: () => Promise<void> }> {
+  const target = new URL(baseUrl);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("a proxy or forwarder on the same machine (found by reading the code)", () => {
+  const create = (name: string) => JSON.stringify({ name, runs: [{ config: {} }] });
+  const json = { "content-type": "application/json" };
+
+  it("makes its clients remote: no writes without a token", async () => {
+    const socat = await forwarder();
+    try {
+      const name = unique("forwarded");
+      // The browser behind socat names the forwarder's port (or its public host) in Host.
+      const through = await raw(
+        "POST",
+        "/api/trpc/experiment.create",
+        { ...json, host: `127.0.0.1:${socat.port}` },
+        create(name),
+        String(socat.port),
+      );
+      expect(through.status, through.body).toBe(401);
+      // nginx's defaults: Host rewritten to Labbook's own, HTTP/1.0, no X-Forwarded-For.
+      const nginx = await new Promise<string>((resolve, reject) => {
+        const socket = connect(socat.port, "127.0.0.1", () =>
+          socket.write(
+            `POST /api/trpc/experiment.create HTTP/1.0\r\nHost: ${new URL(baseUrl).host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(create(name))}\r\nConnection: close\r\n\r\n${create(name)}`,
+          ),
+        );
+        let text = "";
+        socket.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+      });
+      expect(nginx.split("\r\n")[0]).toMatch(/^HTTP\/1\.[01] 401/);
+      expect(await db.experiment.count({ where: { name } })).toBe(0);
+      // The same request straight from this machine is local, as before.
+      const direct = await raw(
+        "POST",
+        "/api/trpc/experiment.create",
+        { ...json, host: new URL(baseUrl).host },
+        create(name),
+      );
+      expect(direct.status, direct.body).toBe(200);
+    } finally {
+      await socat.close();
+    }
+  });
+});
+
+describe("headers on every answer", () => {
+  it("forbid framing and sniffing, and keep the referrer on the site (found by attack)", async () => {
+    const host = new URL(baseUrl).host;
+    const answers = [
+      await raw("GET", "/experiments", { host }),
+      await raw("GET", "/api/trpc/experiment.list?input=%7B%7D", { host }),
+      await raw("GET", "/api/runs/2147483647/metrics", { host }),
+      await raw("GET", "/api/2.0/mlflow/experiments/get?experiment_id=0", { host }),
+      await raw("GET", "/no-such-page", { host }),
+      await raw("GET", "/experiments", { host: "evil.example" }),
+      await raw("POST", "/experiments", { host, "content-type": "text/plain", "next-action": "x" }, "[]"),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 404, 200, 404, 421, 405]);
+    for (const answer of answers) {
+      expect(answer.headers["content-security-policy"]).toMatch(/frame-ancestors 'none'/);
+      expect(answer.headers["content-security-policy"]).toMatch(/object-src 'none'/);
+      expect(answer.headers["x-frame-options"]).toBe("DENY");
+      expect(answer.headers["x-content-type-options"]).toBe("nosniff");
+      expect(answer.headers["referrer-policy"]).toBe("same-origin");
+      expect(answer.headers["cross-origin-resource-policy"]).toBe("same-origin");
+    }
+    // A post to a page (Next.js would look for a Server Action, and log a stack) is a plain 405.
+    expect(answers[6]?.headers.allow).toBe("GET, HEAD");
+    expect(answers[6]?.body).not.toMatch(/Server Action|\n\s+at /);
   });
 });

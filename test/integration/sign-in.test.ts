@@ -2,6 +2,7 @@
 // SameSite cookies, the CSRF header on writes, roles, throttled guessing, sign-out, and
 // who did what. "Remote" requests come through the test server's trusted X-Forwarded-For.
 import { spawnSync } from "node:child_process";
+import { randomBytes, scryptSync } from "node:crypto";
 import path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { Role } from "@/generated/prisma/client";
@@ -31,7 +32,13 @@ async function signIn(name: string, password: string, headers: Record<string, st
       .find((c) => c.startsWith(`${cookie}=`))
       ?.split(";")[0]
       ?.split("=")[1];
-  return { response, cookies, session: value("labbook_session"), csrf: value("labbook_csrf") };
+  return {
+    response,
+    cookies,
+    session: value("labbook_session"),
+    csrf: value("labbook_csrf"),
+    device: value("labbook_device"),
+  };
 }
 
 async function userWith(role: Role) {
@@ -56,7 +63,7 @@ describe("sign-in", () => {
     const name = unique("alice");
     await createUser(db, { name, role: "editor", password: PASSWORD });
     const stored = await db.user.findUniqueOrThrow({ where: { name } });
-    expect(stored.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
+    expect(stored.passwordHash).toMatch(/^scrypt\$131072\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
     expect(stored.passwordHash).not.toContain(PASSWORD);
 
     const wrong = await signIn(name, "not the password");
@@ -108,16 +115,134 @@ describe("sign-in", () => {
     }
     expect(await db.session.count()).toBe(before);
   });
+});
 
-  it("throttles guessing: after 10 failures for a name, even the right password waits", async () => {
-    const name = unique("guessed");
-    await createUser(db, { name, role: "viewer", password: PASSWORD });
-    for (let i = 0; i < 10; i++) expect((await signIn(name, `guess ${i} wrong`)).response.status).toBe(401);
-    const blocked = await signIn(name, PASSWORD);
-    expect(blocked.response.status).toBe(429);
-    expect(Number(blocked.response.headers.get("retry-after"))).toBeGreaterThan(800);
-    expect(blocked.cookies).toEqual([]);
+describe("guessing is slowed, and nobody can lock the real user out", () => {
+  const from = (address: string, extra: Record<string, string> = {}) => ({
+    "x-forwarded-for": address,
+    ...extra,
   });
+  /** Where an attacker who kept guessing would have the bucket: waiting for minutes. */
+  const keepWaiting = (name: string, address: string) =>
+    db.$executeRaw`UPDATE "SignInThrottle" SET "nextAttemptAt" = now() + interval '10 minutes'
+      WHERE name = ${name} AND address = ${address}`.then((n) => expect(n).toBe(1));
+  /** `count` wrong passwords, `parallel` at a time; the statuses they got. */
+  async function guess(name: string, count: number, parallel: number, headers: () => Record<string, string>) {
+    const statuses: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: parallel }, async () => {
+        while (next < count) {
+          const i = next++;
+          statuses.push((await signIn(name, `wrong guess ${i}`, headers())).response.status);
+        }
+      }),
+    );
+    return {
+      checked: statuses.filter((s) => s === 401).length,
+      refused: statuses.filter((s) => s === 429).length,
+    };
+  }
+
+  it("300 parallel guesses from one address get at most 10 checked; the user still signs in (found by attack)", async () => {
+    const name = unique("alice");
+    await createUser(db, { name, role: "admin", password: PASSWORD });
+    expect((await signIn(name, PASSWORD, from("198.51.100.10"))).response.status).toBe(200);
+
+    const attack = await guess(name, 300, 100, () => from("203.0.113.66"));
+    expect(attack.checked).toBeGreaterThanOrEqual(5);
+    expect(attack.checked).toBeLessThanOrEqual(10);
+    expect(attack.refused).toBe(300 - attack.checked);
+    // The attacker waits, and longer after each further failure.
+    const waits: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      await db.$executeRaw`UPDATE "SignInThrottle" SET "nextAttemptAt" = now() WHERE name = ${name} AND address = '203.0.113.66'`;
+      expect((await signIn(name, "one more", from("203.0.113.66"))).response.status).toBe(401);
+      const blocked = await signIn(name, PASSWORD, from("203.0.113.66"));
+      expect(blocked.response.status).toBe(429);
+      waits.push(Number(blocked.response.headers.get("retry-after")));
+    }
+    expect(waits[1]).toBeGreaterThan(waits[0] as number);
+
+    // Alice, from where she signed in before and from a new address: at once.
+    expect((await signIn(name, PASSWORD, from("198.51.100.10"))).response.status).toBe(200);
+    expect((await signIn(name, PASSWORD, from("198.51.100.11"))).response.status).toBe(200);
+  }, 120_000);
+
+  it("an attacker on the user's own address cannot keep out a browser that signed in before", async () => {
+    const name = unique("shared");
+    await createUser(db, { name, role: "editor", password: PASSWORD });
+    const first = await signIn(name, PASSWORD, from("198.51.100.20"));
+    expect(first.device).toMatch(/^[\w-]{32}$/);
+    expect(first.cookies.find((c) => c.startsWith("labbook_device="))).toMatch(
+      /Path=\/api\/auth\/signin; HttpOnly; SameSite=Strict/,
+    );
+
+    // Behind a proxy that names no client, everyone shares one address.
+    const attack = await guess(name, 60, 30, () => from("198.51.100.20"));
+    expect(attack.checked).toBeLessThanOrEqual(10);
+    // An attacker who keeps at it keeps that address waiting.
+    await keepWaiting(name, "198.51.100.20");
+    expect((await signIn(name, PASSWORD, from("198.51.100.20"))).response.status).toBe(429);
+    const withDevice = await signIn(
+      name,
+      PASSWORD,
+      from("198.51.100.20", { cookie: `labbook_device=${first.device}` }),
+    );
+    expect(withDevice.response.status).toBe(200);
+    expect(withDevice.device).toBe(first.device);
+    // A made-up device cookie is no key of its own.
+    const forged = await signIn(
+      name,
+      PASSWORD,
+      from("198.51.100.20", { cookie: `labbook_device=${"x".repeat(32)}` }),
+    );
+    expect(forged.response.status).toBe(429);
+  }, 120_000);
+
+  it("guesses spread over many addresses stop at the name's budget, except for known addresses", async () => {
+    const name = unique("spread");
+    await createUser(db, { name, role: "viewer", password: PASSWORD });
+    expect((await signIn(name, PASSWORD, from("198.51.100.30"))).response.status).toBe(200);
+    let n = 0;
+    const attack = await guess(name, 40, 10, () => from(`203.0.113.${100 + n++}`));
+    expect(attack.checked).toBeGreaterThanOrEqual(20);
+    expect(attack.checked).toBeLessThanOrEqual(24);
+    await keepWaiting(name, "*");
+    expect((await signIn(name, PASSWORD, from("192.0.2.200"))).response.status).toBe(429);
+    expect((await signIn(name, PASSWORD, from("198.51.100.30"))).response.status).toBe(200);
+  }, 120_000);
+
+  it("npm run user -- unlock NAME clears the waits", async () => {
+    const name = unique("locked");
+    await createUser(db, { name, role: "viewer", password: PASSWORD });
+    await guess(name, 20, 10, () => from("203.0.113.90"));
+    expect((await signIn(name, PASSWORD, from("203.0.113.90"))).response.status).toBe(429);
+    const unlocked = spawnSync(path.resolve("node_modules/.bin/tsx"), ["scripts/user.ts", "unlock", name], {
+      encoding: "utf8",
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      timeout: 60_000,
+    });
+    expect(unlocked.stdout).toMatch(new RegExp(`Cleared ${name}'s sign-in waits`));
+    expect((await signIn(name, PASSWORD, from("203.0.113.90"))).response.status).toBe(200);
+  }, 120_000);
+
+  it("stores new hashes at N = 2^17 and upgrades an older, cheaper hash at the next sign-in", async () => {
+    const name = unique("legacy");
+    const salt = randomBytes(16);
+    const key = scryptSync(PASSWORD, salt, 32, { N: 2 ** 14, r: 8, p: 1 });
+    await db.user.create({
+      data: {
+        name,
+        role: "viewer",
+        passwordHash: `scrypt$16384$8$1$${salt.toString("base64url")}$${key.toString("base64url")}`,
+      },
+    });
+    expect((await signIn(name, PASSWORD)).response.status).toBe(200);
+    const upgraded = await db.user.findUniqueOrThrow({ where: { name } });
+    expect(upgraded.passwordHash).toMatch(/^scrypt\$131072\$8\$1\$/);
+    expect((await signIn(name, PASSWORD)).response.status).toBe(200);
+  }, 60_000);
 });
 
 describe("roles, CSRF and who did what", () => {

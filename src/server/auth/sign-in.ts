@@ -1,63 +1,88 @@
-// Sign-in and sign-out for the dashboard, with failed attempts throttled per name and per
-// address so a password cannot be guessed online.
-import { RateLimiterMemory, type RateLimiterRes } from "rate-limiter-flexible";
+// Sign-in and sign-out for the dashboard, under the sign-in throttle (sign-in-throttle.ts).
+import { randomBytes } from "node:crypto";
+import { parseCookie, stringifySetCookie } from "cookie";
 import type { Db } from "@/server/db/client";
-import { signInSchema } from "@/shared/auth";
+import { UNKNOWN_CLIENT } from "@/server/http/remote-address";
+import { DEVICE_COOKIE, signInSchema } from "@/shared/auth";
 import { describeIssue } from "@/shared/zod-issues";
+import { hashingIsBusy } from "./passwords";
 import { createSession, endSession, sessionCookieOf, sessionCookies } from "./sessions";
+import { chargeSignIn, deviceClient, settleSuccess } from "./sign-in-throttle";
 import { checkPassword } from "./users";
-
-const WINDOW_S = 15 * 60;
-const perName = new RateLimiterMemory({ keyPrefix: "name", points: 10, duration: WINDOW_S });
-const perAddress = new RateLimiterMemory({ keyPrefix: "address", points: 30, duration: WINDOW_S });
 
 export type SignInResult =
   | { status: 200; user: { name: string; role: string }; cookies: string[] }
   | { status: 400 | 401 | 429; message: string; retryAfterS?: number };
 
-export async function signIn(db: Db, body: unknown, address: string, secure: boolean): Promise<SignInResult> {
+export async function signIn(
+  db: Db,
+  body: unknown,
+  request: { address: string; headers: Headers; secure: boolean },
+): Promise<SignInResult> {
   const parsed = signInSchema.safeParse(body);
   if (!parsed.success) return { status: 400, message: parsed.error.issues.map(describeIssue).join("; ") };
   const { name, password } = parsed.data;
-  const checked = await checkSignIn(db, name, password, address);
+  const device = deviceCookieOf(request.headers);
+  const checked = await checkSignIn(db, name, password, request.address, device);
   if ("status" in checked) return checked;
   const { user } = checked;
   const session = await createSession(db, user.id);
   return {
     status: 200,
     user: { name: user.name, role: user.role },
-    cookies: sessionCookies(session, secure),
+    cookies: [...sessionCookies(session, request.secure), deviceCookie(checked.device, request.secure)],
   };
 }
 
 /**
- * The user behind a name and password, under the sign-in throttle (per name and per address):
- * the dashboard's sign-in and HTTP basic auth (MLflow clients) share it.
+ * The user behind a name and password, under the sign-in throttle: the dashboard's sign-in
+ * and HTTP basic auth (MLflow clients) share it. On success, `device` is the browser's device
+ * token (the one it sent if that was known, else a new one).
  */
 export async function checkSignIn(
   db: Db,
   name: string,
   password: string,
   address: string,
+  device: string | null = null,
 ): Promise<
-  | { user: NonNullable<Awaited<ReturnType<typeof checkPassword>>> }
+  | { user: NonNullable<Awaited<ReturnType<typeof checkPassword>>>; device: string }
   | { status: 401 | 429; message: string; retryAfterS?: number }
 > {
-  const [byName, byAddress] = await Promise.all([perName.get(name), perAddress.get(address)]);
-  const blocked = [byName, byAddress].find((r) => r && r.remainingPoints <= 0);
-  if (blocked) return throttled(blocked);
+  if (hashingIsBusy()) return throttled(1, "sign-in is busy");
+  const charged = await chargeSignIn(db, { name, address, device });
+  if ("waitS" in charged) return throttled(charged.waitS, "too many failed sign-ins");
   const user = await checkPassword(db, name, password);
-  if (!user) {
-    await Promise.all([perName.penalty(name, 1), perAddress.penalty(address, 1)]);
-    return { status: 401, message: "wrong user name or password" };
-  }
-  await perName.delete(name);
-  return { user };
+  if (!user) return { status: 401, message: "wrong user name or password" };
+  const kept = device && charged.charged[0]?.address === deviceClient(device) ? device : newDeviceToken();
+  // Everyone behind a proxy that names no client shares UNKNOWN_CLIENT: it vouches for nobody.
+  const clients = [deviceClient(kept), ...(address === UNKNOWN_CLIENT ? [] : [address])];
+  await settleSuccess(db, charged.charged, user.id, clients);
+  return { user, device: kept };
 }
 
-function throttled(res: RateLimiterRes): { status: 429; message: string; retryAfterS: number } {
-  const retryAfterS = Math.ceil(res.msBeforeNext / 1000);
-  return { status: 429, message: `too many failed sign-ins; try again in ${retryAfterS} s`, retryAfterS };
+function throttled(retryAfterS: number, why: string): { status: 429; message: string; retryAfterS: number } {
+  return { status: 429, message: `${why}; try again in ${retryAfterS} s`, retryAfterS };
+}
+
+const newDeviceToken = () => randomBytes(24).toString("base64url");
+
+function deviceCookieOf(headers: Headers): string | null {
+  const value = parseCookie(headers.get("cookie") ?? "")[DEVICE_COOKIE];
+  return value && /^[\w-]{16,64}$/.test(value) ? value : null;
+}
+
+/** Marks the browser as one its user signed in from, for a year (sign-in-throttle.ts). */
+function deviceCookie(token: string, secure: boolean): string {
+  return stringifySetCookie({
+    name: DEVICE_COOKIE,
+    value: token,
+    path: "/api/auth/signin",
+    httpOnly: true,
+    sameSite: "strict",
+    secure,
+    maxAge: 365 * 24 * 3600,
+  });
 }
 
 /** Ends the request's session (if any) and returns the cookies that clear it. */

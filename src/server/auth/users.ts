@@ -1,7 +1,7 @@
 // Dashboard users: created and changed from the CLI (scripts/user.ts), checked at sign-in.
 import type { Role } from "@/generated/prisma/client";
 import type { Db } from "@/server/db/client";
-import { decoyHash, hashPassword, verifyPassword } from "./passwords";
+import { decoyHash, hashPassword, needsRehash, verifyPassword } from "./passwords";
 
 export async function createUser(db: Db, input: { name: string; password: string; role: Role }) {
   return db.user.create({
@@ -36,5 +36,12 @@ export async function setUserDisabled(db: Db, name: string, disabled: boolean) {
 export async function checkPassword(db: Db, name: string, password: string) {
   const user = await db.user.findUnique({ where: { name } });
   const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
-  return ok && user && !user.disabledAt ? user : null;
+  if (!ok || !user || user.disabledAt) return null;
+  if (needsRehash(user.passwordHash))
+    // Only if the hash is still the one checked: a password changed meanwhile stays changed.
+    await db.user.updateMany({
+      where: { id: user.id, passwordHash: user.passwordHash },
+      data: { passwordHash: await hashPassword(password) },
+    });
+  return user;
 }

@@ -17,10 +17,45 @@ function serverSecret(): string {
   return store.labbookRequestSecret;
 }
 
+/** Where a loopback connection that came through a proxy or forwarder has no address of its own. */
+export const UNKNOWN_CLIENT = "unknown";
+
+/** Headers that only a proxy adds. */
+const PROXY_HEADERS = [
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-real-ip",
+  "via",
+];
+
+/**
+ * A loopback connection is a client on this machine only when nothing in it says otherwise:
+ * a forwarder (socat, ssh -L) keeps the client's own Host, naming another host or port; a proxy
+ * adds its headers, and nginx by default speaks HTTP/1.0, which no browser or worker does.
+ */
+function isDirect(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor === 1 && req.httpVersionMinor === 0) return false;
+  if (PROXY_HEADERS.some((name) => req.headers[name] !== undefined)) return false;
+  let host: URL;
+  try {
+    host = new URL(`http://${req.headers.host ?? ""}`);
+  } catch {
+    return false;
+  }
+  const port = Number(host.port || 80);
+  return isLoopback(host.hostname.replace(/^\[|\]$/g, "")) || host.hostname === "localhost"
+    ? port === req.socket.localPort
+    : false;
+}
+
 /**
  * The client's address. Behind a proxy (trustProxy), and only for connections from the proxy
  * (loopback, or one of `proxies`), it is the rightmost X-Forwarded-For hop: the one the proxy
- * itself appended. Anything left of it was sent by the client and proves nothing.
+ * itself appended. Anything left of it was sent by the client and proves nothing. A loopback
+ * connection that a proxy or forwarder relayed without naming its client is UNKNOWN_CLIENT:
+ * remote, never local.
  */
 export function clientAddress(
   req: IncomingMessage,
@@ -31,8 +66,9 @@ export function clientAddress(
   const forwarded = req.headers["x-forwarded-for"];
   const fromProxy = isLoopback(peer) || proxies.includes(peer.replace(/^::ffff:/, ""));
   if (trustProxy && fromProxy && typeof forwarded === "string" && forwarded.trim()) {
-    return forwarded.split(",").at(-1)?.trim() ?? "";
+    return forwarded.split(",").at(-1)?.trim() || UNKNOWN_CLIENT;
   }
+  if (isLoopback(peer) && !isDirect(req)) return UNKNOWN_CLIENT;
   return peer;
 }
 

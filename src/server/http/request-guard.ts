@@ -32,7 +32,7 @@ const JSON_ONLY = ["/api/trpc/", "/api/auth/signin"];
 export function refusal(
   req: IncomingMessage,
   hosts: ReadonlySet<string>,
-): { status: number; message: string } | null {
+): { status: number; message: string; headers?: Record<string, string> } | null {
   const host = req.headers.host ?? "";
   if (!hosts.has(bare(host)))
     return {
@@ -46,6 +46,14 @@ export function refusal(
     return { status: 400, message: "the URL's path has a malformed percent-escape" };
   }
   if (SAFE_METHODS.has(req.method ?? "GET")) return null;
+  // Pages take only reads. Labbook has no Server Actions: a POST to a page would only make
+  // Next.js log "Failed to find Server Action" with a stack.
+  if (!/^\/(api|ajax-api)\//.test(req.url ?? "/"))
+    return {
+      status: 405,
+      message: `${req.method} is not allowed here: pages take GET and HEAD only`,
+      headers: { allow: "GET, HEAD" },
+    };
   const site = req.headers["sec-fetch-site"];
   if (site && site !== "same-origin" && site !== "none")
     return { status: 403, message: `cross-site writes are refused (Sec-Fetch-Site: ${site})` };

@@ -12,6 +12,7 @@ import { installPredictor } from "@/server/predict/predictor";
 import { SESSION_COOKIE } from "@/shared/auth";
 import { clientAddress, stampRemoteAddress } from "./remote-address";
 import { allowedHosts, refusal } from "./request-guard";
+import { applySecurityHeaders, securityHeaders } from "./security-headers";
 
 export interface HttpServerOptions {
   host: string;
@@ -52,10 +53,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Serve
       console.error("could not resume the evaluation-set jobs:", error),
     );
   const hosts = allowedHosts(options.host, options.allowedHosts);
+  const headers = securityHeaders(options.dev);
   const server = createServer((req, res) => {
+    applySecurityHeaders(res, headers);
     const refused = refusal(req, hosts);
     if (refused) {
-      res.writeHead(refused.status, { "content-type": "application/json" });
+      res.writeHead(refused.status, { "content-type": "application/json", ...refused.headers });
       res.end(JSON.stringify({ error: { message: refused.message } }));
       return;
     }

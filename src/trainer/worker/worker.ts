@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { type Hyperparams, hyperparamsSchema } from "../../shared/hyperparams";
 import { BATCH_METRIC_KEYS, EPOCH_METRIC_KEYS, type MetricPointInput } from "../../shared/metrics";
+import type { WorkerInfo } from "../../shared/workers";
 import type { BackendName } from "../backend";
 import { readCheckpointMeta, unpackCheckpoint } from "../checkpoint-file";
 import type { BatchProgress, EpochMetrics } from "../train";
@@ -179,13 +180,13 @@ export class Worker {
     const { options } = this;
     const { backend, skipped } = await this.trainingThread();
     options.log(`backend ${backend}${skipped.length ? `; skipped ${skipped.join("; ")}` : ""}`);
-    const info = {
+    const info: WorkerInfo = {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? "unknown",
       memoryGb: Math.round(os.totalmem() / 1e9),
       platform: `${os.platform()} ${os.arch()}`,
       node: process.version,
-      skippedBackends: skipped,
+      skippedBackends: skipped.slice(0, 20).map((reason) => reason.slice(0, 500)),
     };
     const worker = await retrying(
       () =>

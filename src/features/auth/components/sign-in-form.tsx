@@ -2,16 +2,11 @@
 import { useSearchParams } from "next/navigation";
 import { type FormEvent, useState } from "react";
 import { buttonClass, ErrorNote } from "@/components/ui";
-import { signInSchema } from "@/shared/auth";
+import { sameOriginPath, signInSchema } from "@/shared/auth";
 import { describeIssue } from "@/shared/zod-issues";
 
-/** Only a path on this site: "next" must not send a signed-in user elsewhere. */
-function safeNext(raw: string | null): string {
-  return raw?.startsWith("/") && !raw.startsWith("//") && !raw.startsWith("/\\") ? raw : "/experiments";
-}
-
 export function SignInForm() {
-  const next = safeNext(useSearchParams().get("next"));
+  const next = useSearchParams().get("next");
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
@@ -27,7 +22,7 @@ export function SignInForm() {
         headers: { "content-type": "application/json" },
         body: JSON.stringify(input.data),
       });
-      if (response.ok) return window.location.assign(next);
+      if (response.ok) return window.location.assign(sameOriginPath(next, window.location.origin));
       const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
       setError(body?.error?.message ?? `sign-in failed (${response.status})`);
     } finally {

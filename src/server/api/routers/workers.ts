@@ -3,6 +3,7 @@ import { z } from "zod";
 import { createTRPCRouter, writeProcedure } from "@/server/api/trpc";
 import { storeEvaluation } from "@/server/services/evaluations";
 import { claimRun, expireLeases, finishRun, heartbeat, releaseRun } from "@/server/services/queue";
+import { dbId } from "@/shared/ids";
 import {
   workerClaimSchema,
   workerEvaluationSchema,
@@ -26,7 +27,7 @@ const workerProcedure = writeProcedure.use(({ ctx, next }) => {
  * token must not claim or end runs in another worker's name).
  */
 const registeredWorkerProcedure = workerProcedure
-  .input(z.object({ workerId: z.number().int().positive() }))
+  .input(z.object({ workerId: dbId }))
   .use(async ({ ctx, input, next }) => {
     const worker = await ctx.db.worker.findUnique({
       where: { id: input.workerId },
@@ -62,7 +63,7 @@ export const workersRouter = createTRPCRouter({
     const data = {
       host: input.host,
       backend: input.backend,
-      info: input.info as object,
+      info: input.info,
       lastHeartbeatAt: new Date(),
     };
     return ctx.db.worker.upsert({

@@ -2,7 +2,7 @@
 // session cookies, or says why not.
 import { isHttps, signIn } from "@/server/auth/sign-in";
 import { getDb } from "@/server/db/client";
-import { remoteAddressOf } from "@/server/http/remote-address";
+import { remoteAddressOf, UNKNOWN_CLIENT } from "@/server/http/remote-address";
 import { BodyTooLargeError, fail, readBodyCapped } from "@/server/http/route-helpers";
 
 export const dynamic = "force-dynamic";
@@ -15,7 +15,11 @@ export async function POST(req: Request) {
     if (error instanceof BodyTooLargeError) return fail(413, "a sign-in is at most 4 KiB");
     return fail(400, "the body is not valid JSON");
   }
-  const result = await signIn(getDb(), body, remoteAddressOf(req.headers) ?? "unknown", isHttps(req));
+  const result = await signIn(getDb(), body, {
+    address: remoteAddressOf(req.headers) ?? UNKNOWN_CLIENT,
+    headers: req.headers,
+    secure: isHttps(req),
+  });
   if (result.status !== 200) {
     const response = fail(result.status, result.message);
     if (result.retryAfterS) response.headers.set("retry-after", String(result.retryAfterS));
