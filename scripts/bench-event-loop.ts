@@ -42,8 +42,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 try {
   const experiment = await db.experiment.create({ data: { name: "bench" } });
+  // Held by a local worker, as a claimed run is: only its worker stores its checkpoints.
+  const worker = await db.worker.create({ data: { name: "bench", host: "bench", backend: "bench" } });
   const run = await db.run.create({
     data: {
+      status: "running",
+      workerId: worker.id,
       experimentId: experiment.id,
       name: "bench",
       groupKey: "bench",

@@ -38,13 +38,17 @@ try {
   const experiment = await client.query(
     `INSERT INTO "Experiment"(name, "updatedAt") VALUES ('bench', now()) RETURNING id`,
   );
+  // Runs held by a local worker, as claimed runs are: only its worker logs to a run.
+  const worker = await client.query(
+    `INSERT INTO "Worker"(name, host, backend) VALUES ('bench', 'bench', 'bench') RETURNING id`,
+  );
   const makeRun = async () => {
     const result = await client.query(
       `INSERT INTO "Run"("experimentId", name, "groupKey", config, normalization, "learningRate", "batchSize", epochs, seed, dropout, l2, augmentation,
-         "lrPlateauPatience", "lrPlateauFactor", "lrPlateauMin", "earlyStoppingPatience", status, "updatedAt")
-       VALUES ($1, 'bench', 'bench', '{}', 'zscore', 0.0005, 64, 250, 1, '{0.2,0.3,0.4,0.5}', 0.0001, true, 10, 0.5, 0.00001, 40, 'running', now())
+         "lrPlateauPatience", "lrPlateauFactor", "lrPlateauMin", "earlyStoppingPatience", status, "workerId", "updatedAt")
+       VALUES ($1, 'bench', 'bench', '{}', 'zscore', 0.0005, 64, 250, 1, '{0.2,0.3,0.4,0.5}', 0.0001, true, 10, 0.5, 0.00001, 40, 'running', $2, now())
        RETURNING id`,
-      [experiment.rows[0].id],
+      [experiment.rows[0].id, worker.rows[0].id],
     );
     return result.rows[0].id as number;
   };

@@ -16,6 +16,7 @@ import { openDatabase } from "../src/server/db/open";
 import { CLASS_NAMES } from "../src/shared/cifar10-classes";
 import { defaultDataDir, RECORD_BYTES, recordRgb, TEST_FILE } from "../src/trainer/data/cifar10-format";
 import { LabbookClient } from "../src/trainer/worker/client";
+import { asTheirWorker } from "../test/helpers/held-run";
 
 const { values } = parseArgs({
   options: {
@@ -41,14 +42,16 @@ const { runIds } = await api.mutation<{ runIds: number[] }>("experiment.create",
   runs: [{ name: "trained by labbook train", config }],
 });
 const runId = runIds[0] as number;
-await api.upload(runId, "weights.bin", "model", readFileSync(path.join(runDir, "model", "weights.bin")));
-await api.upload(
-  runId,
-  "model.json",
-  "model",
-  readFileSync(path.join(runDir, "model", "model.json")),
-  "application/json",
-);
+await asTheirWorker(db, [runId], async () => {
+  await api.upload(runId, "weights.bin", "model", readFileSync(path.join(runDir, "model", "weights.bin")));
+  await api.upload(
+    runId,
+    "model.json",
+    "model",
+    readFileSync(path.join(runDir, "model", "model.json")),
+    "application/json",
+  );
+});
 await db.run.update({
   where: { id: runId },
   data: { status: "succeeded", testAccuracy: summary.testAccuracy, finishedAt: new Date() },

@@ -1,5 +1,6 @@
 // `npm run fuzz -- [--count 10000] [--seed N]`: the API fuzzer at full size, against a Labbook
-// of its own on a scratch embedded PostgreSQL. Prints every failure; exits 1 if there is one.
+// of its own on a scratch embedded PostgreSQL: first every input field's edge values, drawn from
+// the schemas, then `count` random requests. Prints every failure; exits 1 if there is one.
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -25,6 +26,7 @@ try {
     ...target,
     count,
     seed,
+    sweep: true,
     onProgress: (done, failed) => {
       if (done % 1000 === 0) console.log(`  ${done} sent, ${failed} failures`);
     },

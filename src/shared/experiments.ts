@@ -83,11 +83,20 @@ export const RUN_SORT_FIELDS = [
 ] as const;
 export type RunSortField = (typeof RUN_SORT_FIELDS)[number];
 
-const range = z
-  .object({ gte: z.number().optional(), lte: z.number().optional() })
-  .refine((r) => r.gte === undefined || r.lte === undefined || r.gte <= r.lte, {
-    error: "gte must be ≤ lte",
-  });
+const rangeOf = (bound: z.ZodNumber) =>
+  z
+    .object({ gte: bound.optional(), lte: bound.optional() })
+    .refine((r) => r.gte === undefined || r.lte === undefined || r.gte <= r.lte, {
+      error: "gte must be ≤ lte",
+    });
+const range = rangeOf(z.number());
+/** Integer columns are int4: a bound past it is a 400, not a database error. */
+const intRange = rangeOf(
+  z
+    .number()
+    .min(-MAX_DB_INT - 1, { error: `must be at least ${-MAX_DB_INT - 1}` })
+    .max(MAX_DB_INT, { error: `must be at most ${MAX_DB_INT}` }),
+);
 
 /** Numeric hyperparameter columns a runs list may be filtered on by range. */
 export const RUN_RANGE_FILTERS = [
@@ -111,14 +120,14 @@ export const runListSchema = z.object({
   augmentation: z.boolean().optional(),
   dropout: hyperparamsObjectSchema.shape.dropout.unwrap().optional(),
   learningRate: range.optional(),
-  batchSize: range.optional(),
-  epochs: range.optional(),
-  seed: range.optional(),
+  batchSize: intRange.optional(),
+  epochs: intRange.optional(),
+  seed: intRange.optional(),
   l2: range.optional(),
-  lrPlateauPatience: range.optional(),
+  lrPlateauPatience: intRange.optional(),
   lrPlateauFactor: range.optional(),
   lrPlateauMin: range.optional(),
-  earlyStoppingPatience: range.optional(),
+  earlyStoppingPatience: intRange.optional(),
   sort: z
     .object({
       field: z.enum(RUN_SORT_FIELDS).default("createdAt"),

@@ -17,7 +17,9 @@ import { MLFLOW_ENDPOINTS } from "@/server/mlflow/http";
 import { LabbookClient } from "@/trainer/worker/client";
 import { startLabbook } from "../../scripts/lib/labbook-process";
 import { createDatabase, dropDatabase } from "./database";
+import { asTheirWorker } from "./held-run";
 import { succeededRunWithModel } from "./registered-model";
+import { edgeRequests, schemaRequest, schemaTargets } from "./schema-fuzz";
 import { writeSyntheticCifar } from "./synthetic-cifar";
 
 export interface FuzzRequest {
@@ -683,6 +685,7 @@ const pageRequest = fc
 export function requests(targets: FuzzTargets): fc.Arbitrary<FuzzRequest> {
   return fc.oneof(
     { weight: 12, arbitrary: trpcRequest(targets) },
+    { weight: 6, arbitrary: schemaRequest(schemaTargets(targets.mlflowRunId)) },
     { weight: 6, arbitrary: routeRequest(targets) },
     { weight: 5, arbitrary: mlflowRequest(targets) },
     { weight: 1, arbitrary: pageRequest },
@@ -716,7 +719,8 @@ export async function send(baseUrl: string, request: FuzzRequest): Promise<{ sta
 
 /**
  * Sends `count` generated requests one at a time (so each refused one's row counts are its own)
- * and returns every failure found, not just the first.
+ * and returns every failure found, not just the first. With `sweep`, first every field's edge
+ * values (schema-fuzz.ts), each in an otherwise valid input.
  */
 export async function fuzzApi(options: {
   baseUrl: string;
@@ -724,6 +728,7 @@ export async function fuzzApi(options: {
   targets: FuzzTargets;
   count: number;
   seed: number;
+  sweep?: boolean;
   onProgress?: (done: number, failures: number) => void;
 }): Promise<{ failures: FuzzFailure[]; statuses: Record<string, number> }> {
   const client = new pg.Client({ connectionString: options.databaseUrl });
@@ -731,7 +736,13 @@ export async function fuzzApi(options: {
   const failures: FuzzFailure[] = [];
   const statuses: Record<string, number> = {};
   try {
-    const all = fc.sample(requests(options.targets), { numRuns: options.count, seed: options.seed });
+    const swept = options.sweep ? edgeRequests(schemaTargets(options.targets.mlflowRunId)) : [];
+    const all = [
+      ...swept.map((edge) => edge.request),
+      ...(options.count
+        ? fc.sample(requests(options.targets), { numRuns: options.count, seed: options.seed })
+        : []),
+    ];
     for (const [i, request] of all.entries()) {
       const before = await rowCounts(client);
       let status = 0;
@@ -799,11 +810,13 @@ export async function startFuzzTarget(adminUrl: string) {
     name: "fuzzed",
     runs: [{ config: { epochs: 3 }, seeds: [1, 2, 3] }],
   });
-  for (const runId of runIds)
-    await api.logMetrics(
-      runId,
-      [1, 2, 3].map((step) => ({ key: "val_accuracy", step, value: step / 10 })),
-    );
+  await asTheirWorker(db, runIds, async () => {
+    for (const runId of runIds)
+      await api.logMetrics(
+        runId,
+        [1, 2, 3].map((step) => ({ key: "val_accuracy", step, value: step / 10 })),
+      );
+  });
   const modelName = "fuzz-model";
   await succeededRunWithModel(api, db, runIds[0] as number);
   await api.mutation("model.register", { runId: runIds[0], name: modelName });

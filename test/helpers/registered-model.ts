@@ -4,6 +4,7 @@ import type { Db } from "@/server/db/client";
 import { modelMetadata, serializeModel } from "@/trainer/model/io";
 import { buildModel } from "@/trainer/model/vgg";
 import type { LabbookClient } from "@/trainer/worker/client";
+import { asTheirWorker } from "./held-run";
 
 export async function succeededRunWithModel(
   api: LabbookClient,
@@ -21,8 +22,10 @@ export async function succeededRunWithModel(
     std: [64],
   };
   const { modelJson, weights } = await serializeModel(model, modelMetadata(normalizer));
-  await api.upload(runId, "weights.bin", "model", weights);
-  await api.upload(runId, "model.json", "model", modelJson, "application/json");
+  await asTheirWorker(db, [runId], async () => {
+    await api.upload(runId, "weights.bin", "model", weights);
+    await api.upload(runId, "model.json", "model", modelJson, "application/json");
+  });
   await db.run.update({
     where: { id: runId },
     data: { status: "succeeded", testAccuracy, finishedAt: new Date() },

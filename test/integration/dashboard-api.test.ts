@@ -15,6 +15,7 @@ import { welchTTest } from "@/server/services/stats";
 import { CLASS_NAMES } from "@/shared/cifar10-classes";
 import { RECORD_BYTES, TEST_FILE } from "@/trainer/data/cifar10-format";
 import { ApiError, LabbookClient } from "@/trainer/worker/client";
+import { asTheirWorker } from "../helpers/held-run";
 import { succeededRunWithModel as createModelRun } from "../helpers/registered-model";
 
 const baseUrl = inject("baseUrl");
@@ -59,9 +60,11 @@ describe("compare", () => {
     const sfs = [0.61, 0.62, 0.6];
     const zscore = [0.58, 0.57, 0.59];
     for (const [i, id] of runIds.entries()) {
-      await api.logMetrics(
-        id,
-        [1, 2, 3].map((step) => ({ key: "val_accuracy", step, value: 0.1 * step + i / 100 })),
+      await asTheirWorker(db, [id], () =>
+        api.logMetrics(
+          id,
+          [1, 2, 3].map((step) => ({ key: "val_accuracy", step, value: 0.1 * step + i / 100 })),
+        ),
       );
       await finish(id, [...sfs, ...zscore][i] as number);
     }
@@ -103,7 +106,7 @@ describe("compare", () => {
       step: i + 1,
       value: i === 500 ? 100 : 1,
     }));
-    await api.logMetrics(runId, points);
+    await asTheirWorker(db, [runId], () => api.logMetrics(runId, points));
     type Series = {
       runId: number;
       key: string;
@@ -332,11 +335,13 @@ describe("run housekeeping", () => {
   it("soft-deletes into a bin, restores, and purges for good what is not registered", async () => {
     const { id: experimentId, runIds } = await experimentWithRuns([{ seeds: [1, 2] }]);
     const [plain, other] = runIds as [number, number];
-    await api.logMetrics(
-      plain,
-      [1, 2, 3].map((step) => ({ key: "loss", step, value: 1 / step })),
-    );
-    await api.upload(plain, "blob.bin", "other", Buffer.alloc(300_000, 7));
+    await asTheirWorker(db, [plain], async () => {
+      await api.logMetrics(
+        plain,
+        [1, 2, 3].map((step) => ({ key: "loss", step, value: 1 / step })),
+      );
+      await api.upload(plain, "blob.bin", "other", Buffer.alloc(300_000, 7));
+    });
     const registered = await succeededRunWithModel(4);
     await api.mutation("model.register", { runId: registered.runId, name: unique("kept").slice(0, 60) });
     const registeredExperiment = (await db.run.findUniqueOrThrow({ where: { id: registered.runId } }))
@@ -385,18 +390,20 @@ describe("artifacts", () => {
     const runId = runIds[0] as number;
     const bytes = randomBytes(3 * 1024 * 1024 + 12_345); // four 1 MiB slices
     const url = new URL(`/api/runs/${runId}/artifacts/big.bin`, baseUrl);
-    const wrong = await fetch(url, {
-      method: "PUT",
-      headers: { "x-content-sha256": "0".repeat(64), "x-artifact-kind": "other" },
-      body: new Uint8Array(bytes),
-    });
+    const wrong = await asTheirWorker(db, [runId], () =>
+      fetch(url, {
+        method: "PUT",
+        headers: { "x-content-sha256": "0".repeat(64), "x-artifact-kind": "other" },
+        body: new Uint8Array(bytes),
+      }),
+    );
     expect(wrong.status).toBe(400);
     expect(((await wrong.json()) as { error: { message: string } }).error.message).toMatch(
       /^sha256 mismatch/,
     );
     expect(await db.artifact.count({ where: { runId } })).toBe(0);
 
-    await api.upload(runId, "big.bin", "other", bytes);
+    await asTheirWorker(db, [runId], () => api.upload(runId, "big.bin", "other", bytes));
     const response = await fetch(url);
     const back = Buffer.from(await response.arrayBuffer());
     expect(back.length).toBe(bytes.length);
@@ -410,7 +417,9 @@ describe("artifacts", () => {
 describe("exports and dataset images", () => {
   it("exports runs as CSV with every parameter, and a run's history as CSV and JSON", async () => {
     const { id, runIds } = await experimentWithRuns([{ config: { normalization: "sfs" }, seeds: [1, 2] }]);
-    await api.logMetrics(runIds[0] as number, [{ key: "val_accuracy", step: 1, value: 0.25 }]);
+    await asTheirWorker(db, [runIds[0] as number], () =>
+      api.logMetrics(runIds[0] as number, [{ key: "val_accuracy", step: 1, value: 0.25 }]),
+    );
     const csv = await (await fetch(new URL(`/api/experiments/${id}/runs.csv`, baseUrl))).text();
     const [header, ...rows] = csv.trim().split("\n");
     expect(header).toContain("bestValAccuracy");
@@ -477,13 +486,15 @@ describe("exports and dataset images", () => {
       (await db.artifact.findFirstOrThrow({ where: { runId: running }, omit: { data: false } })).data,
     ).toEqual(new Uint8Array(Buffer.from("mine")));
 
-    await api.upload(finished, "weights.bin", "model", Buffer.from("trained"));
+    await asTheirWorker(db, [finished], () =>
+      api.upload(finished, "weights.bin", "model", Buffer.from("trained")),
+    );
     await finish(finished, 0.5);
     const refused = await api
       .upload(finished, "weights.bin", "model", Buffer.from("swapped"))
       .catch((e) => e);
     expect(status(refused)).toBe(409);
-    expect((refused as Error).message).toMatch(/is succeeded; its artifacts are read-only/);
+    expect((refused as Error).message).toMatch(/is succeeded; only a running run's worker writes to it/);
     const kept = await db.artifact.findFirstOrThrow({ where: { runId: finished }, omit: { data: false } });
     expect(Buffer.from(kept.data).toString()).toBe("trained");
   });

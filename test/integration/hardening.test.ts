@@ -1,12 +1,15 @@
 // Holes found by a review of the API (issue "Security"), each tried again against the real
 // server: out-of-range ids and cursors, batch size, a metric at step 2^31 - 1, CSV formulas,
 // evaluations from a worker that does not hold the run, and a deleted run with an expired lease.
+import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { createApiToken } from "@/server/auth/tokens";
 import { createDb } from "@/server/db/client";
 import { MAX_BATCH_SIZE } from "@/shared/api";
 import { LabbookClient } from "@/trainer/worker/client";
+import { asTheirWorker } from "../helpers/held-run";
 import { callProcedure } from "../helpers/trpc-http";
 
 const baseUrl = inject("baseUrl");
@@ -126,7 +129,7 @@ describe("stored data that broke readers", () => {
     const { runIds } = await runs(1);
     const runId = runIds[0] as number;
     const points = [0, 1, 2, 2 ** 31 - 1].map((step) => ({ key: "loss", step, value: step % 7 }));
-    await api.logMetrics(runId, points);
+    await asTheirWorker(db, [runId], () => api.logMetrics(runId, points));
     const response = await get("metric.history", { runIds: [runId], keys: ["loss"], maxPoints: 10 });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     const series = response.body.result?.data as { points: { step: number }[] }[];
@@ -146,9 +149,11 @@ describe("deleted runs", () => {
   it("serve no logs, metrics, artifacts or evaluations, and run.get shows no worker token", async () => {
     const { runIds } = await runs(1);
     const runId = runIds[0] as number;
-    await api.logMetrics(runId, [{ key: "loss", step: 1, value: 1 }]);
-    await api.upload(runId, "notes.txt", "other", Buffer.from("private"), "text/plain");
-    await callProcedure(baseUrl, "worker.log", { runId, lines: [{ message: "secret line" }] });
+    await asTheirWorker(db, [runId], async () => {
+      await api.logMetrics(runId, [{ key: "loss", step: 1, value: 1 }]);
+      await api.upload(runId, "notes.txt", "other", Buffer.from("private"), "text/plain");
+      await callProcedure(baseUrl, "worker.log", { runId, lines: [{ message: "secret line" }] });
+    });
     const visible = await get("run.get", { id: runId });
     expect(JSON.stringify(visible.body)).not.toContain("tokenId");
     await callProcedure(baseUrl, "run.delete", { ids: [runId] });
@@ -180,6 +185,56 @@ describe("workers act only on the runs they hold", () => {
     })),
     misclassified: [],
   };
+
+  it("takes points, log lines and artifacts only from the worker holding the run (found by reading the code)", async () => {
+    const { runIds } = await runs(3);
+    const [held, queued, finished] = runIds as [number, number, number];
+    const owner = await createApiToken(db, { name: unique("owner"), scope: "write" });
+    const other = await createApiToken(db, { name: unique("other"), scope: "write" });
+    const as = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+    const worker = await callProcedure<{ id: number }>(
+      baseUrl,
+      "worker.register",
+      { name: unique("writer"), host: "box", backend: "wasm" },
+      as(owner.token),
+    );
+    const workerId = worker.body.result?.data.id as number;
+    await db.run.update({ where: { id: held }, data: { status: "running", workerId } });
+    await db.run.update({ where: { id: finished }, data: { status: "succeeded", workerId } });
+    const point = (runId: number) => ({ runId, points: [{ key: "loss", step: 1, value: 1 }] });
+    const line = (runId: number) => ({ runId, lines: [{ message: "written" }] });
+    const upload = (runId: number, token: string) =>
+      fetch(new URL(`/api/runs/${runId}/artifacts/checkpoint`, baseUrl), {
+        method: "PUT",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "x-artifact-kind": "checkpoint",
+          "x-content-sha256": createHash("sha256").update("ckpt").digest("hex"),
+        },
+        body: "ckpt",
+      });
+
+    // Another token: not on a running run it does not hold, nor on a queued or finished one.
+    for (const runId of [held, queued, finished]) {
+      const refused = [
+        await callProcedure(baseUrl, "metric.log", point(runId), as(other.token)),
+        await callProcedure(baseUrl, "worker.log", line(runId), as(other.token)),
+      ];
+      expect(refused.map((r) => r.status)).toEqual(runId === held ? [403, 403] : [409, 409]);
+      expect((await upload(runId, other.token)).status).toBe(runId === held ? 403 : 409);
+    }
+    // The holder itself: only while the run is running.
+    expect((await callProcedure(baseUrl, "worker.log", line(finished), as(owner.token))).status).toBe(409);
+    expect((await upload(queued, owner.token)).status).toBe(409);
+    expect((await callProcedure(baseUrl, "metric.log", point(held), as(owner.token))).status).toBe(200);
+    expect((await callProcedure(baseUrl, "worker.log", line(held), as(owner.token))).status).toBe(200);
+    expect((await upload(held, owner.token)).status).toBe(201);
+    expect(await db.metricPoint.count({ where: { runId: { in: runIds } } })).toBe(1);
+    expect(await db.runLog.count({ where: { runId: { in: runIds }, message: "written" } })).toBe(1);
+    expect(await db.artifact.count({ where: { runId: { in: runIds } } })).toBe(1);
+    // A run that does not exist: a 404, not a database error (found by the schema fuzzer).
+    expect((await callProcedure(baseUrl, "worker.log", line(2 ** 31 - 1))).status).toBe(404);
+  });
 
   it("refuses worker.evaluation for a run the worker does not hold, storing nothing", async () => {
     const { runIds } = await runs(2);

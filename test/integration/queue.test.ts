@@ -8,6 +8,7 @@ import { queueRuns, softDeleteRuns } from "@/server/services/runs";
 import { runSpecSchema } from "@/shared/experiments";
 import { metricBatchSchema } from "@/shared/metrics";
 import { createDatabase, dropDatabase } from "../helpers/database";
+import { asTheirWorker } from "../helpers/held-run";
 import { callProcedure } from "../helpers/trpc-http";
 
 const adminUrl = inject("adminUrl");
@@ -243,7 +244,9 @@ describe("metric batch endpoint", () => {
   it("stores 1,000 points from one request", async () => {
     const run = await sharedRun();
     const points = Array.from({ length: 1000 }, (_, i) => ({ key: "loss", step: i, value: 1 / (i + 1) }));
-    const response = await callProcedure(baseUrl, "metric.log", { runId: run.id, points });
+    const response = await asTheirWorker(shared, [run.id], () =>
+      callProcedure(baseUrl, "metric.log", { runId: run.id, points }),
+    );
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     expect(await shared.metricPoint.count({ where: { runId: run.id } })).toBe(1000);
   });

@@ -1,7 +1,7 @@
 // Run artifacts kept in Postgres (bytea): stored whole after their size and sha256 check, and
 // replaced under the same name (so one "checkpoint" artifact is always the latest) while the
-// run is queued or running (an MLflow run's, until it is deleted). A running run takes uploads only from its worker's token; a
-// finished run's artifacts are read-only (a registered model's weights must not change).
+// run is running, from its worker only (an MLflow run's, until it is deleted): run-writers.ts.
+// A finished run's artifacts are read-only (a registered model's weights must not change).
 import { createHash } from "node:crypto";
 import type { ArtifactKind } from "@/generated/prisma/client";
 import { type Db, poolOf } from "@/server/db/client";
@@ -74,7 +74,7 @@ const STORE_SQL = `
   INSERT INTO "Artifact" ("runId", name, kind, "contentType", size, sha256, data, "createdAt")
   SELECT id, $2, $3::"ArtifactKind", $4, $5, $6, $7, now() FROM "Run" r
   WHERE id = $1 AND "deletedAt" IS NULL
-    AND (status = 'queued' OR source = 'mlflow'
+    AND (source = 'mlflow'
       OR status = 'running' AND EXISTS (
         SELECT 1 FROM "Worker" w WHERE w.id = r."workerId" AND w."tokenId" IS NOT DISTINCT FROM $8::int))
   ON CONFLICT ("runId", name) DO UPDATE SET

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { createTRPCRouter, writeProcedure } from "@/server/api/trpc";
 import { storeEvaluation } from "@/server/services/evaluations";
 import { claimRun, expireLeases, finishRun, heartbeat, releaseRun } from "@/server/services/queue";
+import { assertWorkerMayWrite } from "@/server/services/run-writers";
 import { dbId } from "@/shared/ids";
 import {
   workerClaimSchema,
@@ -89,6 +90,7 @@ export const workersRouter = createTRPCRouter({
     return { ok: true };
   }),
   log: workerProcedure.input(workerLogSchema).mutation(async ({ ctx, input }) => {
+    await assertWorkerMayWrite(ctx.db, input.runId, ctx.identity);
     const rows = input.lines.map((line) => ({
       runId: input.runId,
       level: line.level,

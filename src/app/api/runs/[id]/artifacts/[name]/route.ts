@@ -9,6 +9,7 @@ import {
   readBodyCapped,
 } from "@/server/http/route-helpers";
 import { findArtifact, storeArtifact, streamArtifact } from "@/server/services/artifacts";
+import { assertWorkerMayWrite } from "@/server/services/run-writers";
 import {
   ARTIFACT_KIND_HEADER,
   ARTIFACT_KINDS,
@@ -39,6 +40,12 @@ export async function PUT(req: Request, { params }: Params) {
   // Only a worker uploads, with its token or from this machine; a browser session never does.
   if (identity.kind === "session") return fail(403, "artifacts are uploaded by workers, with an API token");
   const tokenId = identity.tokenId;
+  // Before the body is read: a refused upload costs no memory.
+  try {
+    await assertWorkerMayWrite(db, where.runId, identity);
+  } catch (error) {
+    return failFromDomain(error);
+  }
   const kind = req.headers.get(ARTIFACT_KIND_HEADER) ?? "other";
   if (!(ARTIFACT_KINDS as readonly string[]).includes(kind))
     return fail(400, `${ARTIFACT_KIND_HEADER} must be one of ${ARTIFACT_KINDS.join(", ")}`);
