@@ -22,6 +22,10 @@ const envSchema = z.object({
   LABBOOK_ALLOWED_HOSTS: z.string().default("").transform(list),
   /** 1: every request, reads included and from this machine too, needs a session or a token. */
   LABBOOK_REQUIRE_LOGIN: flag,
+  /** Runs one call may queue (one experiment.create or run.create, seeds and trials included). */
+  LABBOOK_MAX_RUNS_PER_REQUEST: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /** Runs one experiment may hold, deleted ones included until purged. */
+  LABBOOK_MAX_RUNS_PER_EXPERIMENT: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
 });
 
 export type ServerConfig = z.output<typeof envSchema>;
@@ -38,4 +42,11 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
 /** Read per request (route code runs in the server's process, whose environment start set). */
 export function requireLogin(env: NodeJS.ProcessEnv = process.env): boolean {
   return flag.parse(env.LABBOOK_REQUIRE_LOGIN);
+}
+
+/** How many runs a call may queue, and an experiment hold: read per call, like requireLogin. */
+export function runLimits(env: NodeJS.ProcessEnv = process.env) {
+  const { LABBOOK_MAX_RUNS_PER_REQUEST: perRequest, LABBOOK_MAX_RUNS_PER_EXPERIMENT: perExperiment } =
+    readServerConfig(env);
+  return { perRequest, perExperiment };
 }

@@ -7,7 +7,10 @@ import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createApiToken } from "@/server/auth/tokens";
 import { createDb } from "@/server/db/client";
+import { createExperiment } from "@/server/services/experiments";
+import { queueRuns } from "@/server/services/runs";
 import { MAX_BATCH_SIZE } from "@/shared/api";
+import { experimentCreateSchema, runSpecSchema } from "@/shared/experiments";
 import { LabbookClient } from "@/trainer/worker/client";
 import { asTheirWorker } from "../helpers/held-run";
 import { callProcedure } from "../helpers/trpc-http";
@@ -441,5 +444,38 @@ describe("headers on every answer", () => {
     // A post to a page (Next.js would look for a Server Action, and log a stack) is a plain 405.
     expect(answers[6]?.headers.allow).toBe("GET, HEAD");
     expect(answers[6]?.body).not.toMatch(/Server Action|\n\s+at /);
+  });
+});
+
+describe("write amplification (found by reading the code)", () => {
+  it("caps the runs one call queues, and says so, storing nothing", async () => {
+    const name = unique("amplified");
+    const seeds = Array.from({ length: 100 }, (_, i) => i + 1);
+    const response = await callProcedure(baseUrl, "experiment.create", {
+      name,
+      runs: Array.from({ length: 11 }, () => ({ config: { epochs: 1 }, seeds })),
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.error?.message).toMatch(
+      /this would queue 1,100 runs; one request queues at most 1,000 \(LABBOOK_MAX_RUNS_PER_REQUEST\)/,
+    );
+    expect(await db.experiment.count({ where: { name } })).toBe(0);
+  });
+
+  it("caps the runs an experiment holds (LABBOOK_MAX_RUNS_PER_EXPERIMENT), even for calls at once", async () => {
+    process.env.LABBOOK_MAX_RUNS_PER_EXPERIMENT = "30";
+    try {
+      const { id } = await createExperiment(db, experimentCreateSchema.parse({ name: unique("capped") }));
+      const spec = runSpecSchema.parse({ seeds: Array.from({ length: 10 }, (_, i) => i + 1) });
+      const calls = await Promise.allSettled(
+        Array.from({ length: 5 }, () => db.$transaction((tx) => queueRuns(tx, id, [spec]))),
+      );
+      expect(calls.filter((c) => c.status === "fulfilled")).toHaveLength(3);
+      const refused = calls.find((c) => c.status === "rejected") as PromiseRejectedResult;
+      expect(refused.reason.message).toMatch(/holds 30 runs; 10 more would pass its limit of 30/);
+      expect(await db.run.count({ where: { experimentId: id } })).toBe(30);
+    } finally {
+      delete process.env.LABBOOK_MAX_RUNS_PER_EXPERIMENT;
+    }
   });
 });

@@ -93,7 +93,17 @@ function commonRoot(files: string[]): string {
   return nested ? `${first}/` : "";
 }
 
+/** labels.csv: a row per image is far below these. Past them, parsing would hold the loop. */
+const MAX_CSV_BYTES = 4 * 1024 * 1024;
+/** Skipped files kept by name; past this many, one line counts the rest. */
+const MAX_SKIPPED = 1_000;
+
 function csvLabels(text: string): Map<string, string> {
+  let lines = 0;
+  for (let at = text.indexOf("\n"); at >= 0 && lines <= LIMITS.entries; at = text.indexOf("\n", at + 1))
+    lines++;
+  if (lines > LIMITS.entries)
+    throw new ArchiveError(413, `labels.csv has over ${LIMITS.entries.toLocaleString("en")} rows`);
   let rows: string[][];
   try {
     rows = parse(text, { relax_column_count: true, skip_empty_lines: true, trim: true, bom: true });
@@ -156,6 +166,8 @@ export async function planArchive(
   const root = commonRoot(files.map((entry) => entry.fileName));
   const relative = (entry: yauzl.Entry) => entry.fileName.slice(root.length);
   const csvEntry = files.find((entry) => LABELS_CSV.test(relative(entry)));
+  if (csvEntry && csvEntry.uncompressedSize > MAX_CSV_BYTES)
+    throw new ArchiveError(413, `labels.csv is over ${mib(MAX_CSV_BYTES)}; list one image per row`);
   const csv = csvEntry ? csvLabels((await readEntry(zip, csvEntry)).toString("utf8")) : null;
 
   const skipped: ArchivePlan["skipped"] = [];
@@ -221,7 +233,16 @@ export async function planArchive(
   return {
     zip,
     images: labelled.map(({ file, label, entry }) => ({ file, label: mapping.get(label) as string, entry })),
-    skipped,
+    skipped:
+      skipped.length > MAX_SKIPPED
+        ? [
+            ...skipped.slice(0, MAX_SKIPPED),
+            {
+              file: "…",
+              reason: `and ${(skipped.length - MAX_SKIPPED).toLocaleString("en")} more files skipped`,
+            },
+          ]
+        : skipped,
     mapping: Object.fromEntries(mapping),
   };
 }

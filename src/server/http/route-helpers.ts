@@ -4,6 +4,7 @@ import { AuthError, authorize, credentialsOf, type Identity } from "@/server/aut
 import type { Db } from "@/server/db/client";
 import { DomainError, HTTP_STATUS } from "@/shared/errors";
 import { MAX_DB_INT } from "@/shared/ids";
+import { readBounded } from "./body";
 
 export const fail = (status: number, message: string) => Response.json({ error: { message } }, { status });
 
@@ -35,32 +36,9 @@ export function positiveId(raw: string): number | null {
   return Number.isInteger(id) && id > 0 && id <= MAX_DB_INT ? id : null;
 }
 
-export class BodyTooLargeError extends Error {
-  constructor(readonly limit: number) {
-    super(`the body is over the limit of ${limit / 1024 / 1024} MiB`);
-  }
-}
+export { BodyTooLargeError } from "./body";
 
-/**
- * The request body, read chunk by chunk and refused as soon as it passes `limit` bytes: a
- * chunked body declares no length, so the declared length alone bounds nothing. One copy.
- */
-export async function readBodyCapped(req: Request, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
-  if (declared > limit) throw new BodyTooLargeError(limit);
-  if (!req.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new BodyTooLargeError(limit);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size);
+/** The request body, at most `limit` bytes (body.ts). */
+export function readBodyCapped(req: Request, limit: number): Promise<Buffer> {
+  return readBounded(req.body as AsyncIterable<Uint8Array> | null, req.headers.get("content-length"), limit);
 }

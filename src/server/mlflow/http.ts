@@ -10,6 +10,7 @@ import type { z } from "zod";
 import type { TokenScope } from "@/generated/prisma/client";
 import { AuthError, authorize, credentialsOf } from "@/server/auth/authorize";
 import type { Db } from "@/server/db/client";
+import { BodyTooLargeError, largeBodies, readBounded } from "@/server/http/body";
 import { MAX_ARTIFACT_BYTES } from "@/shared/artifacts";
 import { describeIssue } from "@/shared/zod-issues";
 import {
@@ -115,23 +116,8 @@ function sendError(res: ServerResponse, error: MlflowError) {
 }
 
 /** The body, refused with 413 past `limit` bytes, whatever the request declared. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? Number.NaN);
-  if (declared > limit) throw new BodyTooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyTooLarge(limit);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
-}
-
-class BodyTooLarge extends Error {
-  constructor(readonly limit: number) {
-    super(`the request body is over the limit of ${Math.round(limit / 1024 / 1024)} MiB`);
-  }
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return readBounded(req, req.headers["content-length"], limit);
 }
 
 /** Query strings as MLflow's GETs send them: repeated keys become lists. */
@@ -221,8 +207,10 @@ async function handleArtifacts(db: Db, req: IncomingMessage, res: ServerResponse
       `no run's artifacts at '${path.slice(0, 200)}' (paths are <experiment id>/<run id>/artifacts/<file>)`,
     );
   if (method === "PUT") {
-    const bytes = await readBody(req, MAX_ARTIFACT_BYTES);
-    await uploadArtifact(db, target, bytes, req.headers["content-type"] ?? "application/octet-stream");
+    await largeBodies(async () => {
+      const bytes = await readBody(req, MAX_ARTIFACT_BYTES);
+      await uploadArtifact(db, target, bytes, req.headers["content-type"] ?? "application/octet-stream");
+    });
     send(res, 200, {});
   } else if (method === "DELETE") {
     await deleteArtifacts(db, target);
@@ -261,7 +249,7 @@ export async function handleMlflow(db: Db, req: IncomingMessage, res: ServerResp
       res.destroy(error as Error);
       return;
     }
-    if (error instanceof BodyTooLarge) {
+    if (error instanceof BodyTooLargeError) {
       // The rest of the body is read and dropped, so the client gets the answer instead of a
       // broken pipe while it is still sending.
       req.resume();

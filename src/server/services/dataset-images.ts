@@ -18,7 +18,9 @@ export class DatasetImageError extends Error {
 export async function testImagePng(index: number, scale = 1): Promise<Buffer> {
   const file = path.join(defaultDataDir(), TEST_FILE);
   const handle = await open(file, "r").catch(() => {
-    throw new DatasetImageError(503, `the dataset is not on this server (${file}); run: labbook data fetch`);
+    // The server's path stays in its log: a reader needs only what to do.
+    console.error(`dataset image: cannot open ${file}`);
+    throw new DatasetImageError(503, "the dataset is not on this server; an admin runs: labbook data fetch");
   });
   try {
     const { size } = await handle.stat();

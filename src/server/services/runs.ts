@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
 import type { Prisma } from "@/generated/prisma/client";
+import { runLimits } from "@/server/config";
 import type { Db } from "@/server/db/client";
 import { ConflictError, InvalidInputError, NotFoundError } from "@/shared/errors";
 import {
@@ -65,6 +66,18 @@ export async function queueRuns(tx: Tx, experimentId: number, specs: RunSpec[]) 
       };
     }),
   );
+  const limits = runLimits();
+  if (rows.length > limits.perRequest)
+    throw new InvalidInputError(
+      `this would queue ${rows.length.toLocaleString("en")} runs; one request queues at most ${limits.perRequest.toLocaleString("en")} (LABBOOK_MAX_RUNS_PER_REQUEST)`,
+    );
+  // Locks the experiment: two calls at once cannot both slip under its limit.
+  await tx.$executeRaw`SELECT 1 FROM "Experiment" WHERE id = ${experimentId} FOR UPDATE`;
+  const held = await tx.run.count({ where: { experimentId } });
+  if (held + rows.length > limits.perExperiment)
+    throw new InvalidInputError(
+      `experiment "${experiment.name}" holds ${held.toLocaleString("en")} runs; ${rows.length.toLocaleString("en")} more would pass its limit of ${limits.perExperiment.toLocaleString("en")} (LABBOOK_MAX_RUNS_PER_EXPERIMENT)`,
+    );
   const runs = await tx.run.createManyAndReturn({ data: rows });
   // The config as MLflow params, by the same SQL function that filled them in for older runs.
   await tx.$executeRaw`

@@ -9,6 +9,7 @@ import { ArchiveError } from "@/server/evaluation-sets/archive";
 import { countQueued } from "@/server/evaluation-sets/background";
 import { createEvaluationSet } from "@/server/evaluation-sets/import-set";
 import { versionClassNames } from "@/server/evaluation-sets/queries";
+import { largeBodies } from "@/server/http/body";
 import { access, BodyTooLargeError, fail, failFromDomain, readBodyCapped } from "@/server/http/route-helpers";
 import { DEFAULT_SYNONYMS, synonymTableSchema } from "@/shared/class-synonyms";
 import { EVALUATION_SET_LIMITS, evaluationSetNameSchema } from "@/shared/evaluation-sets";
@@ -19,6 +20,12 @@ export const dynamic = "force-dynamic";
 const ZIP_TYPES = ["application/zip", "application/x-zip-compressed", "application/octet-stream"];
 /** Imports hold their archive in memory until done. */
 const MAX_WAITING_IMPORTS = 2;
+
+function busyAnswer(): Response {
+  const response = fail(503, "other evaluation sets are importing; try again in a minute");
+  response.headers.set("retry-after", "60");
+  return response;
+}
 
 function parseSynonyms(raw: string | null): Record<string, string> | string {
   if (raw === null) return DEFAULT_SYNONYMS;
@@ -51,11 +58,7 @@ export async function POST(req: Request) {
   const type = (req.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
   if (!ZIP_TYPES.includes(type))
     return fail(415, "send the images as a zip archive (content-type application/zip)");
-  if (countQueued("import:") >= MAX_WAITING_IMPORTS) {
-    const response = fail(503, "other evaluation sets are importing; try again in a minute");
-    response.headers.set("retry-after", "60");
-    return response;
-  }
+  if (countQueued("import:") >= MAX_WAITING_IMPORTS) return busyAnswer();
   const versions = await db.modelVersion.findMany({
     where: { model: { name: model.data } },
     orderBy: { version: "desc" },
@@ -78,31 +81,35 @@ export async function POST(req: Request) {
       `model "${model.data}" has no version ${[...wanted].filter((n) => !versions.some((v) => v.version === n)).join(", ")}`,
     );
   if (!version) return fail(404, `model "${model.data}" does not exist or has no versions`);
-  let archive: Buffer;
-  try {
-    archive = await readBodyCapped(req, EVALUATION_SET_LIMITS.uploadBytes);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError)
-      return fail(
-        413,
-        `an evaluation set's archive is at most ${EVALUATION_SET_LIMITS.uploadBytes / 1024 / 1024} MiB`,
-      );
-    throw error;
-  }
-  if (archive.length === 0) return fail(400, "the upload is empty");
-  try {
-    const created = await createEvaluationSet(db, {
-      name: name.data,
-      description,
-      archive,
-      classNames: await versionClassNames(db, version.runId),
-      synonyms,
-      actor: identity.actor,
-      scoreAfter: score ? scoreAfter : [],
-    });
-    return Response.json(created, { status: created.existing ? 200 : 202 });
-  } catch (error) {
-    if (ArchiveError.is(error)) return fail(error.status, error.message);
-    return failFromDomain(error);
-  }
+  // At most two large bodies in memory at once (body.ts); the queue may have filled meanwhile.
+  return largeBodies(async () => {
+    let archive: Buffer;
+    try {
+      archive = await readBodyCapped(req, EVALUATION_SET_LIMITS.uploadBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError)
+        return fail(
+          413,
+          `an evaluation set's archive is at most ${EVALUATION_SET_LIMITS.uploadBytes / 1024 / 1024} MiB`,
+        );
+      throw error;
+    }
+    if (archive.length === 0) return fail(400, "the upload is empty");
+    if (countQueued("import:") >= MAX_WAITING_IMPORTS) return busyAnswer();
+    try {
+      const created = await createEvaluationSet(db, {
+        name: name.data,
+        description,
+        archive,
+        classNames: await versionClassNames(db, version.runId),
+        synonyms,
+        actor: identity.actor,
+        scoreAfter: score ? scoreAfter : [],
+      });
+      return Response.json(created, { status: created.existing ? 200 : 202 });
+    } catch (error) {
+      if (ArchiveError.is(error)) return fail(error.status, error.message);
+      return failFromDomain(error);
+    }
+  });
 }

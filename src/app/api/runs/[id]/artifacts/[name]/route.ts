@@ -1,5 +1,6 @@
 // PUT uploads an artifact of a run (checked by size and sha256); GET downloads it.
 import { getDb } from "@/server/db/client";
+import { largeBodies } from "@/server/http/body";
 import {
   access,
   BodyTooLargeError,
@@ -53,29 +54,32 @@ export async function PUT(req: Request, { params }: Params) {
   if (!sha256 || !/^[0-9a-f]{64}$/i.test(sha256))
     return fail(400, `${ARTIFACT_SHA256_HEADER} must be the body's sha256 in hex`);
   const declared = Number(req.headers.get("content-length") ?? Number.NaN);
-  let bytes: Buffer;
-  try {
-    bytes = await readBodyCapped(req, MAX_ARTIFACT_BYTES);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError)
-      return fail(413, `artifacts are limited to ${MAX_ARTIFACT_BYTES / 1024 / 1024} MiB`);
-    throw error;
-  }
-  if (Number.isFinite(declared) && declared !== bytes.length)
-    return fail(400, `received ${bytes.length} of ${declared} bytes`);
-  try {
-    const artifact = await storeArtifact(db, {
-      ...where,
-      kind: kind as (typeof ARTIFACT_KINDS)[number],
-      contentType: req.headers.get("content-type") ?? "application/octet-stream",
-      bytes,
-      sha256,
-      tokenId,
-    });
-    return Response.json(artifact, { status: 201 });
-  } catch (error) {
-    return failFromDomain(error);
-  }
+  // At most two bodies in memory at once: parallel 256 MiB uploads wait, unread.
+  return largeBodies(async () => {
+    let bytes: Buffer;
+    try {
+      bytes = await readBodyCapped(req, MAX_ARTIFACT_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError)
+        return fail(413, `artifacts are limited to ${MAX_ARTIFACT_BYTES / 1024 / 1024} MiB`);
+      throw error;
+    }
+    if (Number.isFinite(declared) && declared !== bytes.length)
+      return fail(400, `received ${bytes.length} of ${declared} bytes`);
+    try {
+      const artifact = await storeArtifact(db, {
+        ...where,
+        kind: kind as (typeof ARTIFACT_KINDS)[number],
+        contentType: req.headers.get("content-type") ?? "application/octet-stream",
+        bytes,
+        sha256,
+        tokenId,
+      });
+      return Response.json(artifact, { status: 201 });
+    } catch (error) {
+      return failFromDomain(error);
+    }
+  });
 }
 
 export async function GET(req: Request, { params }: Params) {
