@@ -100,3 +100,16 @@ export const workerLogSchema = z.object({
     .min(1)
     .max(1000),
 });
+
+/* Replies of the worker protocol: a worker checks each against these before using it (a
+   server, or anyone on a plain-http path, must not steer a worker's file paths). */
+export const workerRegisteredSchema = z.object({ id });
+export const claimedRunSchema = z
+  .object({
+    id,
+    attempt: z.number().int().min(1).max(1_000),
+    config: z.unknown(),
+  })
+  .nullable();
+export type ClaimedRun = NonNullable<z.output<typeof claimedRunSchema>>;
+export const heartbeatReplySchema = z.object({ cancelRequested: z.boolean() });

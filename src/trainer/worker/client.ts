@@ -1,8 +1,10 @@
 // A small client for Labbook's HTTP API (tRPC procedures as plain JSON, plus artifact
 // uploads), for workers and external trainers. It needs only the server URL and a token.
 import { createHash } from "node:crypto";
+import type { z } from "zod";
 import { ARTIFACT_KIND_HEADER, ARTIFACT_SHA256_HEADER } from "../../shared/artifacts";
 import type { MetricPointInput } from "../../shared/metrics";
+import { describeIssue } from "../../shared/zod-issues";
 
 /** The server answered and refused (4xx): retrying the same request cannot help. */
 export class ApiError extends Error {
@@ -43,13 +45,24 @@ export class LabbookClient {
     return response;
   }
 
-  async mutation<T>(procedure: string, input: unknown): Promise<T> {
+  /** Calls a procedure; with `reply`, its answer is checked against that shared schema. */
+  async mutation<S extends z.ZodType>(procedure: string, input: unknown, reply: S): Promise<z.output<S>>;
+  async mutation<T>(procedure: string, input: unknown): Promise<T>;
+  async mutation(procedure: string, input: unknown, reply?: z.ZodType): Promise<unknown> {
     const response = await this.send(new URL(`/api/trpc/${procedure}`, this.baseUrl), {
       method: "POST",
       headers: this.headers({ "content-type": "application/json" }),
       body: JSON.stringify(input),
     });
-    return ((await response.json()) as { result: { data: T } }).result.data;
+    const data = ((await response.json()) as { result?: { data?: unknown } }).result?.data;
+    if (!reply) return data;
+    const checked = reply.safeParse(data);
+    if (!checked.success)
+      throw new ApiError(
+        502,
+        `the server's answer to ${procedure} is malformed: ${describeIssue(checked.error.issues[0] as z.core.$ZodIssue)}`,
+      );
+    return checked.data;
   }
 
   async query<T>(procedure: string, input: unknown): Promise<T> {

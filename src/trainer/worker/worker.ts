@@ -9,7 +9,13 @@ import os from "node:os";
 import path from "node:path";
 import { type Hyperparams, hyperparamsSchema } from "../../shared/hyperparams";
 import { BATCH_METRIC_KEYS, EPOCH_METRIC_KEYS, type MetricPointInput } from "../../shared/metrics";
-import type { WorkerInfo } from "../../shared/workers";
+import {
+  type ClaimedRun,
+  claimedRunSchema,
+  heartbeatReplySchema,
+  type WorkerInfo,
+  workerRegisteredSchema,
+} from "../../shared/workers";
 import type { BackendName } from "../backend";
 import { readCheckpointMeta, unpackCheckpoint } from "../checkpoint-file";
 import type { BatchProgress, EpochMetrics } from "../train";
@@ -36,12 +42,6 @@ export interface WorkerOptions {
   /** Tests: block the training thread after every batch, as a slow synchronous step would. */
   blockAfterBatchMs?: number;
   log: (message: string) => void;
-}
-
-interface ClaimedRun {
-  id: number;
-  attempt: number;
-  config: unknown;
 }
 
 /** Why a run stops before its end: each ends the attempt differently. */
@@ -190,12 +190,11 @@ export class Worker {
     };
     const worker = await retrying(
       () =>
-        this.client.mutation<{ id: number }>("worker.register", {
-          name: options.name,
-          host: os.hostname(),
-          backend,
-          info,
-        }),
+        this.client.mutation(
+          "worker.register",
+          { name: options.name, host: os.hostname(), backend, info },
+          workerRegisteredSchema,
+        ),
       options.log,
       "registering",
       () => this.stopping,
@@ -204,10 +203,11 @@ export class Worker {
     while (!this.stopping && !this.tokenRefused) {
       let run: ClaimedRun | null = null;
       try {
-        run = await this.client.mutation<ClaimedRun | null>("worker.claim", {
-          workerId: worker.id,
-          leaseMs: options.leaseMs,
-        });
+        run = await this.client.mutation(
+          "worker.claim",
+          { workerId: worker.id, leaseMs: options.leaseMs },
+          claimedRunSchema,
+        );
       } catch (error) {
         if (!isRetryable(error)) throw error;
         options.log(`server unreachable (${(error as Error).message}); retrying`);
@@ -272,19 +272,23 @@ export class Worker {
     };
     const sendHeartbeat = () => {
       client
-        .mutation<{ cancelRequested: boolean }>("worker.heartbeat", {
-          workerId,
-          runId: run.id,
-          leaseMs: options.leaseMs,
-          ...(progress && {
-            progress: {
-              epoch: progress.epoch,
-              batch: progress.batch,
-              batches: progress.batches,
-              imagesPerSecond: progress.imagesPerSecond,
-            },
-          }),
-        })
+        .mutation(
+          "worker.heartbeat",
+          {
+            workerId,
+            runId: run.id,
+            leaseMs: options.leaseMs,
+            ...(progress && {
+              progress: {
+                epoch: progress.epoch,
+                batch: progress.batch,
+                batches: progress.batches,
+                imagesPerSecond: progress.imagesPerSecond,
+              },
+            }),
+          },
+          heartbeatReplySchema,
+        )
         .then((answer) => {
           if (answer.cancelRequested && !stopReason) {
             log("cancel requested; stopping");
