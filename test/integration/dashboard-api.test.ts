@@ -98,6 +98,36 @@ describe("compare", () => {
     expect(missing).toEqual([404, "runs 99999999 do not exist"]);
   });
 
+  it("thins group bands in SQL to maxPoints and leaves deleted runs out (found by reading the code)", async () => {
+    const { runIds } = await experimentWithRuns([{ config: { epochs: 1000 }, seeds: [1, 2, 3] }]);
+    const [a, b, deleted] = runIds as [number, number, number];
+    await asTheirWorker(db, runIds, async () => {
+      for (const [i, id] of runIds.entries())
+        await api.logMetrics(
+          id,
+          Array.from({ length: 1000 }, (_, s) => ({
+            key: "loss",
+            step: s + 1,
+            value: id === deleted ? 1e6 : i,
+          })),
+        );
+    });
+    await api.mutation("run.delete", { ids: [deleted] });
+    const bands = await api.query<{ points: { step: number; mean: number; n: number }[] }[]>(
+      "compare.bands",
+      {
+        runIds: [a, b, deleted],
+        keys: ["loss"],
+        maxPoints: 50,
+      },
+    );
+    expect(bands).toHaveLength(1);
+    const points = bands[0]?.points ?? [];
+    expect(points.length).toBeLessThanOrEqual(50);
+    expect(points.at(-1)?.step).toBe(1000);
+    expect(points.every((p) => p.n === 2 && p.mean === 0.5)).toBe(true);
+  });
+
   it("downsamples history on the server, keeping each bucket's min and max", async () => {
     const { runIds } = await experimentWithRuns([{ config: { epochs: 1000 } }]);
     const runId = runIds[0] as number;
@@ -415,6 +445,35 @@ describe("artifacts", () => {
 });
 
 describe("exports and dataset images", () => {
+  it("streams a history longer than one page (25,002 points) as CSV and JSON, in order", async () => {
+    const { runIds } = await experimentWithRuns([{}]);
+    const runId = runIds[0] as number;
+    await asTheirWorker(db, [runId], async () => {
+      for (const key of ["acc", "loss"])
+        for (let from = 0; from < 12_501; from += 5_000)
+          await api.logMetrics(
+            runId,
+            Array.from({ length: Math.min(5_000, 12_501 - from) }, (_, i) => ({
+              key,
+              step: from + i,
+              value: i,
+            })),
+          );
+    });
+    const csv = await (await fetch(new URL(`/api/runs/${runId}/metrics?format=csv`, baseUrl))).text();
+    const lines = csv.trim().split("\n");
+    expect(lines).toHaveLength(1 + 25_002);
+    expect(lines[0]).toBe("key,step,value,wallTime");
+    expect(lines[12_502]).toMatch(/^loss,0,0,\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    const json = (await (await fetch(new URL(`/api/runs/${runId}/metrics?format=json`, baseUrl))).json()) as {
+      runId: number;
+      metrics: Record<string, { step: number }[]>;
+    };
+    expect(json.runId).toBe(runId);
+    expect(Object.keys(json.metrics)).toEqual(["acc", "loss"]);
+    expect(json.metrics.loss?.map((p) => p.step)).toEqual(Array.from({ length: 12_501 }, (_, i) => i));
+  }, 60_000);
+
   it("exports runs as CSV with every parameter, and a run's history as CSV and JSON", async () => {
     const { id, runIds } = await experimentWithRuns([{ config: { normalization: "sfs" }, seeds: [1, 2] }]);
     await asTheirWorker(db, [runIds[0] as number], () =>

@@ -71,20 +71,31 @@ function significance(groups: { label: string; tests: number[] }[]) {
   };
 }
 
-/** Per group, key and step: the mean over the group's runs with its 95% CI. */
+/**
+ * Per group, key and step: the mean over the group's live runs with its 95% CI. Steps are
+ * thinned in SQL to at most `maxPoints` per group and key (the last step of each bucket), so a
+ * reader never pulls whole histories; NaN and infinities are left out, as on the run charts.
+ */
 export async function groupBands(db: Db, runIds: number[], keys: string[], maxPoints: number) {
   const rows = await db.$queryRaw<{ groupKey: string; key: string; step: number; values: number[] }[]>`
-    SELECT r."groupKey", m.key, m.step, array_agg(m.value) AS values
-    FROM "MetricPoint" m JOIN "Run" r ON r.id = m."runId"
-    WHERE m."runId" = ANY(${runIds}::int[]) AND m.key = ANY(${keys}::text[])
-    GROUP BY r."groupKey", m.key, m.step
-    ORDER BY r."groupKey", m.key, m.step`;
-  const bands = toSeries(rows, "groupKey", (row) => ({ step: row.step, ...meanCI(row.values) }));
-  // Bands are summaries already; thin long ones evenly to the same budget as the lines.
-  return bands.map((band) => {
-    const stride = Math.ceil(band.points.length / maxPoints);
-    return stride <= 1
-      ? band
-      : { ...band, points: band.points.filter((_, i) => i % stride === 0 || i === band.points.length - 1) };
-  });
+    WITH pts AS (
+      SELECT r."groupKey", m.key, m.step, m.value
+      FROM "MetricPoint" m JOIN "Run" r ON r.id = m."runId"
+      WHERE m."runId" = ANY(${runIds}::int[]) AND r."deletedAt" IS NULL AND m.key = ANY(${keys}::text[])
+        AND m.value NOT IN ('NaN', 'Infinity', '-Infinity')
+    ), span AS (
+      SELECT "groupKey", key, min(step) AS lo, max(step) AS hi, count(DISTINCT step) AS n
+      FROM pts GROUP BY "groupKey", key
+    ), kept AS (
+      SELECT p."groupKey", p.key, max(p.step) AS step
+      FROM pts p JOIN span s ON s."groupKey" = p."groupKey" AND s.key = p.key
+      GROUP BY p."groupKey", p.key,
+        CASE WHEN s.n <= ${maxPoints} THEN p.step
+             ELSE floor((p.step - s.lo)::float8 * ${maxPoints} / (s.hi::float8 - s.lo + 1))::int END
+    )
+    SELECT p."groupKey", p.key, p.step, array_agg(p.value) AS values
+    FROM pts p JOIN kept k ON k."groupKey" = p."groupKey" AND k.key = p.key AND k.step = p.step
+    GROUP BY p."groupKey", p.key, p.step
+    ORDER BY p."groupKey", p.key, p.step`;
+  return toSeries(rows, "groupKey", (row) => ({ step: row.step, ...meanCI(row.values) }));
 }

@@ -1,10 +1,9 @@
 // CSV and JSON exports: an experiment's runs with their parameters and summary metrics, and a
 // run's whole metric history.
 import { stringify } from "csv-stringify/sync";
-import type { Db } from "@/server/db/client";
+import { type Db, poolOf } from "@/server/db/client";
 import { flattenConfig } from "@/shared/config-diff";
 import { RUN_SUMMARY_METRICS } from "@/shared/experiments";
-import { metricHistory } from "./metrics";
 import { settingsOf } from "./runs";
 
 const SUMMARY_COLUMNS = [
@@ -51,17 +50,59 @@ export async function experimentRunsCsv(db: Db, experimentId: number): Promise<s
   );
 }
 
-export async function runMetricsExport(db: Db, runId: number, format: "csv" | "json"): Promise<string> {
-  const points = await metricHistory(db, runId);
-  if (format === "csv")
-    return stringify(
-      points.map((p) => [spreadsheetSafe(p.key), p.step, p.value, p.wallTime.toISOString()]),
-      { header: true, columns: ["key", "step", "value", "wallTime"] },
+const EXPORT_PAGE = 10_000;
+
+/** A run's points in (key, step) order, a page at a time: a long history is never held whole. */
+async function* historyPages(db: Db, runId: number) {
+  let after = null as { key: string; step: number } | null;
+  for (;;) {
+    const { rows }: { rows: { key: string; step: number; value: number; wallTime: string }[] } = await poolOf(
+      db,
+    ).query(
+      `SELECT key, step, value, to_char("wallTime", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "wallTime"
+         FROM "MetricPoint" WHERE "runId" = $1 AND ($2::text IS NULL OR (key, step) > ($2, $3))
+         ORDER BY key, step LIMIT ${EXPORT_PAGE}`,
+      [runId, after?.key ?? null, after?.step ?? 0],
     );
-  const metrics: Record<string, { step: number; value: number; wallTime: string }[]> = {};
-  for (const p of points) {
-    metrics[p.key] ??= [];
-    metrics[p.key]?.push({ step: p.step, value: p.value, wallTime: p.wallTime.toISOString() });
+    if (rows.length) yield rows;
+    const last = rows.at(-1);
+    if (!last || rows.length < EXPORT_PAGE) return;
+    after = last;
   }
-  return JSON.stringify({ runId, metrics });
+}
+
+/** A run's whole metric history as CSV or JSON, streamed page by page. */
+export function runMetricsExport(db: Db, runId: number, format: "csv" | "json"): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  async function* text() {
+    let key: string | null = null;
+    if (format === "csv") yield stringify([["key", "step", "value", "wallTime"]]);
+    else yield `{"runId":${runId},"metrics":{`;
+    for await (const rows of historyPages(db, runId)) {
+      if (format === "csv") {
+        yield stringify(rows.map((p) => [spreadsheetSafe(p.key), p.step, p.value, p.wallTime]));
+        continue;
+      }
+      const parts: string[] = [];
+      for (const p of rows) {
+        if (p.key !== key) parts.push(`${key === null ? "" : "],"}${JSON.stringify(p.key)}:[`);
+        else parts.push(",");
+        key = p.key;
+        parts.push(JSON.stringify({ step: p.step, value: p.value, wallTime: p.wallTime }));
+      }
+      yield parts.join("");
+    }
+    if (format === "json") yield key === null ? "}}" : "]}}";
+  }
+  const chunks = text();
+  return new ReadableStream({
+    async pull(controller) {
+      const { done, value } = await chunks.next();
+      if (done) controller.close();
+      else controller.enqueue(encoder.encode(value));
+    },
+    async cancel() {
+      await chunks.return(undefined);
+    },
+  });
 }

@@ -123,15 +123,6 @@ export async function recordMetrics(
   return { stored };
 }
 
-/** A run's whole history (of `keys`, or all), ordered by key and step: for exports. */
-export async function metricHistory(db: Db, runId: number, keys?: string[]) {
-  return db.metricPoint.findMany({
-    where: { runId, ...(keys ? { key: { in: keys } } : {}) },
-    orderBy: [{ key: "asc" }, { step: "asc" }],
-    select: { key: true, step: true, value: true, wallTime: true },
-  });
-}
-
 export interface HistoryPoint {
   step: number;
   value: number;

@@ -1,4 +1,4 @@
-// GET ?format=csv|json: a run's whole metric history.
+// GET ?format=csv|json: a run's whole metric history, streamed.
 import { getDb } from "@/server/db/client";
 import { access, fail, positiveId } from "@/server/http/route-helpers";
 import { runMetricsExport } from "@/server/services/exports";
@@ -15,7 +15,7 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
   if (identity instanceof Response) return identity;
   const run = await db.run.findFirst({ where: { id, deletedAt: null }, select: { id: true } });
   if (!run) return fail(404, `run ${id} does not exist`);
-  return new Response(await runMetricsExport(db, id, format), {
+  return new Response(runMetricsExport(db, id, format), {
     headers: {
       "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/json",
       "content-disposition": `attachment; filename="run-${id}-metrics.${format}"`,
