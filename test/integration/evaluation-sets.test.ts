@@ -221,6 +221,17 @@ describe("evaluation sets", () => {
       413,
       /20,001 labelled files; an evaluation set is at most 20,000 images/,
     );
+    // labels.csv past its bounds is refused before it is parsed (found by reading the code).
+    const rows = (n: number) =>
+      `file,label\n${Array.from({ length: n }, (_, i) => `${randomBytes(2).toString("hex")}${i}.png,cat`).join("\n")}`;
+    const csvZip = (text: string) =>
+      zipSync({ "labels.csv": new TextEncoder().encode(text), "a.png": png }, { level: 1 });
+    await refuse(csvZip(rows(50_001)), 413, /labels.csv has over 50,000 rows/);
+    await refuse(
+      csvZip(Array.from({ length: 30_000 }, () => `${randomBytes(100).toString("hex")}.png,cat`).join("\n")),
+      413,
+      /labels.csv is over 4 MB/,
+    );
     await refuse(new TextEncoder().encode("not a zip"), 415, /not a readable zip/);
     await refuse(zipSync({ "cat/a.png": png }), 415, /as a zip archive/, "text/plain");
     const taken = unique("taken");
@@ -233,6 +244,30 @@ describe("evaluation sets", () => {
     );
     expect(await counts()).toEqual([(before[0] ?? 0) + 1, (before[1] ?? 0) + 1]);
   });
+
+  it("reads a 40,000-row labels.csv, and keeps the first 1,000 skipped names (found by reading the code)", async () => {
+    const { name } = await modelWithTwoVersions();
+    const rows = [
+      "file,label",
+      "a.png,cat",
+      ...Array.from({ length: 40_000 }, (_, i) => `gone/${i}.png,cat`),
+    ];
+    const zip = zipSync({
+      "labels.csv": new TextEncoder().encode(rows.join("\n")),
+      "a.png": await testImage(0, "png"),
+    });
+    const response = await post({ name: unique("listed"), model: name }, zip);
+    const created = (await response.json()) as { id: number };
+    expect(response.status, JSON.stringify(created)).toBe(202);
+    const info = await api.query<SetInfo>("evaluationSet.get", { id: created.id });
+    expect(info.total).toBe(1);
+    expect(info.skipped).toHaveLength(1_001);
+    expect(info.skipped[0]).toEqual({
+      file: "gone/0.png",
+      reason: "listed in labels.csv but not in the archive",
+    });
+    expect(info.skipped.at(-1)).toEqual({ file: "…", reason: "and 39,000 more files skipped" });
+  }, 60_000);
 
   it("labbook evaluate prints the report for a folder, and the same as JSON", async () => {
     const { name, versions } = await modelWithTwoVersions();

@@ -177,6 +177,31 @@ describe("the npm mlflow client", () => {
       status: "KILLED",
     });
     expect(refused).toMatchObject({ status: 400, body: { error_code: "INVALID_PARAMETER_VALUE" } });
+    // Only its worker records to it; MLflow clients may tag it (found by reading the code).
+    for (const [endpoint, body] of [
+      ["runs/log-metric", { key: "val_accuracy", value: 1, timestamp: 0, step: 99 }],
+      ["runs/log-parameter", { key: "injected", value: "x" }],
+      ["runs/log-batch", { metrics: [{ key: "loss", value: 0, timestamp: 0, step: 1 }] }],
+    ] as const) {
+      const answer = await mlflow(baseUrl, endpoint, { run_id: labbookRun.info.run_id, ...body });
+      expect(answer, endpoint).toMatchObject({ status: 403, body: { error_code: "PERMISSION_DENIED" } });
+    }
+    expect(
+      (await mlflow(baseUrl, "runs/set-tag", { run_id: labbookRun.info.run_id, key: "note", value: "ok" }))
+        .status,
+    ).toBe(200);
+    const upload = await fetch(
+      new URL(
+        `/api/2.0/mlflow-artifacts/artifacts/${labbookRun.info.experiment_id}/${labbookRun.info.run_id}/artifacts/evil.bin`,
+        baseUrl,
+      ),
+      { method: "PUT", body: "x" },
+    );
+    expect(upload.status).toBe(403);
+    expect(
+      (await client.Metrics.getHistory({ run_id: labbookRun.info.run_id, metric_key: "val_accuracy" }))
+        .metrics,
+    ).toHaveLength(1);
   }, 240_000);
 
   it("leaves a SCHEDULED MLflow run alone: workers claim only Labbook's queue", async () => {

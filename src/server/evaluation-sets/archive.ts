@@ -2,7 +2,8 @@
 // set of images: paths that leave the archive, nested archives, zip bombs, too many images or
 // bytes, and labels that name no class of the model. Labels come from each file's folder
 // (cat/x.jpg) or from a labels.csv of file,label rows. Nothing is written to disk.
-import { parse } from "csv-parse/sync";
+import { setImmediate } from "node:timers/promises";
+import { parse } from "csv-parse";
 import yauzl from "yauzl";
 import { resolveClass } from "@/shared/class-synonyms";
 import { EVALUATION_SET_LIMITS as LIMITS } from "@/shared/evaluation-sets";
@@ -95,18 +96,39 @@ function commonRoot(files: string[]): string {
 
 /** labels.csv: a row per image is far below these. Past them, parsing would hold the loop. */
 const MAX_CSV_BYTES = 4 * 1024 * 1024;
+const CSV_SLICE_BYTES = 64 * 1024;
 /** Skipped files kept by name; past this many, one line counts the rest. */
 const MAX_SKIPPED = 1_000;
 
-function csvLabels(text: string): Map<string, string> {
+/** Parsed a slice at a time, yielding between slices: other requests go on meanwhile. */
+async function csvLabels(bytes: Buffer): Promise<Map<string, string>> {
   let lines = 0;
-  for (let at = text.indexOf("\n"); at >= 0 && lines <= LIMITS.entries; at = text.indexOf("\n", at + 1))
+  for (let at = bytes.indexOf(10); at >= 0 && lines <= LIMITS.entries; at = bytes.indexOf(10, at + 1))
     lines++;
   if (lines > LIMITS.entries)
     throw new ArchiveError(413, `labels.csv has over ${LIMITS.entries.toLocaleString("en")} rows`);
-  let rows: string[][];
+  let rows: string[][] = [];
   try {
-    rows = parse(text, { relax_column_count: true, skip_empty_lines: true, trim: true, bom: true });
+    const parser = parse({ relax_column_count: true, skip_empty_lines: true, trim: true, bom: true });
+    let failed = false;
+    const ended = new Promise<void>((resolve, reject) => {
+      parser.on("end", resolve);
+      parser.on("error", (error) => {
+        failed = true;
+        reject(error);
+      });
+    });
+    // Handled below, after the writes: a parse error must not surface as an unhandled rejection.
+    ended.catch(() => {});
+    parser.on("readable", () => {
+      for (let row = parser.read(); row !== null; row = parser.read()) rows.push(row);
+    });
+    for (let at = 0; at < bytes.length && !failed; at += CSV_SLICE_BYTES) {
+      parser.write(bytes.subarray(at, at + CSV_SLICE_BYTES));
+      await setImmediate();
+    }
+    if (!failed) parser.end();
+    await ended;
   } catch (error) {
     throw new ArchiveError(400, `labels.csv could not be read: ${(error as Error).message}`);
   }
@@ -168,7 +190,7 @@ export async function planArchive(
   const csvEntry = files.find((entry) => LABELS_CSV.test(relative(entry)));
   if (csvEntry && csvEntry.uncompressedSize > MAX_CSV_BYTES)
     throw new ArchiveError(413, `labels.csv is over ${mib(MAX_CSV_BYTES)}; list one image per row`);
-  const csv = csvEntry ? csvLabels((await readEntry(zip, csvEntry)).toString("utf8")) : null;
+  const csv = csvEntry ? await csvLabels(await readEntry(zip, csvEntry)) : null;
 
   const skipped: ArchivePlan["skipped"] = [];
   const labelled: { file: string; label: string; entry: yauzl.Entry }[] = [];

@@ -206,6 +206,11 @@ async function handleArtifacts(db: Db, req: IncomingMessage, res: ServerResponse
       "RESOURCE_DOES_NOT_EXIST",
       `no run's artifacts at '${path.slice(0, 200)}' (paths are <experiment id>/<run id>/artifacts/<file>)`,
     );
+  if (method !== "GET" && target.source === "labbook")
+    throw new MlflowError(
+      "PERMISSION_DENIED",
+      "this run is trained by Labbook: its files come from its worker, and MLflow clients only read them",
+    );
   if (method === "PUT") {
     await largeBodies(async () => {
       const bytes = await readBody(req, MAX_ARTIFACT_BYTES);

@@ -199,7 +199,7 @@ function stringCondition(op: string, value: string): Prisma.StringFilter {
 /* ---------- Runs ---------- */
 
 /** run uuid → its id and experiment: never changes once made, so it is cached. */
-const runIds = new Map<string, { id: number; experimentId: number }>();
+const runIds = new Map<string, { id: number; experimentId: number; source: string }>();
 const MAX_CACHED_RUNS = 100_000;
 
 async function runRow(db: Db, uuid: string, client?: pg.PoolClient): Promise<RunRow> {
@@ -216,15 +216,26 @@ async function runRow(db: Db, uuid: string, client?: pg.PoolClient): Promise<Run
   return row;
 }
 
-/** The run's id, for writes: it must exist and not be deleted. */
-async function liveRunId(db: Db, uuid: string): Promise<number> {
-  const cached = runIds.get(uuid);
-  if (cached) return cached.id;
-  const row = await runRow(db, uuid);
-  if (row.deleted) throw deletedRun(uuid);
-  if (runIds.size >= MAX_CACHED_RUNS) runIds.clear();
-  runIds.set(uuid, { id: row.id, experimentId: row.experimentId });
-  return row.id;
+/**
+ * The run's id, for writes: it must exist and not be deleted. A run Labbook trains takes only
+ * tags from MLflow's clients: its metrics, params and files come from its worker
+ * (src/server/services/run-writers.ts).
+ */
+async function liveRunId(db: Db, uuid: string, write: "record" | "tag" = "record"): Promise<number> {
+  let run = runIds.get(uuid);
+  if (!run) {
+    const row = await runRow(db, uuid);
+    if (row.deleted) throw deletedRun(uuid);
+    if (runIds.size >= MAX_CACHED_RUNS) runIds.clear();
+    run = { id: row.id, experimentId: row.experimentId, source: row.source };
+    runIds.set(uuid, run);
+  }
+  if (write === "record" && run.source === "labbook")
+    throw new MlflowError(
+      "PERMISSION_DENIED",
+      `run ${uuid} is trained by Labbook: its worker logs its metrics, params and files; MLflow clients may only tag it`,
+    );
+  return run.id;
 }
 
 const deletedRun = (uuid: string) =>
@@ -441,13 +452,13 @@ export async function logParam(db: Db, input: Input<"logParam">) {
 }
 
 export async function setTag(db: Db, input: Input<"setTag">) {
-  const id = await liveRunId(db, input.run_id);
+  const id = await liveRunId(db, input.run_id, "tag");
   await applyTags(poolOf(db), id, [{ key: input.key, value: input.value }]);
   return {};
 }
 
 export async function deleteTag(db: Db, input: Input<"deleteTag">) {
-  const id = await liveRunId(db, input.run_id);
+  const id = await liveRunId(db, input.run_id, "tag");
   const { rowCount } = await poolOf(db).query(`DELETE FROM "RunTag" WHERE "runId" = $1 AND key = $2`, [
     id,
     input.key,
@@ -458,7 +469,11 @@ export async function deleteTag(db: Db, input: Input<"deleteTag">) {
 
 /** Params, then metrics, then tags, all or nothing. */
 export async function logBatch(db: Db, input: Input<"logBatch">) {
-  const id = await liveRunId(db, input.run_id);
+  const id = await liveRunId(
+    db,
+    input.run_id,
+    input.params.length || input.metrics.length ? "record" : "tag",
+  );
   if (!input.params.length && !input.tags.length) return logMetrics(db, input.run_id, input.metrics);
   await inPoolTransaction(db, async (client) => {
     await insertParams(client, id, input.run_id, input.params);
@@ -469,7 +484,7 @@ export async function logBatch(db: Db, input: Input<"logBatch">) {
 }
 
 export async function logInputs(db: Db, input: Input<"logInputs">) {
-  const id = await liveRunId(db, input.run_id);
+  const id = await liveRunId(db, input.run_id, "tag");
   // Datasets are kept as tags (one per dataset digest): Labbook has no dataset view yet.
   await applyTags(
     poolOf(db),
