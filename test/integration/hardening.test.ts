@@ -48,6 +48,16 @@ describe("bounded inputs get a 400 that names the field, never a 500", () => {
     expect(JSON.stringify(response.body)).not.toMatch(LEAKS);
   });
 
+  it("answers an MLflow artifact path with an experiment id past int4 with a 404 (found by the fuzzer)", async () => {
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      const response = await fetch(
+        new URL(`/api/2.0/mlflow-artifacts/artifacts/2147483648/${"a".repeat(32)}/artifacts/x`, baseUrl),
+        { method, body: method === "PUT" ? "x" : undefined },
+      );
+      expect(response.status, method).toBe(404);
+    }
+  });
+
   it("answers a path with a broken percent-escape with a 400, not Next.js's 500 (found by the fuzzer)", async () => {
     for (const path of [
       "/api/dataset/test/%",

@@ -4,6 +4,7 @@
 // is checked, and a run's files are found by its id, never by a path on disk.
 import { type Db, poolOf } from "@/server/db/client";
 import { findArtifact, storeArtifact, streamArtifact } from "@/server/services/artifacts";
+import { MAX_DB_INT } from "@/shared/ids";
 import { isStorableText } from "@/shared/storable-text";
 import { MlflowError } from "./errors";
 import { EVALUATION_ARTIFACT, importEvaluationArtifact } from "./evaluation-artifact";
@@ -38,7 +39,7 @@ export function safeRelativePath(path: string): string {
 /** Resolves `<experiment>/<run uuid>/artifacts[/<path>]` to a live run and a path inside it. */
 export async function resolveArtifactPath(db: Db, raw: string): Promise<ArtifactTarget | null> {
   const match = /^(\d{1,10})\/([0-9a-f]{32})\/artifacts(?:\/(.*))?$/.exec(raw.replace(/^\/+/, ""));
-  if (!match) return null;
+  if (!match || Number(match[1]) > MAX_DB_INT) return null;
   const path = safeRelativePath(match[3] ?? "");
   const { rows } = await poolOf(db).query<{ id: number; source: "labbook" | "mlflow" }>(
     `SELECT id, source::text AS source FROM "Run" WHERE uuid = $1 AND "experimentId" = $2 AND "deletedAt" IS NULL`,
