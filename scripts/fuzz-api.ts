@@ -41,8 +41,10 @@ try {
     `${count} requests in ${((Date.now() - started) / 1000).toFixed(0)} s; the server still answers: ${alive.status}`,
   );
   for (const failure of failures) console.log(`FAIL ${describeFailure(failure)}`);
+  const stacks = target.output().match(/\n\s+at /g)?.length ?? 0;
+  console.log(`Stack frames in the server's log: ${stacks}`);
   console.log(failures.length ? `${failures.length} failures (seed ${seed})` : "No failures.");
-  process.exitCode = failures.length || alive.status !== 200 ? 1 : 0;
+  process.exitCode = failures.length || stacks || alive.status !== 200 ? 1 : 0;
 } finally {
   await target?.stop();
   await cluster.stop();

@@ -679,8 +679,37 @@ const pageRequest = fc
       "/predict?x=",
     ),
     arg: segment,
+    // Posts as Next.js's Server Actions and progressive forms send them.
+    post: fc.option(
+      fc.record({
+        action: fc.option(
+          fc.oneof(
+            fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 40, maxLength: 42 }),
+            oddStrings,
+          ),
+          {
+            nil: undefined,
+          },
+        ),
+        type: fc.constantFrom(
+          "text/plain;charset=UTF-8",
+          "multipart/form-data; boundary=x",
+          "application/x-www-form-urlencoded",
+        ),
+      }),
+      { nil: undefined },
+    ),
   })
-  .map(({ page, arg }) => ({ method: "GET", path: `${page}${arg}`, headers: {} }));
+  .map(({ page, arg, post }) =>
+    post
+      ? {
+          method: "POST",
+          path: `${page}${arg}`,
+          headers: { "content-type": post.type, ...(post.action ? { "next-action": uri(post.action) } : {}) },
+          body: "[]",
+        }
+      : { method: "GET", path: `${page}${arg}`, headers: {} },
+  );
 
 export function requests(targets: FuzzTargets): fc.Arbitrary<FuzzRequest> {
   return fc.oneof(
