@@ -489,3 +489,51 @@ describe("write amplification (found by reading the code)", () => {
     }
   });
 });
+
+describe("uploads to a run the caller may not write (found by reading the code)", () => {
+  it("are refused before their body is read: eight 256 MiB PUTs answer at once, and the API keeps answering", async () => {
+    const { runIds } = await runs(1);
+    const target = new URL(baseUrl);
+    const paths = [
+      `/api/runs/${runIds[0]}/artifacts/checkpoint`, // queued: nobody writes to it
+      "/api/runs/2147483647/artifacts/checkpoint", // no such run
+      `/api/2.0/mlflow-artifacts/artifacts/0/${"b".repeat(32)}/artifacts/x.bin`,
+    ];
+    const started = Date.now();
+    const answers = await Promise.all(
+      Array.from(
+        { length: 8 },
+        (_, i) =>
+          new Promise<number>((resolve, reject) => {
+            // Announces 256 MiB, sends 64 KiB, and never ends: only an early answer finishes it.
+            const req = request(
+              {
+                host: target.hostname,
+                port: target.port,
+                method: "PUT",
+                path: paths[i % paths.length],
+                headers: {
+                  "content-length": String(256 * 1024 * 1024),
+                  "x-artifact-kind": "checkpoint",
+                  "x-content-sha256": "0".repeat(64),
+                },
+              },
+              (res) => {
+                res.resume();
+                resolve(res.statusCode ?? 0);
+                req.destroy();
+              },
+            );
+            req.on("error", (error) => (req.destroyed ? undefined : reject(error)));
+            req.write(Buffer.alloc(64 * 1024));
+          }),
+      ),
+    );
+    expect(
+      answers.every((status) => [404, 409].includes(status)),
+      JSON.stringify(answers),
+    ).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await fetch(new URL("/api/trpc/auth.me", baseUrl))).status).toBe(200);
+  }, 30_000);
+});

@@ -217,6 +217,7 @@ describe("guessing is slowed, and nobody can lock the real user out", () => {
     const name = unique("locked");
     await createUser(db, { name, role: "viewer", password: PASSWORD });
     await guess(name, 20, 10, () => from("203.0.113.90"));
+    await keepWaiting(name, "203.0.113.90");
     expect((await signIn(name, PASSWORD, from("203.0.113.90"))).response.status).toBe(429);
     const unlocked = spawnSync(path.resolve("node_modules/.bin/tsx"), ["scripts/user.ts", "unlock", name], {
       encoding: "utf8",
