@@ -213,6 +213,18 @@ describe("guessing is slowed, and nobody can lock the real user out", () => {
     expect((await signIn(name, PASSWORD, from("198.51.100.30"))).response.status).toBe(200);
   }, 120_000);
 
+  it("remembers a program's address, but gives it no device token: it keeps no cookie", async () => {
+    const name = unique("program");
+    await createUser(db, { name, role: "editor", password: PASSWORD });
+    const basic = `Basic ${Buffer.from(`${name}:${PASSWORD}`).toString("base64")}`;
+    const response = await fetch(new URL("/api/2.0/mlflow/experiments/search?max_results=1", baseUrl), {
+      headers: { authorization: basic, ...from("198.51.100.40") },
+    });
+    expect(response.status).toBe(200);
+    const user = await db.user.findUniqueOrThrow({ where: { name }, include: { knownSignIns: true } });
+    expect(user.knownSignIns.map((k) => k.client)).toEqual(["198.51.100.40"]);
+  });
+
   it("npm run user -- unlock NAME clears the waits", async () => {
     const name = unique("locked");
     await createUser(db, { name, role: "viewer", password: PASSWORD });

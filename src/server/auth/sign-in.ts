@@ -23,40 +23,49 @@ export async function signIn(
   if (!parsed.success) return { status: 400, message: parsed.error.issues.map(describeIssue).join("; ") };
   const { name, password } = parsed.data;
   const device = deviceCookieOf(request.headers);
-  const checked = await checkSignIn(db, name, password, request.address, device);
+  const checked = await checkSignIn(db, name, password, request.address, { device });
   if ("status" in checked) return checked;
   const { user } = checked;
   const session = await createSession(db, user.id);
   return {
     status: 200,
     user: { name: user.name, role: user.role },
-    cookies: [...sessionCookies(session, request.secure), deviceCookie(checked.device, request.secure)],
+    cookies: [
+      ...sessionCookies(session, request.secure),
+      ...(checked.device ? [deviceCookie(checked.device, request.secure)] : []),
+    ],
   };
 }
 
 /**
  * The user behind a name and password, under the sign-in throttle: the dashboard's sign-in
- * and HTTP basic auth (MLflow clients) share it. On success, `device` is the browser's device
- * token (the one it sent if that was known, else a new one).
+ * and HTTP basic auth (MLflow clients) share it. A browser (`device` given, null when it sent
+ * none) gets back its device token: the one it sent if that was known, else a new one.
  */
 export async function checkSignIn(
   db: Db,
   name: string,
   password: string,
   address: string,
-  device: string | null = null,
+  browser?: { device: string | null },
 ): Promise<
-  | { user: NonNullable<Awaited<ReturnType<typeof checkPassword>>>; device: string }
+  | { user: NonNullable<Awaited<ReturnType<typeof checkPassword>>>; device: string | null }
   | { status: 401 | 429; message: string; retryAfterS?: number }
 > {
   if (hashingIsBusy()) return throttled(1, "sign-in is busy");
+  const device = browser?.device ?? null;
   const charged = await chargeSignIn(db, { name, address, device });
   if ("waitS" in charged) return throttled(charged.waitS, "too many failed sign-ins");
   const user = await checkPassword(db, name, password);
   if (!user) return { status: 401, message: "wrong user name or password" };
-  const kept = device && charged.charged[0]?.address === deviceClient(device) ? device : newDeviceToken();
+  // A program (HTTP basic auth) keeps no cookie: only browsers get a device token.
+  const kept = !browser
+    ? null
+    : device && charged.charged[0]?.address === deviceClient(device)
+      ? device
+      : newDeviceToken();
   // Everyone behind a proxy that names no client shares UNKNOWN_CLIENT: it vouches for nobody.
-  const clients = [deviceClient(kept), ...(address === UNKNOWN_CLIENT ? [] : [address])];
+  const clients = [...(kept ? [deviceClient(kept)] : []), ...(address === UNKNOWN_CLIENT ? [] : [address])];
   await settleSuccess(db, charged.charged, user.id, clients);
   return { user, device: kept };
 }
