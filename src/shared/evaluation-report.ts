@@ -1,17 +1,39 @@
-// An evaluation set's report as text, for `labbook evaluate`.
-import type { ClassMetrics } from "./scoring";
+// An evaluation set's report (evaluationSet.result's answer, checked by `labbook evaluate`
+// against this schema) and its text form.
+import { z } from "zod";
 
-export interface SetReport {
-  setName: string;
-  model: string;
-  version: number;
-  accuracy: number | null;
-  loss: number | null;
-  total: number;
-  confusionMatrix: number[][] | null;
-  perClass: ClassMetrics[] | null;
-  misclassified: { file: string; label: number; predicted: number; probabilities: number[] }[] | null;
-}
+const classIndex = z.number().int().min(0).max(1_000);
+export const setReportSchema = z.object({
+  setName: z.string(),
+  model: z.string(),
+  version: z.number().int(),
+  accuracy: z.number().nullable(),
+  loss: z.number().nullable(),
+  total: z.number().int().min(0),
+  confusionMatrix: z.array(z.array(z.number())).nullable(),
+  perClass: z
+    .array(
+      z.object({
+        class: classIndex,
+        precision: z.number(),
+        recall: z.number(),
+        f1: z.number(),
+        support: z.number(),
+      }),
+    )
+    .nullable(),
+  misclassified: z
+    .array(
+      z.object({
+        file: z.string(),
+        label: classIndex,
+        predicted: classIndex,
+        probabilities: z.array(z.number()),
+      }),
+    )
+    .nullable(),
+});
+export type SetReport = z.output<typeof setReportSchema>;
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 

@@ -35,3 +35,25 @@ export interface SetMisclassified {
   probabilities: number[];
   file: string;
 }
+
+/** What `labbook evaluate` reads of evaluationSet.get's answer, checked before it is used. */
+export const evaluationSetProgressSchema = z.object({
+  name: z.string(),
+  status: z.string(),
+  error: z.string().nullable(),
+  total: z.number().int().min(0),
+  imported: z.number().int().min(0),
+  skipped: z.array(z.object({ file: z.string(), reason: z.string() })),
+  evaluations: z.array(
+    z.object({
+      versionId: dbId,
+      status: z.string(),
+      error: z.string().nullable(),
+      done: z.number().int().min(0),
+      total: z.number().int().min(0),
+    }),
+  ),
+});
+
+/** POST /api/evaluation-sets' answer. */
+export const evaluationSetCreatedSchema = z.object({ id: dbId, name: z.string(), existing: z.boolean() });

@@ -37,3 +37,9 @@ export const modelPromoteSchema = z.object({
 
 export const modelRollbackSchema = z.object({ name: modelNameSchema, alias: aliasSchema, note });
 export const modelByNameSchema = z.object({ name: modelNameSchema });
+
+/** What a client reads of model.get's answer: its versions and aliases. */
+export const modelVersionsSchema = z.object({
+  versions: z.array(z.object({ id: dbId, version: z.number().int().min(1) })),
+  aliases: z.array(z.object({ alias: z.string(), version: z.number().int().min(1) })),
+});

@@ -6,8 +6,9 @@ import path from "node:path";
 import { zipSync } from "fflate";
 import { CLASS_NAMES } from "../shared/cifar10-classes";
 import { parseSynonyms } from "../shared/class-synonyms";
-import { formatSetReport, type SetReport } from "../shared/evaluation-report";
-import { EVALUATION_SET_LIMITS } from "../shared/evaluation-sets";
+import { formatSetReport, setReportSchema } from "../shared/evaluation-report";
+import { EVALUATION_SET_LIMITS, evaluationSetProgressSchema } from "../shared/evaluation-sets";
+import { modelVersionsSchema } from "../shared/registry";
 import { LabbookClient } from "./worker/client";
 
 export interface EvaluateOptions {
@@ -40,20 +41,6 @@ export function zipFolder(dir: string): Uint8Array {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface ModelInfo {
-  versions: { id: number; version: number }[];
-  aliases: { alias: string; version: number }[];
-}
-interface SetInfo {
-  name: string;
-  status: string;
-  error: string | null;
-  total: number;
-  imported: number;
-  skipped: { file: string; reason: string }[];
-  evaluations: { versionId: number; status: string; error: string | null; done: number; total: number }[];
-}
-
 export async function runEvaluateCommand(options: EvaluateOptions): Promise<number> {
   if (!options.model || !options.images) {
     console.error(
@@ -64,7 +51,7 @@ export async function runEvaluateCommand(options: EvaluateOptions): Promise<numb
   const [modelName = "", ref = "production"] = options.model.split("@");
   const synonyms = options.synonym ? parseSynonyms(options.synonym.join("\n")) : undefined;
   const client = new LabbookClient(options.url, options.token, 600_000);
-  const model = await client.query<ModelInfo>("model.get", { name: modelName });
+  const model = await client.query("model.get", { name: modelName }, modelVersionsSchema);
   const number = /^v?\d+$/.test(ref)
     ? Number(ref.replace(/^v/, ""))
     : model.aliases.find((a) => a.alias === ref)?.version;
@@ -83,11 +70,11 @@ export async function runEvaluateCommand(options: EvaluateOptions): Promise<numb
   console.error(
     `${set.existing ? "using the stored" : "storing the"} evaluation set "${set.name}" (id ${set.id})`,
   );
-  let info = await client.query<SetInfo>("evaluationSet.get", { id: set.id });
+  let info = await client.query("evaluationSet.get", { id: set.id }, evaluationSetProgressSchema);
   while (info.status === "importing") {
     process.stderr.write(`\rimporting ${info.imported}/${info.total} images…`);
     await sleep(1000);
-    info = await client.query<SetInfo>("evaluationSet.get", { id: set.id });
+    info = await client.query("evaluationSet.get", { id: set.id }, evaluationSetProgressSchema);
   }
   if (info.status !== "ready") {
     console.error(`\nthe set could not be imported: ${info.error}`);
@@ -103,7 +90,7 @@ export async function runEvaluateCommand(options: EvaluateOptions): Promise<numb
 
   await client.mutation("evaluationSet.score", { setId: set.id, versionIds: [version.id] });
   for (;;) {
-    info = await client.query<SetInfo>("evaluationSet.get", { id: set.id });
+    info = await client.query("evaluationSet.get", { id: set.id }, evaluationSetProgressSchema);
     const mine = info.evaluations.find((e) => e.versionId === version.id);
     if (mine?.status === "failed") {
       console.error(`\nthe evaluation failed: ${mine.error}`);
@@ -114,10 +101,11 @@ export async function runEvaluateCommand(options: EvaluateOptions): Promise<numb
     await sleep(1000);
   }
   process.stderr.write("\n");
-  const report = await client.query<SetReport>("evaluationSet.result", {
-    setId: set.id,
-    versionId: version.id,
-  });
+  const report = await client.query(
+    "evaluationSet.result",
+    { setId: set.id, versionId: version.id },
+    setReportSchema,
+  );
   if (options.json) console.log(JSON.stringify({ ...report, classNames: CLASS_NAMES }, null, 2));
   else console.log(formatSetReport(report, CLASS_NAMES));
   return 0;

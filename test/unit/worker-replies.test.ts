@@ -3,6 +3,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setReportSchema } from "@/shared/evaluation-report";
 import { claimedRunSchema, heartbeatReplySchema } from "@/shared/workers";
 import { ApiError, LabbookClient } from "@/trainer/worker/client";
 
@@ -45,5 +46,12 @@ describe("the worker protocol's replies (found by reading the code)", () => {
     expect(await client.mutation("worker.claim", { workerId: 1 }, claimedRunSchema)).toBeNull();
     reply = { cancelRequested: "yes" };
     await expect(client.mutation("worker.heartbeat", {}, heartbeatReplySchema)).rejects.toThrow(/malformed/);
+  });
+
+  it("checks what labbook evaluate reads, too", async () => {
+    reply = { setName: "photos", model: "m", version: "1; rm -rf /", accuracy: 0.5 };
+    await expect(
+      client.query("evaluationSet.result", { setId: 1, versionId: 1 }, setReportSchema),
+    ).rejects.toThrow(/the server's answer to evaluationSet.result is malformed/);
   });
 });

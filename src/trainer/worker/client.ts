@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { ARTIFACT_KIND_HEADER, ARTIFACT_SHA256_HEADER } from "../../shared/artifacts";
+import { evaluationSetCreatedSchema } from "../../shared/evaluation-sets";
 import type { MetricPointInput } from "../../shared/metrics";
 import { describeIssue } from "../../shared/zod-issues";
 
@@ -19,6 +20,19 @@ export class ApiError extends Error {
 
 /** Network failures and 5xx answers: the request may succeed later. */
 export const isRetryable = (error: unknown) => !(error instanceof ApiError);
+
+/** A tRPC answer's data, checked against `reply` when one is given. */
+function checkedReply(procedure: string, body: unknown, reply?: z.ZodType): unknown {
+  const data = (body as { result?: { data?: unknown } }).result?.data;
+  if (!reply) return data;
+  const checked = reply.safeParse(data);
+  if (!checked.success)
+    throw new ApiError(
+      502,
+      `the server's answer to ${procedure} is malformed: ${describeIssue(checked.error.issues[0] as z.core.$ZodIssue)}`,
+    );
+  return checked.data;
+}
 
 export class LabbookClient {
   constructor(
@@ -54,22 +68,17 @@ export class LabbookClient {
       headers: this.headers({ "content-type": "application/json" }),
       body: JSON.stringify(input),
     });
-    const data = ((await response.json()) as { result?: { data?: unknown } }).result?.data;
-    if (!reply) return data;
-    const checked = reply.safeParse(data);
-    if (!checked.success)
-      throw new ApiError(
-        502,
-        `the server's answer to ${procedure} is malformed: ${describeIssue(checked.error.issues[0] as z.core.$ZodIssue)}`,
-      );
-    return checked.data;
+    return checkedReply(procedure, await response.json(), reply);
   }
 
-  async query<T>(procedure: string, input: unknown): Promise<T> {
+  /** Reads a procedure; with `reply`, its answer is checked against that shared schema. */
+  async query<S extends z.ZodType>(procedure: string, input: unknown, reply: S): Promise<z.output<S>>;
+  async query<T>(procedure: string, input: unknown): Promise<T>;
+  async query(procedure: string, input: unknown, reply?: z.ZodType): Promise<unknown> {
     const url = new URL(`/api/trpc/${procedure}`, this.baseUrl);
     url.searchParams.set("input", JSON.stringify(input));
     const response = await this.send(url, { headers: this.headers() });
-    return ((await response.json()) as { result: { data: T } }).result.data;
+    return checkedReply(procedure, await response.json(), reply);
   }
 
   /** Logs a batch of metric points (idempotent per run, key and step). */
@@ -110,7 +119,12 @@ export class LabbookClient {
       headers: this.headers({ "content-type": "application/zip" }),
       body: new Uint8Array(zip),
     });
-    return (await response.json()) as { id: number; name: string; existing: boolean };
+    const body = (await response.json()) as unknown;
+    return checkedReply(
+      "POST /api/evaluation-sets",
+      { result: { data: body } },
+      evaluationSetCreatedSchema,
+    ) as z.output<typeof evaluationSetCreatedSchema>;
   }
 
   /** The artifact's bytes, checked against the sha256 the server sends; null when absent. */
