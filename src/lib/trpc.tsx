@@ -2,7 +2,7 @@
 // The browser's tRPC client and react-query cache.
 import { QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
-import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import type { inferRouterOutputs } from "@trpc/server";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { type ReactNode, useState } from "react";
 import { csrfHeaders } from "@/features/auth/csrf";
@@ -10,7 +10,6 @@ import type { AppRouter } from "@/server/api/root";
 import { MAX_BATCH_SIZE } from "@/shared/api";
 
 export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
-export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 
 /** Key under which a user's API token is kept in the browser (needed when not on this machine). */

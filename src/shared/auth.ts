@@ -9,7 +9,6 @@ export const CSRF_HEADER = "x-labbook-csrf";
 export const DEVICE_COOKIE = "labbook_device";
 
 export const ROLES = ["viewer", "editor", "admin"] as const;
-export type RoleName = (typeof ROLES)[number];
 export const MIN_PASSWORD_LENGTH = 10;
 /** Longer passwords are refused before hashing: scrypt's work grows with the input. */
 export const MAX_PASSWORD_LENGTH = 256;
@@ -32,7 +31,6 @@ export const signInSchema = z.object({
   // Any length up to the cap: the rule for new passwords must not lock out older ones.
   password: z.string({ error: "must be text" }).min(1, { error: "is required" }).max(MAX_PASSWORD_LENGTH),
 });
-export type SignInInput = z.input<typeof signInSchema>;
 
 /**
  * Where to go after signing in: `next` resolved against this page's origin, kept only when it

@@ -30,7 +30,6 @@ export const experimentCreateSchema = z.object({
   /** Queues the search's sampled configs too, and records the search with the experiment. */
   search: randomSearchSchema.optional(),
 });
-export type ExperimentCreateInput = z.input<typeof experimentCreateSchema>;
 
 export const experimentListSchema = z.object({
   includeArchived: z.boolean().default(false),

@@ -61,7 +61,6 @@ export const randomSearchSchema = z.object({
   seeds: seedListSchema.optional(),
 });
 export type RandomSearch = z.output<typeof randomSearchSchema>;
-export type RandomSearchInput = z.input<typeof randomSearchSchema>;
 
 /** Three significant digits: 0.000318 rather than 0.00031847213. */
 const sig3 = (x: number) => Number(x.toPrecision(3));

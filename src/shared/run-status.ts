@@ -2,8 +2,6 @@
 export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-export const FINAL_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
-
 /**
  * The only transitions the server allows. running → queued is a lease expiring (retry) or a
  * worker handing its run back; cancelled/failed → queued is a resume from the checkpoint.

@@ -41,6 +41,14 @@ export function zipFolder(dir: string): Uint8Array {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+let lastProgress = "";
+/** One line rewritten in a terminal; elsewhere (a log, a pipe) a whole line per change. */
+function progress(text: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r${text}`);
+  else if (text !== lastProgress) process.stderr.write(`${text}\n`);
+  lastProgress = text;
+}
+
 export async function runEvaluateCommand(options: EvaluateOptions): Promise<number> {
   if (!options.model || !options.images) {
     console.error(
@@ -72,7 +80,7 @@ export async function runEvaluateCommand(options: EvaluateOptions): Promise<numb
   );
   let info = await client.query("evaluationSet.get", { id: set.id }, evaluationSetProgressSchema);
   while (info.status === "importing") {
-    process.stderr.write(`\rimporting ${info.imported}/${info.total} images…`);
+    progress(`importing ${info.imported}/${info.total} images…`);
     await sleep(1000);
     info = await client.query("evaluationSet.get", { id: set.id }, evaluationSetProgressSchema);
   }
@@ -97,10 +105,10 @@ export async function runEvaluateCommand(options: EvaluateOptions): Promise<numb
       return 1;
     }
     if (mine?.status === "done") break;
-    process.stderr.write(`\rscoring ${mine?.done ?? 0}/${mine?.total ?? info.imported} images…`);
+    progress(`scoring ${mine?.done ?? 0}/${mine?.total ?? info.imported} images…`);
     await sleep(1000);
   }
-  process.stderr.write("\n");
+  if (process.stderr.isTTY) process.stderr.write("\n");
   const report = await client.query(
     "evaluationSet.result",
     { setId: set.id, versionId: version.id },

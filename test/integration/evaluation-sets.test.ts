@@ -297,6 +297,10 @@ describe("evaluation sets", () => {
       expect(text.stdout).toMatch(new RegExp(`${name} v2 on ".*": accuracy [\\d.]+% of 3 images`));
       expect(text.stdout).toMatch(/airplane\s+[\d.]+%\s+[\d.]+%\s+[\d.]+%\s+2/);
       expect(text.stdout).toMatch(/confusion matrix/);
+      // Not a terminal: progress as whole lines, each said once, never rewritten with \r.
+      expect(text.stderr).not.toContain("\r");
+      const progress = text.stderr.split("\n").filter((line) => /^(importing|scoring) /.test(line));
+      expect(new Set(progress).size).toBe(progress.length);
       const json = JSON.parse((await run(["--json"])).stdout) as {
         accuracy: number;
         version: number;

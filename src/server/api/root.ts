@@ -7,7 +7,7 @@ import { metricsRouter } from "@/server/api/routers/metrics";
 import { modelsRouter } from "@/server/api/routers/models";
 import { runsRouter } from "@/server/api/routers/runs";
 import { workersRouter } from "@/server/api/routers/workers";
-import { createCallerFactory, createTRPCRouter } from "@/server/api/trpc";
+import { createTRPCRouter } from "@/server/api/trpc";
 
 export const appRouter = createTRPCRouter({
   auth: authRouter,
@@ -21,4 +21,3 @@ export const appRouter = createTRPCRouter({
 });
 
 export type AppRouter = typeof appRouter;
-export const createCaller = createCallerFactory(appRouter);

@@ -51,7 +51,6 @@ const t = initTRPC.context<Context>().create({
 });
 
 export const createTRPCRouter = t.router;
-export const createCallerFactory = t.createCallerFactory;
 
 /* ---------- Procedures ---------- */
 

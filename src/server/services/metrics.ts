@@ -123,13 +123,6 @@ export async function recordMetrics(
   return { stored };
 }
 
-export interface HistoryPoint {
-  step: number;
-  value: number;
-  min: number;
-  max: number;
-}
-
 /**
  * Each run's history of each key in at most `maxPoints` buckets of consecutive steps: a
  * bucket's value is its mean, and its min and max are kept, so spikes stay visible.
