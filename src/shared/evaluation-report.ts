@@ -1,8 +1,9 @@
 // An evaluation set's report (evaluationSet.result's answer, checked by `labbook evaluate`
 // against this schema) and its text form.
 import { z } from "zod";
+import { setMisclassifiedSchema } from "./evaluation-sets";
+import { classMetricsSchema } from "./scoring";
 
-const classIndex = z.number().int().min(0).max(1_000);
 export const setReportSchema = z.object({
   setName: z.string(),
   model: z.string(),
@@ -11,27 +12,8 @@ export const setReportSchema = z.object({
   loss: z.number().nullable(),
   total: z.number().int().min(0),
   confusionMatrix: z.array(z.array(z.number())).nullable(),
-  perClass: z
-    .array(
-      z.object({
-        class: classIndex,
-        precision: z.number(),
-        recall: z.number(),
-        f1: z.number(),
-        support: z.number(),
-      }),
-    )
-    .nullable(),
-  misclassified: z
-    .array(
-      z.object({
-        file: z.string(),
-        label: classIndex,
-        predicted: classIndex,
-        probabilities: z.array(z.number()),
-      }),
-    )
-    .nullable(),
+  perClass: z.array(classMetricsSchema).nullable(),
+  misclassified: z.array(setMisclassifiedSchema.omit({ index: true })).nullable(),
 });
 export type SetReport = z.output<typeof setReportSchema>;
 

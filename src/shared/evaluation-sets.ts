@@ -27,14 +27,16 @@ export const evaluationSetScoreSchema = z.object({
 });
 export const setEvaluationSchema = z.object({ setId: dbId, versionId: dbId });
 
+const classIndex = z.number().int().min(0).max(1_000);
 /** One misclassified image of an evaluation set. */
-export interface SetMisclassified {
-  index: number;
-  label: number;
-  predicted: number;
-  probabilities: number[];
-  file: string;
-}
+export const setMisclassifiedSchema = z.object({
+  index: z.number().int().min(0),
+  label: classIndex,
+  predicted: classIndex,
+  probabilities: z.array(z.number()),
+  file: z.string(),
+});
+export type SetMisclassified = z.output<typeof setMisclassifiedSchema>;
 
 /** What `labbook evaluate` reads of evaluationSet.get's answer, checked before it is used. */
 export const evaluationSetProgressSchema = z.object({

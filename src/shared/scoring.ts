@@ -1,14 +1,17 @@
 // Classification metrics from predicted probabilities: loss, accuracy, confusion matrix,
 // per-class precision/recall/F1, and the misclassified samples. Shared by the trainer's test
 // evaluation and the server's evaluation sets.
+import { z } from "zod";
 
-export interface ClassMetrics {
-  class: number;
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
+/** One class's row of a report; a schema, so that clients can check what a server sends. */
+export const classMetricsSchema = z.object({
+  class: z.number().int().min(0).max(1_000),
+  precision: z.number(),
+  recall: z.number(),
+  f1: z.number(),
+  support: z.number(),
+});
+export type ClassMetrics = z.output<typeof classMetricsSchema>;
 
 export interface Misclassified {
   index: number;

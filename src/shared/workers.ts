@@ -4,6 +4,9 @@ import { dbId } from "./ids";
 
 const id = dbId;
 
+/** How many skipped backends a worker reports, and how long each reason may be. */
+export const SKIPPED_BACKENDS = { count: 20, reasonLength: 500 } as const;
+
 /** The machine a worker runs on, shown on the run page: flat and bounded, never free-form JSON. */
 export const workerInfoSchema = z.object({
   cpus: z.number().int().min(0).max(100_000).optional(),
@@ -12,7 +15,10 @@ export const workerInfoSchema = z.object({
   platform: z.string().max(100).optional(),
   node: z.string().max(40).optional(),
   gpu: z.string().max(200).optional(),
-  skippedBackends: z.array(z.string().max(500)).max(20).optional(),
+  skippedBackends: z
+    .array(z.string().max(SKIPPED_BACKENDS.reasonLength))
+    .max(SKIPPED_BACKENDS.count)
+    .optional(),
 });
 export type WorkerInfo = z.output<typeof workerInfoSchema>;
 

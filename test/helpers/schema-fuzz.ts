@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { z } from "zod";
 import { appRouter } from "@/server/api/root";
 import { MLFLOW_ENDPOINTS } from "@/server/mlflow/http";
+import type { FuzzRequest } from "./api-fuzz";
 
 interface JsonSchema {
   type?: string | string[];
@@ -165,14 +166,7 @@ export interface SchemaTarget {
   /** "trpc:worker.claim" or "mlflow:runs/log-batch". */
   name: string;
   schema: JsonSchema;
-  request: (input: unknown) => SchemaRequest;
-}
-
-export interface SchemaRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
+  request: (input: unknown) => FuzzRequest;
 }
 
 /** Every procedure and MLflow endpoint that takes input, with how to send an input to it. */
@@ -189,7 +183,7 @@ export function schemaTargets(mlflowRunId: string): SchemaTarget[] {
     targets.push({
       name: `trpc:${path}`,
       schema: merged(inputs.map(toJsonSchema)),
-      request: (input): SchemaRequest =>
+      request: (input): FuzzRequest =>
         type === "query"
           ? {
               method: "GET",

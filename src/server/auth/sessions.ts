@@ -44,11 +44,16 @@ export async function endSession(db: Db, token: string): Promise<void> {
   await db.session.deleteMany({ where: { tokenHash: hashToken(token) } });
 }
 
-export function sessionCookieOf(headers: Headers): string | null {
+/** A cookie's value when it has the shape `pattern` asks for, else null. */
+export function cookieOf(headers: Headers, name: string, pattern: RegExp): string | null {
   const header = headers.get("cookie");
   if (!header || header.length > 8192) return null;
-  const value = parseCookie(header)[SESSION_COOKIE];
-  return value && /^[\w-]{43}$/.test(value) ? value : null;
+  const value = parseCookie(header)[name];
+  return value && pattern.test(value) ? value : null;
+}
+
+export function sessionCookieOf(headers: Headers): string | null {
+  return cookieOf(headers, SESSION_COOKIE, /^[\w-]{43}$/);
 }
 
 /** Set-Cookie headers for a new session, or (session null) ones that clear it. */

@@ -1,12 +1,12 @@
 // Sign-in and sign-out for the dashboard, under the sign-in throttle (sign-in-throttle.ts).
 import { randomBytes } from "node:crypto";
-import { parseCookie, stringifySetCookie } from "cookie";
+import { stringifySetCookie } from "cookie";
 import type { Db } from "@/server/db/client";
 import { UNKNOWN_CLIENT } from "@/server/http/remote-address";
 import { DEVICE_COOKIE, signInSchema } from "@/shared/auth";
 import { describeIssue } from "@/shared/zod-issues";
 import { hashingIsBusy } from "./passwords";
-import { createSession, endSession, sessionCookieOf, sessionCookies } from "./sessions";
+import { cookieOf, createSession, endSession, sessionCookieOf, sessionCookies } from "./sessions";
 import { chargeSignIn, deviceClient, settleSuccess } from "./sign-in-throttle";
 import { checkPassword } from "./users";
 
@@ -22,7 +22,7 @@ export async function signIn(
   const parsed = signInSchema.safeParse(body);
   if (!parsed.success) return { status: 400, message: parsed.error.issues.map(describeIssue).join("; ") };
   const { name, password } = parsed.data;
-  const device = deviceCookieOf(request.headers);
+  const device = cookieOf(request.headers, DEVICE_COOKIE, /^[\w-]{16,64}$/);
   const checked = await checkSignIn(db, name, password, request.address, { device });
   if ("status" in checked) return checked;
   const { user } = checked;
@@ -75,11 +75,6 @@ function throttled(retryAfterS: number, why: string): { status: 429; message: st
 }
 
 const newDeviceToken = () => randomBytes(24).toString("base64url");
-
-function deviceCookieOf(headers: Headers): string | null {
-  const value = parseCookie(headers.get("cookie") ?? "")[DEVICE_COOKIE];
-  return value && /^[\w-]{16,64}$/.test(value) ? value : null;
-}
 
 /** Marks the browser as one its user signed in from, for a year (sign-in-throttle.ts). */
 function deviceCookie(token: string, secure: boolean): string {

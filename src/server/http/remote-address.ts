@@ -45,9 +45,8 @@ function isDirect(req: IncomingMessage): boolean {
     return false;
   }
   const port = Number(host.port || 80);
-  return isLoopback(host.hostname.replace(/^\[|\]$/g, "")) || host.hostname === "localhost"
-    ? port === req.socket.localPort
-    : false;
+  const loopbackName = isLoopback(host.hostname.replace(/^\[|\]$/g, "")) || host.hostname === "localhost";
+  return loopbackName && port === req.socket.localPort;
 }
 
 /**

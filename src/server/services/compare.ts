@@ -4,7 +4,7 @@
 import type { Db } from "@/server/db/client";
 import { distinguishingLabels, paramRows } from "@/shared/config-diff";
 import { NotFoundError } from "@/shared/errors";
-import { toSeries } from "./metrics";
+import { FINITE_VALUE, stepBucket, toSeries } from "./metrics";
 import { settingsOf } from "./runs";
 import { describeWelch, meanCI, welchTTest } from "./stats";
 
@@ -82,16 +82,14 @@ export async function groupBands(db: Db, runIds: number[], keys: string[], maxPo
       SELECT r."groupKey", m.key, m.step, m.value
       FROM "MetricPoint" m JOIN "Run" r ON r.id = m."runId"
       WHERE m."runId" = ANY(${runIds}::int[]) AND r."deletedAt" IS NULL AND m.key = ANY(${keys}::text[])
-        AND m.value NOT IN ('NaN', 'Infinity', '-Infinity')
+        AND ${FINITE_VALUE}
     ), span AS (
       SELECT "groupKey", key, min(step) AS lo, max(step) AS hi, count(DISTINCT step) AS n
       FROM pts GROUP BY "groupKey", key
     ), kept AS (
       SELECT p."groupKey", p.key, max(p.step) AS step
       FROM pts p JOIN span s ON s."groupKey" = p."groupKey" AND s.key = p.key
-      GROUP BY p."groupKey", p.key,
-        CASE WHEN s.n <= ${maxPoints} THEN p.step
-             ELSE floor((p.step - s.lo)::float8 * ${maxPoints} / (s.hi::float8 - s.lo + 1))::int END
+      GROUP BY p."groupKey", p.key, ${stepBucket(maxPoints)}
     )
     SELECT p."groupKey", p.key, p.step, array_agg(p.value) AS values
     FROM pts p JOIN kept k ON k."groupKey" = p."groupKey" AND k.key = p.key AND k.step = p.step

@@ -2,6 +2,7 @@
 // value), with the run's summary columns updated in the same transaction.
 import type pg from "pg";
 import type { z } from "zod";
+import { Prisma } from "@/generated/prisma/client";
 import { type Db, inPoolTransaction, poolOf } from "@/server/db/client";
 import { ConflictError, NotFoundError } from "@/shared/errors";
 import { EPOCH_METRIC_KEYS, type metricPointSchema } from "@/shared/metrics";
@@ -124,6 +125,18 @@ export async function recordMetrics(
 }
 
 /**
+ * SQL: the bucket a point's `step` falls in when its series of `n` steps from `lo` to `hi`
+ * (columns by those names) is thinned to `maxPoints` buckets of consecutive steps. Charts of
+ * runs and compare's group bands thin the same way.
+ */
+export const stepBucket = (maxPoints: number) =>
+  Prisma.sql`CASE WHEN n <= ${maxPoints} THEN step
+    ELSE floor((step - lo)::float8 * ${maxPoints} / (hi::float8 - lo + 1))::int END`;
+
+/** SQL: NaN and ±Infinity (MLflow clients log them) have no place on a chart's axis. */
+export const FINITE_VALUE = Prisma.sql`value NOT IN ('NaN', 'Infinity', '-Infinity')`;
+
+/**
  * Each run's history of each key in at most `maxPoints` buckets of consecutive steps: a
  * bucket's value is its mean, and its min and max are kept, so spikes stay visible.
  */
@@ -136,16 +149,12 @@ export async function downsampledHistory(db: Db, runIds: number[], keys: string[
              count(*) OVER w AS n, min(step) OVER w AS lo, max(step) OVER w AS hi
       FROM "MetricPoint"
       WHERE "runId" IN (SELECT id FROM "Run" WHERE id = ANY(${runIds}::int[]) AND "deletedAt" IS NULL)
-        AND key = ANY(${keys}::text[])
-        -- NaN and ±Infinity (MLflow clients log them) have no place on a chart's axis.
-        AND value NOT IN ('NaN', 'Infinity', '-Infinity')
+        AND key = ANY(${keys}::text[]) AND ${FINITE_VALUE}
       WINDOW w AS (PARTITION BY "runId", key)
     )
     SELECT "runId", key, max(step) AS step, avg(value) AS value, min(value) AS min, max(value) AS max
     FROM pts
-    GROUP BY "runId", key,
-      CASE WHEN n <= ${maxPoints} THEN step
-           ELSE floor((step - lo)::float8 * ${maxPoints} / (hi::float8 - lo + 1))::int END
+    GROUP BY "runId", key, ${stepBucket(maxPoints)}
     ORDER BY "runId", key, step`;
   return toSeries(rows, "runId", (row) => ({ step: row.step, value: row.value, min: row.min, max: row.max }));
 }

@@ -45,7 +45,9 @@ function typedColumns(config: Hyperparams) {
 
 /** Queues one run per seed of each spec, in one transaction. */
 export async function queueRuns(tx: Tx, experimentId: number, specs: RunSpec[]) {
-  const experiment = await tx.experiment.findUnique({ where: { id: experimentId } });
+  // Read under a row lock: two calls at once cannot both slip under the experiment's limit.
+  const [experiment] = await tx.$queryRaw<{ name: string; archivedAt: Date | null }[]>`
+    SELECT name, "archivedAt" FROM "Experiment" WHERE id = ${experimentId} FOR UPDATE`;
   if (!experiment) throw new NotFoundError(`experiment ${experimentId} does not exist`);
   if (experiment.archivedAt) {
     throw new InvalidInputError(`experiment "${experiment.name}" is archived`);
@@ -71,8 +73,6 @@ export async function queueRuns(tx: Tx, experimentId: number, specs: RunSpec[]) 
     throw new InvalidInputError(
       `this would queue ${rows.length.toLocaleString("en")} runs; one request queues at most ${limits.perRequest.toLocaleString("en")} (LABBOOK_MAX_RUNS_PER_REQUEST)`,
     );
-  // Locks the experiment: two calls at once cannot both slip under its limit.
-  await tx.$executeRaw`SELECT 1 FROM "Experiment" WHERE id = ${experimentId} FOR UPDATE`;
   const held = await tx.run.count({ where: { experimentId } });
   if (held + rows.length > limits.perExperiment)
     throw new InvalidInputError(

@@ -21,15 +21,17 @@ export class ApiError extends Error {
 /** Network failures and 5xx answers: the request may succeed later. */
 export const isRetryable = (error: unknown) => !(error instanceof ApiError);
 
-/** A tRPC answer's data, checked against `reply` when one is given. */
-function checkedReply(procedure: string, body: unknown, reply?: z.ZodType): unknown {
-  const data = (body as { result?: { data?: unknown } }).result?.data;
+/** A tRPC answer's data. */
+const trpcData = (body: unknown) => (body as { result?: { data?: unknown } }).result?.data;
+
+/** An answer, checked against `reply` when one is given. */
+function checkedReply(what: string, data: unknown, reply?: z.ZodType): unknown {
   if (!reply) return data;
   const checked = reply.safeParse(data);
   if (!checked.success)
     throw new ApiError(
       502,
-      `the server's answer to ${procedure} is malformed: ${describeIssue(checked.error.issues[0] as z.core.$ZodIssue)}`,
+      `the server's answer to ${what} is malformed: ${describeIssue(checked.error.issues[0] as z.core.$ZodIssue)}`,
     );
   return checked.data;
 }
@@ -68,7 +70,7 @@ export class LabbookClient {
       headers: this.headers({ "content-type": "application/json" }),
       body: JSON.stringify(input),
     });
-    return checkedReply(procedure, await response.json(), reply);
+    return checkedReply(procedure, trpcData(await response.json()), reply);
   }
 
   /** Reads a procedure; with `reply`, its answer is checked against that shared schema. */
@@ -78,7 +80,7 @@ export class LabbookClient {
     const url = new URL(`/api/trpc/${procedure}`, this.baseUrl);
     url.searchParams.set("input", JSON.stringify(input));
     const response = await this.send(url, { headers: this.headers() });
-    return checkedReply(procedure, await response.json(), reply);
+    return checkedReply(procedure, trpcData(await response.json()), reply);
   }
 
   /** Logs a batch of metric points (idempotent per run, key and step). */
@@ -119,10 +121,9 @@ export class LabbookClient {
       headers: this.headers({ "content-type": "application/zip" }),
       body: new Uint8Array(zip),
     });
-    const body = (await response.json()) as unknown;
     return checkedReply(
       "POST /api/evaluation-sets",
-      { result: { data: body } },
+      await response.json(),
       evaluationSetCreatedSchema,
     ) as z.output<typeof evaluationSetCreatedSchema>;
   }

@@ -13,6 +13,7 @@ import {
   type ClaimedRun,
   claimedRunSchema,
   heartbeatReplySchema,
+  SKIPPED_BACKENDS,
   type WorkerInfo,
   workerRegisteredSchema,
 } from "../../shared/workers";
@@ -186,7 +187,9 @@ export class Worker {
       memoryGb: Math.round(os.totalmem() / 1e9),
       platform: `${os.platform()} ${os.arch()}`,
       node: process.version,
-      skippedBackends: skipped.slice(0, 20).map((reason) => reason.slice(0, 500)),
+      skippedBackends: skipped
+        .slice(0, SKIPPED_BACKENDS.count)
+        .map((reason) => reason.slice(0, SKIPPED_BACKENDS.reasonLength)),
     };
     const worker = await retrying(
       () =>
